@@ -1,0 +1,126 @@
+#include "crypto/keys.h"
+
+#include <sodium.h>
+
+#include "crypto/sodium.h"
+
+namespace phalanx::crypto {
+namespace {
+
+constexpr std::string_view kSecretHeader = "phalanx-ed25519-secret-key-v1";
+constexpr std::string_view kPublicHeader = "phalanx-ed25519-public-key-v1";
+
+// u8(len(tag)) ‖ tag ‖ message
+Bytes domain_separated(SignDomain domain, ByteView message) {
+  const std::string_view tag = sign_domain_tag(domain);
+  PHALANX_ASSERT(tag.size() <= 255);
+  Bytes out;
+  out.reserve(1 + tag.size() + message.size());
+  out.push_back(static_cast<std::uint8_t>(tag.size()));
+  out.insert(out.end(), tag.begin(), tag.end());
+  out.insert(out.end(), message.begin(), message.end());
+  return out;
+}
+
+// Splits "<header>\n<hex>\n" (the final newline optional) and decodes the hex
+// into exactly 32 bytes.
+Result<FixedBytes<32>> parse_key_text(std::string_view text, std::string_view header,
+                                      std::string_view what) {
+  const auto bad = [&](std::string_view why) {
+    return fail(ErrorCode::kInvalidArgument, std::string(what) + " file: " + std::string(why));
+  };
+  const std::size_t newline = text.find('\n');
+  if (newline == std::string_view::npos || text.substr(0, newline) != header) {
+    return bad("missing header line '" + std::string(header) + "'");
+  }
+  std::string_view hex = text.substr(newline + 1);
+  if (!hex.empty() && hex.back() == '\n') hex.remove_suffix(1);
+  if (hex.size() != 64) return bad("expected 64 hex digits after the header");
+  std::optional<Bytes> raw = from_hex(hex);
+  if (!raw) return bad("key is not hexadecimal");
+  return *FixedBytes<32>::from(*raw);
+}
+
+}  // namespace
+
+KeyPair KeyPair::generate() {
+  ensure_sodium();
+  Seed seed;
+  randombytes_buf(seed.data(), seed.size());
+  KeyPair kp = from_seed(seed);
+  sodium_memzero(seed.data(), seed.size());
+  return kp;
+}
+
+KeyPair KeyPair::from_seed(const Seed& seed) {
+  ensure_sodium();
+  KeyPair kp;
+  const int rc =
+      crypto_sign_seed_keypair(kp.public_key_.data(), kp.secret_key_.data(), seed.data());
+  PHALANX_ASSERT(rc == 0);
+  return kp;
+}
+
+KeyPair::KeyPair(KeyPair&& other) noexcept
+    : public_key_(other.public_key_), secret_key_(other.secret_key_) {
+  other.wipe();
+}
+
+KeyPair& KeyPair::operator=(KeyPair&& other) noexcept {
+  if (this != &other) {
+    public_key_ = other.public_key_;
+    secret_key_ = other.secret_key_;
+    other.wipe();
+  }
+  return *this;
+}
+
+KeyPair::~KeyPair() { wipe(); }
+
+void KeyPair::wipe() { sodium_memzero(secret_key_.data(), secret_key_.size()); }
+
+Signature KeyPair::sign(SignDomain domain, ByteView message) const {
+  const Bytes signed_bytes = domain_separated(domain, message);
+  Signature sig;
+  const int rc = crypto_sign_detached(sig.data(), nullptr, signed_bytes.data(), signed_bytes.size(),
+                                      secret_key_.data());
+  PHALANX_ASSERT(rc == 0);
+  return sig;
+}
+
+std::string KeyPair::to_secret_text() const {
+  // The first 32 bytes of libsodium's secret key are the seed.
+  return std::string(kSecretHeader) + "\n" + to_hex(ByteView(secret_key_.data(), 32)) + "\n";
+}
+
+Result<KeyPair> KeyPair::from_secret_text(std::string_view text) {
+  PHALANX_ASSIGN_OR_RETURN(FixedBytes<32> seed, parse_key_text(text, kSecretHeader, "secret key"));
+  KeyPair kp = from_seed(Seed(seed));
+  sodium_memzero(seed.data(), seed.size());
+  return kp;
+}
+
+bool verify(const PublicKey& key, SignDomain domain, ByteView message, const Signature& signature) {
+  ensure_sodium();
+  const Bytes signed_bytes = domain_separated(domain, message);
+  return crypto_sign_verify_detached(signature.data(), signed_bytes.data(), signed_bytes.size(),
+                                     key.data()) == 0;
+}
+
+std::string public_key_text(const PublicKey& key) {
+  return std::string(kPublicHeader) + "\n" + to_hex(key.view()) + "\n";
+}
+
+Result<PublicKey> public_key_from_text(std::string_view text) {
+  return parse_key_text(text, kPublicHeader, "public key");
+}
+
+Result<PublicKey> public_key_from_hex(std::string_view hex) {
+  std::optional<Bytes> raw = from_hex(hex);
+  if (!raw || raw->size() != PublicKey::size()) {
+    return fail(ErrorCode::kInvalidArgument, "public key must be 64 hexadecimal digits");
+  }
+  return *PublicKey::from(*raw);
+}
+
+}  // namespace phalanx::crypto

@@ -1,0 +1,66 @@
+// Ed25519 keys and signatures.
+//
+//   KeyPair kp = KeyPair::generate();                  // OS randomness
+//   KeyPair sim = KeyPair::from_seed(seed);            // deterministic (simulator)
+//   Signature sig = kp.sign(SignDomain::kVote, bytes);
+//   bool ok = verify(kp.public_key(), SignDomain::kVote, bytes, sig);
+//
+// A signature covers u8(len(tag)) ‖ tag ‖ message, with the domain's tag from
+// core/domain.h, so it never verifies under another domain.
+//
+// Secret material lives only in KeyPair, which is move-only and wipes its
+// memory (sodium_memzero) when destroyed or moved from.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/bytes.h"
+#include "core/domain.h"
+#include "core/error.h"
+
+namespace phalanx::crypto {
+
+using PublicKey = FixedBytes<32>;
+using Signature = FixedBytes<64>;
+using Seed = FixedBytes<32>;
+
+class KeyPair {
+ public:
+  [[nodiscard]] static KeyPair generate();
+  [[nodiscard]] static KeyPair from_seed(const Seed& seed);
+
+  KeyPair(KeyPair&& other) noexcept;
+  KeyPair& operator=(KeyPair&& other) noexcept;
+  KeyPair(const KeyPair&) = delete;
+  KeyPair& operator=(const KeyPair&) = delete;
+  ~KeyPair();
+
+  [[nodiscard]] const PublicKey& public_key() const { return public_key_; }
+  [[nodiscard]] Signature sign(SignDomain domain, ByteView message) const;
+
+  // Text form of the secret key file (see docs/security-model.md):
+  //   phalanx-ed25519-secret-key-v1\n<64 hex digits of the seed>\n
+  [[nodiscard]] std::string to_secret_text() const;
+  [[nodiscard]] static Result<KeyPair> from_secret_text(std::string_view text);
+
+ private:
+  KeyPair() = default;
+  void wipe();
+
+  PublicKey public_key_;
+  FixedBytes<64> secret_key_;  // libsodium layout: seed ‖ public key
+};
+
+[[nodiscard]] bool verify(const PublicKey& key, SignDomain domain, ByteView message,
+                          const Signature& signature);
+
+// Text form of a public key file:
+//   phalanx-ed25519-public-key-v1\n<64 hex digits>\n
+[[nodiscard]] std::string public_key_text(const PublicKey& key);
+[[nodiscard]] Result<PublicKey> public_key_from_text(std::string_view text);
+
+// Parses exactly 64 hex digits.
+[[nodiscard]] Result<PublicKey> public_key_from_hex(std::string_view hex);
+
+}  // namespace phalanx::crypto

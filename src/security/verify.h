@@ -1,0 +1,84 @@
+// The only two ways up the trust ladder (see core/trust.h).
+//
+//   Result<Untrusted<ClientRequest>> u = decode_untrusted<ClientRequest>(bytes);
+//   Result<Authenticated<ClientRequest>> a = security::verify(registry, *u);
+//   Result<Authorized<ClientRequest>> z = security::authorize(policy, *a);
+//
+// A message type M can be verified if it is a SignedMessage:
+//   static constexpr SignDomain kDomain;   // what the signature is for
+//   static constexpr Action kAction;       // what the message asks to do
+//   Principal author() const;              // who claims to have signed it
+//   void encode_signed(codec::Writer&) const;  // the bytes the signature covers
+//   crypto::Signature signature;           // the signature itself
+//
+// Both functions are pure apart from the signature check, and every rejection
+// is a typed SecurityError:
+//   unknown author        -> AuthenticationFailed{kUnknownPrincipal}
+//   signature mismatch    -> SignatureInvalid{M::kDomain}
+//   role lacks M::kAction -> AuthorizationDenied
+#pragma once
+
+#include <concepts>
+
+#include "core/codec.h"
+#include "core/trust.h"
+#include "crypto/keys.h"
+#include "security/policy.h"
+#include "security/registry.h"
+
+namespace phalanx::security {
+
+template <class M>
+concept SignedMessage = requires(const M& m, codec::Writer& w) {
+  { M::kDomain } -> std::convertible_to<SignDomain>;
+  { M::kAction } -> std::convertible_to<Action>;
+  { m.author() } -> std::same_as<Principal>;
+  { m.encode_signed(w) } -> std::same_as<void>;
+  { m.signature } -> std::convertible_to<crypto::Signature>;
+};
+
+template <class M>
+[[nodiscard]] Bytes signed_bytes(const M& message) {
+  codec::Writer w;
+  message.encode_signed(w);
+  return w.take();
+}
+
+// Signs `message` in place with `key` under M's domain.
+template <SignedMessage M>
+void sign(M& message, const crypto::KeyPair& key) {
+  message.signature = key.sign(M::kDomain, signed_bytes(message));
+}
+
+template <class M>
+Result<Authenticated<M>> verify(const TrustRegistry& registry, Untrusted<M> message) {
+  static_assert(SignedMessage<M>, "verify() needs a SignedMessage");
+  const M& m = message.value_;
+  const Principal claimed = m.author();
+  const RegistryEntry* entry = registry.find(claimed);
+  if (entry == nullptr) {
+    return fail(AuthenticationFailed{AuthFailure::kUnknownPrincipal, claimed});
+  }
+  if (!crypto::verify(entry->public_key, M::kDomain, signed_bytes(m), m.signature)) {
+    return fail(SignatureInvalid{M::kDomain, claimed});
+  }
+  return Authenticated<M>(std::move(message.value_), claimed, entry->role);
+}
+
+template <class M>
+Result<Authorized<M>> authorize(const Policy& policy, Authenticated<M> message) {
+  static_assert(SignedMessage<M>, "authorize() needs a SignedMessage");
+  if (!policy.permits(message.role_, M::kAction)) {
+    return fail(AuthorizationDenied{message.principal_, message.role_, M::kAction});
+  }
+  return Authorized<M>(std::move(message.value_), message.principal_, message.role_);
+}
+
+// Decodes exactly one M from untrusted bytes.
+template <codec::Decodable M>
+[[nodiscard]] Result<Untrusted<M>> decode_untrusted(ByteView bytes) {
+  PHALANX_ASSIGN_OR_RETURN(M value, codec::decode<M>(bytes));
+  return Untrusted<M>(std::move(value));
+}
+
+}  // namespace phalanx::security

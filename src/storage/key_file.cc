@@ -1,0 +1,154 @@
+#include "storage/key_file.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace phalanx::storage {
+namespace {
+
+constexpr std::size_t kKeyFileBytesMax = 4096;
+
+Unexpected<Error> os_error(std::string_view what, const std::filesystem::path& path, int err) {
+  const ErrorCode code = err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo;
+  return fail(code, fmt::format("{} {}: {}", what, path.string(), std::strerror(err)));
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  [[nodiscard]] int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+Status fsync_directory(const std::filesystem::path& dir) {
+  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return os_error("open directory", dir, errno);
+  if (::fsync(fd.get()) != 0) return os_error("fsync directory", dir, errno);
+  return {};
+}
+
+Status write_new_file(const std::filesystem::path& path, std::string_view contents, mode_t mode) {
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  ::unlink(tmp.c_str());  // a leftover from a crash mid-write
+  {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+    if (fd.get() < 0) return os_error("create", tmp, errno);
+    std::size_t done = 0;
+    while (done < contents.size()) {
+      const ssize_t n = ::write(fd.get(), contents.data() + done, contents.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        return os_error("write", tmp, err);
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd.get()) != 0) {
+      const int err = errno;
+      ::unlink(tmp.c_str());
+      return os_error("fsync", tmp, err);
+    }
+  }
+  if (::link(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    if (err == EEXIST) {
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{} already exists; refusing to overwrite a key", path.string()));
+    }
+    return os_error("link", path, err);
+  }
+  ::unlink(tmp.c_str());
+  return fsync_directory(path.parent_path());
+}
+
+// Reads a small regular file. With `secret`, refuses group/other access.
+Result<std::string> read_key_text(const std::filesystem::path& path, bool secret) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ELOOP) {
+      return fail(
+          ErrorCode::kInvalidArgument,
+          fmt::format("{} is a symbolic link; key files must be regular files", path.string()));
+    }
+    return os_error("open", path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return os_error("stat", path, errno);
+  if (!S_ISREG(st.st_mode)) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{} is not a regular file", path.string()));
+  }
+  if (secret && (st.st_mode & 077) != 0) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{} is accessible by group or others (mode {:04o}); "
+                            "run: chmod 600 {}",
+                            path.string(), st.st_mode & 07777, path.string()));
+  }
+  if (static_cast<std::size_t>(st.st_size) > kKeyFileBytesMax) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{} is {} bytes; a key file is at most {}", path.string(), st.st_size,
+                            kKeyFileBytesMax));
+  }
+  std::string text(kKeyFileBytesMax + 1, '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return os_error("read", path, errno);
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got > kKeyFileBytesMax) {
+    return fail(ErrorCode::kInvalidArgument, fmt::format("{} grew past {} bytes while being read",
+                                                         path.string(), kKeyFileBytesMax));
+  }
+  text.resize(got);
+  return text;
+}
+
+}  // namespace
+
+Status write_secret_key_file(const std::filesystem::path& path, const crypto::KeyPair& key) {
+  std::string text = key.to_secret_text();
+  Status s = write_new_file(path, text, 0600);
+  sodium_memzero(text.data(), text.size());
+  return s;
+}
+
+Status write_public_key_file(const std::filesystem::path& path, const crypto::PublicKey& key) {
+  return write_new_file(path, crypto::public_key_text(key), 0644);
+}
+
+Result<crypto::KeyPair> read_secret_key_file(const std::filesystem::path& path) {
+  PHALANX_ASSIGN_OR_RETURN(std::string text, read_key_text(path, true));
+  Result<crypto::KeyPair> kp = crypto::KeyPair::from_secret_text(text);
+  sodium_memzero(text.data(), text.size());
+  if (!kp) return Unexpected(std::move(kp).error().with_context(path.string()));
+  return kp;
+}
+
+Result<crypto::PublicKey> read_public_key_file(const std::filesystem::path& path) {
+  PHALANX_ASSIGN_OR_RETURN(std::string text, read_key_text(path, false));
+  Result<crypto::PublicKey> key = crypto::public_key_from_text(text);
+  if (!key) return Unexpected(std::move(key).error().with_context(path.string()));
+  return key;
+}
+
+}  // namespace phalanx::storage
