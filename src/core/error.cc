@@ -112,6 +112,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kInvalidArgument: return "invalid argument";
     case ErrorCode::kSecurity: return "security";
     case ErrorCode::kIo: return "i/o";
+    case ErrorCode::kNoSpace: return "no space";
     case ErrorCode::kCorruption: return "corruption";
     case ErrorCode::kNotFound: return "not found";
   }

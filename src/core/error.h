@@ -111,7 +111,8 @@ using SecurityError = std::variant<AuthenticationFailed, AuthorizationDenied, Si
 enum class ErrorCode : std::uint8_t {
   kInvalidArgument,  // a caller or user passed a bad value (config, CLI)
   kSecurity,         // input rejected by a security check; see security()
-  kIo,               // the operating system failed a call
+  kIo,               // the operating system failed a call; stop and recover from disk
+  kNoSpace,          // the disk is full; nothing partial is visible, retry when space returns
   kCorruption,       // stored data failed an integrity check
   kNotFound,         // a named thing (file, key, entry) does not exist
 };

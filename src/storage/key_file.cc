@@ -10,36 +10,15 @@
 #include <cstring>
 #include <string>
 
+#include "storage/internal/posix_io.h"
+
 namespace phalanx::storage {
 namespace {
 
 constexpr std::size_t kKeyFileBytesMax = 4096;
 
-Unexpected<Error> os_error(std::string_view what, const std::filesystem::path& path, int err) {
-  const ErrorCode code = err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo;
-  return fail(code, fmt::format("{} {}: {}", what, path.string(), std::strerror(err)));
-}
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-Status fsync_directory(const std::filesystem::path& dir) {
-  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return os_error("open directory", dir, errno);
-  if (::fsync(fd.get()) != 0) return os_error("fsync directory", dir, errno);
-  return {};
-}
+using internal::Fd;
+using internal::os_error;
 
 Status write_new_file(const std::filesystem::path& path, std::string_view contents, mode_t mode) {
   std::filesystem::path tmp = path;
@@ -47,22 +26,15 @@ Status write_new_file(const std::filesystem::path& path, std::string_view conten
   ::unlink(tmp.c_str());  // a leftover from a crash mid-write
   {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
-    if (fd.get() < 0) return os_error("create", tmp, errno);
-    std::size_t done = 0;
-    while (done < contents.size()) {
-      const ssize_t n = ::write(fd.get(), contents.data() + done, contents.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        return os_error("write", tmp, err);
-      }
-      done += static_cast<std::size_t>(n);
+    if (!fd.valid()) return os_error("create", tmp.string(), errno);
+    if (Status s = internal::pwrite_all(fd.get(), 0, as_view(contents), tmp.string()); !s) {
+      ::unlink(tmp.c_str());
+      return s;
     }
     if (::fsync(fd.get()) != 0) {
       const int err = errno;
       ::unlink(tmp.c_str());
-      return os_error("fsync", tmp, err);
+      return os_error("fsync", tmp.string(), err);
     }
   }
   if (::link(tmp.c_str(), path.c_str()) != 0) {
@@ -72,25 +44,25 @@ Status write_new_file(const std::filesystem::path& path, std::string_view conten
       return fail(ErrorCode::kInvalidArgument,
                   fmt::format("{} already exists; refusing to overwrite a key", path.string()));
     }
-    return os_error("link", path, err);
+    return os_error("link", path.string(), err);
   }
   ::unlink(tmp.c_str());
-  return fsync_directory(path.parent_path());
+  return internal::fsync_dir(path.parent_path().string());
 }
 
 // Reads a small regular file. With `secret`, refuses group/other access.
 Result<std::string> read_key_text(const std::filesystem::path& path, bool secret) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (fd.get() < 0) {
+  if (!fd.valid()) {
     if (errno == ELOOP) {
       return fail(
           ErrorCode::kInvalidArgument,
           fmt::format("{} is a symbolic link; key files must be regular files", path.string()));
     }
-    return os_error("open", path, errno);
+    return os_error("open", path.string(), errno);
   }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return os_error("stat", path, errno);
+  if (::fstat(fd.get(), &st) != 0) return os_error("stat", path.string(), errno);
   if (!S_ISREG(st.st_mode)) {
     return fail(ErrorCode::kInvalidArgument,
                 fmt::format("{} is not a regular file", path.string()));
@@ -111,7 +83,7 @@ Result<std::string> read_key_text(const std::filesystem::path& path, bool secret
   while (got < text.size()) {
     const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return os_error("read", path, errno);
+    if (n < 0) return os_error("read", path.string(), errno);
     if (n == 0) break;
     got += static_cast<std::size_t>(n);
   }

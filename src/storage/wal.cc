@@ -1,0 +1,349 @@
+#include "storage/wal.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "storage/checksum.h"
+#include "storage/wal_format.h"
+
+namespace phalanx::storage {
+namespace {
+
+// A segment holds at most one record past its target, and each record at
+// most the hard payload cap, so this bounds what recovery reads at once.
+std::uint64_t segment_read_max(const WalOptions& options) {
+  return options.segment_bytes_target + kRecordHeaderBytes + kEntryBytesHardMax;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Wal>> Wal::open(FileSystem& fs, std::string dir, const WalOptions& options) {
+  if (options.entry_bytes_max > kEntryBytesHardMax) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("entry_bytes_max {} is over the format's limit {}",
+                            options.entry_bytes_max, kEntryBytesHardMax));
+  }
+  if (options.segment_bytes_target < kSegmentHeaderBytes + kRecordHeaderBytes) {
+    return fail(ErrorCode::kInvalidArgument, "segment_bytes_target is too small");
+  }
+  std::unique_ptr<Wal> wal(new Wal(fs, std::move(dir), options));
+  PHALANX_TRY(wal->recover());
+  return wal;
+}
+
+LogIndex Wal::durable_index() const { return LogIndex{first_index_.value() + slots_.size() - 1}; }
+
+LogIndex Wal::last_index() const {
+  return LogIndex{first_index_.value() + slots_.size() + staged_.size() - 1};
+}
+
+std::optional<std::uint64_t> Wal::term_at(LogIndex index) const {
+  if (index < first_index_ || index > last_index()) return std::nullopt;
+  const std::uint64_t k = index.value() - first_index_.value();
+  if (k < slots_.size()) return slots_[k].term;
+  return staged_[k - slots_.size()].term;
+}
+
+Status Wal::check_usable() const {
+  if (failure_) {
+    return fail(ErrorCode::kIo,
+                fmt::format("log {} failed earlier ({}); reopen it to recover", dir_, *failure_));
+  }
+  return {};
+}
+
+Unexpected<Error> Wal::poison(Error error) {
+  failure_ = error.message();
+  return Unexpected(std::move(error));
+}
+
+// ---- Recovery ----
+
+Status Wal::recover() {
+  PHALANX_TRY(ensure_dir(fs_, dir_));
+  PHALANX_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_.list(dir_));
+  std::vector<std::pair<LogIndex, std::string>> found;
+  for (const std::string& name : names) {
+    if (std::optional<LogIndex> first = parse_segment_file_name(name)) {
+      found.emplace_back(*first, name);
+    }
+  }
+  std::sort(found.begin(), found.end());
+  for (std::size_t k = 0; k < found.size(); ++k) {
+    PHALANX_TRY(recover_segment(found[k].second, found[k].first, k + 1 == found.size()));
+  }
+  if (segments_.empty()) {
+    first_index_ = LogIndex{1};
+    durable_hash_ = crypto::Hash32{};
+  } else {
+    // Whatever survived becomes durable now, so durable_index() is the truth.
+    Segment& last = segments_.back();
+    if (Status s = last.file->datasync(); !s) return poison(s.error());
+  }
+  last_hash_ = durable_hash_;
+  recovery_.segments = segments_.size();
+  recovery_.records = slots_.size();
+  return {};
+}
+
+Status Wal::recover_segment(const std::string& name, LogIndex first, bool is_last) {
+  const std::string path = join_path(dir_, name);
+  if (!segments_.empty() && first != durable_index().next()) {
+    return fail(ErrorCode::kCorruption,
+                fmt::format("wal: gap before {}: previous segment ends at index {}", path,
+                            durable_index().value()));
+  }
+  PHALANX_ASSIGN_OR_RETURN(Bytes bytes, read_whole_file(fs_, path, segment_read_max(options_)));
+  ScanExpectation expect;
+  expect.first_index = first;
+  if (!segments_.empty()) expect.prev_hash = durable_hash_;
+  expect.entry_bytes_max = options_.entry_bytes_max;
+  const SegmentScan scan = scan_segment(bytes, expect);
+  const ScanVerdict verdict = classify_scan(scan, is_last);
+
+  switch (verdict) {
+    case ScanVerdict::kCorruption:
+      return fail(ErrorCode::kCorruption,
+                  fmt::format("wal corruption in {} at offset {}: {}", path, scan.problem_offset,
+                              scan_problem_name(scan.problem)));
+    case ScanVerdict::kInterruptedCreation:
+      PHALANX_TRY(fs_.remove(path));
+      PHALANX_TRY(fs_.sync_dir(dir_));
+      recovery_.removed_interrupted_segment = true;
+      return {};
+    case ScanVerdict::kClean:
+    case ScanVerdict::kTornTail: break;
+  }
+  PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                           fs_.open(path, is_last ? OpenMode::kReadWrite : OpenMode::kRead));
+  if (verdict == ScanVerdict::kTornTail) {
+    PHALANX_TRY(file->truncate(scan.valid_end));
+    PHALANX_TRY(file->datasync());
+    recovery_.torn_bytes_discarded += bytes.size() - scan.valid_end;
+    recovery_.torn_records_discarded += scan.later_valid_records;
+  }
+  if (segments_.empty()) {
+    first_index_ = first;
+    durable_hash_ = scan.header->prev_hash;
+  }
+  for (const ScannedRecord& r : scan.records) {
+    slots_.push_back({r.offset, r.term, r.payload_bytes});
+    durable_hash_ = r.hash;
+  }
+  segments_.push_back({first, scan.header->prev_hash, path, std::move(file), scan.valid_end});
+  return {};
+}
+
+// ---- Writing ----
+
+Result<LogIndex> Wal::append(std::uint64_t term, ByteView payload) {
+  PHALANX_TRY(check_usable());
+  if (payload.size() > options_.entry_bytes_max) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("log entry of {} bytes is over entry_bytes_max {}", payload.size(),
+                            options_.entry_bytes_max));
+  }
+  const LogIndex index = last_index().next();
+  const crypto::Hash32 hash = entry_hash(last_hash_, index, term, payload);
+  staged_.push_back({term, Bytes(payload.begin(), payload.end()), hash});
+  last_hash_ = hash;
+  return index;
+}
+
+Status Wal::start_segment(LogIndex first, const crypto::Hash32& prev_hash) {
+  const std::string path = join_path(dir_, segment_file_name(first));
+  Result<std::unique_ptr<File>> file = fs_.open(path, OpenMode::kCreateNew);
+  if (!file) return poison(std::move(file).error());
+  const Bytes header = encode_segment_header({first, prev_hash});
+  if (Status s = (*file)->write_at(0, header); !s) {
+    if (s.error().code() != ErrorCode::kNoSpace) return poison(std::move(s).error());
+    // Leave no half-made segment behind; the caller may retry later.
+    if (Status r = fs_.remove(path); !r) return poison(std::move(r).error());
+    if (Status r = fs_.sync_dir(dir_); !r) return poison(std::move(r).error());
+    return s;
+  }
+  if (Status s = (*file)->datasync(); !s) return poison(std::move(s).error());
+  if (Status s = fs_.sync_dir(dir_); !s) return poison(std::move(s).error());
+  segments_.push_back({first, prev_hash, path, std::move(*file), kSegmentHeaderBytes});
+  return {};
+}
+
+// Writes `batch` (the first `staged_count` staged records) at the segment's
+// durable end, makes it durable, and moves those records to slots_.
+Status Wal::write_batch(Segment& segment, std::size_t staged_count, const Bytes& batch,
+                        std::uint64_t end) {
+  if (Status s = segment.file->write_at(segment.durable_bytes, batch); !s) {
+    if (s.error().code() != ErrorCode::kNoSpace) return poison(std::move(s).error());
+    // Disk full: cut off whatever part landed so no partial record remains.
+    if (Status t = segment.file->truncate(segment.durable_bytes); !t) {
+      return poison(std::move(t).error());
+    }
+    if (Status t = segment.file->datasync(); !t) return poison(std::move(t).error());
+    return s;
+  }
+  if (Status s = segment.file->datasync(); !s) return poison(std::move(s).error());
+  std::uint64_t offset = segment.durable_bytes;
+  for (std::size_t k = 0; k < staged_count; ++k) {
+    Staged& e = staged_.front();
+    const auto payload_bytes = static_cast<std::uint32_t>(e.payload.size());
+    slots_.push_back({offset, e.term, payload_bytes});
+    offset += kRecordHeaderBytes + payload_bytes;
+    durable_hash_ = e.hash;
+    staged_.pop_front();
+  }
+  PHALANX_ASSERT(offset == end);
+  segment.durable_bytes = end;
+  return {};
+}
+
+Result<LogIndex> Wal::sync() {
+  PHALANX_TRY(check_usable());
+  if (staged_.empty()) return durable_index();
+  if (segments_.empty()) PHALANX_TRY(start_segment(durable_index().next(), durable_hash_));
+  while (!staged_.empty()) {
+    Segment& segment = segments_.back();
+    const std::uint64_t synced_through = durable_index().value();
+    LogIndex index = durable_index().next();
+    crypto::Hash32 prev = durable_hash_;
+    Bytes batch;
+    std::uint64_t end = segment.durable_bytes;
+    std::size_t count = 0;
+    for (const Staged& e : staged_) {
+      const std::uint64_t bytes = kRecordHeaderBytes + e.payload.size();
+      const bool has_records = end > kSegmentHeaderBytes;
+      if (has_records && end + bytes > options_.segment_bytes_target) break;
+      encode_record(batch, index, e.term, synced_through, e.hash, e.payload);
+      PHALANX_ASSERT(entry_hash(prev, index, e.term, e.payload) == e.hash);
+      prev = e.hash;
+      index = index.next();
+      end += bytes;
+      ++count;
+    }
+    if (count > 0) PHALANX_TRY(write_batch(segment, count, batch, end));
+    // The open segment is full and durable: it is closed; start the next.
+    if (!staged_.empty()) PHALANX_TRY(start_segment(durable_index().next(), durable_hash_));
+  }
+  return durable_index();
+}
+
+Status Wal::remove_segment_file(const Segment& segment) {
+  if (Status s = fs_.remove(segment.path); !s) return poison(std::move(s).error());
+  return {};
+}
+
+Wal::Segment& Wal::segment_holding(LogIndex index) {
+  PHALANX_ASSERT(!segments_.empty());
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), index,
+                             [](LogIndex i, const Segment& s) { return i < s.first; });
+  PHALANX_ASSERT(it != segments_.begin());
+  return *std::prev(it);
+}
+
+Status Wal::truncate_suffix(LogIndex from) {
+  PHALANX_TRY(check_usable());
+  if (from < first_index_ || from > last_index().next()) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("truncate_suffix({}) outside [{}, {}]", from.value(),
+                            first_index_.value(), last_index().next().value()));
+  }
+  if (from > durable_index()) {
+    staged_.resize(from.value() - durable_index().next().value());
+    last_hash_ = staged_.empty() ? durable_hash_ : staged_.back().hash;
+    return {};
+  }
+  staged_.clear();
+  Segment& holder = segment_holding(from);
+  // Later segments go first, newest first, so a crash leaves a contiguous log.
+  std::size_t removed = 0;
+  for (auto it = segments_.rbegin(); &*it != &holder; ++it) {
+    PHALANX_TRY(remove_segment_file(*it));
+    ++removed;
+  }
+  if (removed > 0) {
+    if (Status s = fs_.sync_dir(dir_); !s) return poison(std::move(s).error());
+    segments_.resize(segments_.size() - removed);
+  }
+  Segment& segment = segments_.back();
+  const std::uint64_t k = from.value() - first_index_.value();
+  const std::uint64_t cut = from == segment.first ? kSegmentHeaderBytes : slots_[k].offset;
+  if (Status s = segment.file->truncate(cut); !s) return poison(std::move(s).error());
+  if (Status s = segment.file->datasync(); !s) return poison(std::move(s).error());
+  segment.durable_bytes = cut;
+  slots_.resize(k);
+  if (from == segment.first) {
+    durable_hash_ = segment.prev_hash;
+  } else {
+    PHALANX_ASSIGN_OR_RETURN(WalEntry before, read_durable(LogIndex{from.value() - 1}));
+    durable_hash_ = before.hash;
+  }
+  last_hash_ = durable_hash_;
+  return {};
+}
+
+Status Wal::compact_prefix(LogIndex through) {
+  PHALANX_TRY(check_usable());
+  while (segments_.size() > 1 && segments_[1].first.value() - 1 <= through.value()) {
+    PHALANX_TRY(remove_segment_file(segments_.front()));
+    // One durable removal at a time: a crash never leaves a gap.
+    if (Status s = fs_.sync_dir(dir_); !s) return poison(std::move(s).error());
+    const std::uint64_t entries = segments_[1].first.value() - segments_[0].first.value();
+    slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(entries));
+    segments_.pop_front();
+    first_index_ = segments_.front().first;
+  }
+  return {};
+}
+
+Status Wal::reset(LogIndex next, const crypto::Hash32& prev_hash) {
+  PHALANX_TRY(check_usable());
+  PHALANX_ASSERT(next.value() > 0);
+  for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
+    PHALANX_TRY(remove_segment_file(*it));
+  }
+  if (Status s = fs_.sync_dir(dir_); !s) return poison(std::move(s).error());
+  segments_.clear();
+  slots_.clear();
+  staged_.clear();
+  first_index_ = next;
+  durable_hash_ = prev_hash;
+  last_hash_ = prev_hash;
+  return start_segment(next, prev_hash);
+}
+
+// ---- Reading ----
+
+Result<WalEntry> Wal::read(LogIndex index) {
+  if (index < first_index_ || index > last_index()) {
+    return fail(ErrorCode::kNotFound, fmt::format("log index {} not in [{}, {}]", index.value(),
+                                                  first_index_.value(), last_index().value()));
+  }
+  if (index > durable_index()) {
+    const Staged& e = staged_[index.value() - durable_index().next().value()];
+    return WalEntry{index, e.term, e.payload, e.hash};
+  }
+  return read_durable(index);
+}
+
+Result<WalEntry> Wal::read_durable(LogIndex index) {
+  PHALANX_TRY(check_usable());
+  const Slot& slot = slots_[index.value() - first_index_.value()];
+  Segment& segment = segment_holding(index);
+  PHALANX_ASSIGN_OR_RETURN(
+      Bytes record, segment.file->read_exact(slot.offset, kRecordHeaderBytes + slot.payload_bytes));
+  // Check what we read back: a flipped bit since recovery must not be served.
+  const ParsedRecord parsed = parse_record(record, 0, options_.entry_bytes_max);
+  if (parsed.problem != ScanProblem::kNone || parsed.record.index != index ||
+      parsed.record.term != slot.term) {
+    return fail(ErrorCode::kCorruption,
+                fmt::format("wal corruption in {} at offset {}: {}", segment.path, slot.offset,
+                            parsed.problem == ScanProblem::kNone
+                                ? std::string_view("record does not match the index")
+                                : scan_problem_name(parsed.problem)));
+  }
+  WalEntry entry{index, parsed.record.term, Bytes(parsed.payload.begin(), parsed.payload.end()),
+                 parsed.record.hash};
+  return entry;
+}
+
+}  // namespace phalanx::storage

@@ -1,0 +1,342 @@
+#include "storage/wal.h"
+
+#include <gtest/gtest.h>
+
+#include "sim/sim_file_system.h"
+#include "storage/checksum.h"
+#include "storage/wal_format.h"
+
+namespace phalanx::storage {
+namespace {
+
+using sim::SimFileSystem;
+
+constexpr const char* kDir = "/wal";
+
+Bytes payload_for(std::uint64_t i, std::size_t size = 20) {
+  Bytes b(size, static_cast<std::uint8_t>(i));
+  b[0] = static_cast<std::uint8_t>(i >> 8);
+  return b;
+}
+
+std::unique_ptr<Wal> open_wal(FileSystem& fs, WalOptions options = {}) {
+  auto wal = Wal::open(fs, kDir, options);
+  EXPECT_TRUE(wal) << wal.error().to_string();
+  return std::move(*wal);
+}
+
+void append_synced(Wal& wal, std::uint64_t from, std::uint64_t to, std::uint64_t term = 1) {
+  for (std::uint64_t i = from; i <= to; ++i) {
+    ASSERT_EQ(wal.append(term, payload_for(i))->value(), i);
+  }
+  ASSERT_EQ(wal.sync()->value(), to);
+}
+
+void expect_entries(Wal& wal, std::uint64_t from, std::uint64_t to) {
+  ASSERT_EQ(wal.first_index().value(), from);
+  ASSERT_EQ(wal.last_index().value(), to);
+  for (std::uint64_t i = from; i <= to; ++i) {
+    Result<WalEntry> e = wal.read(LogIndex{i});
+    ASSERT_TRUE(e) << e.error().to_string();
+    EXPECT_EQ(e->payload, payload_for(i)) << i;
+  }
+}
+
+std::vector<std::string> segments(SimFileSystem& fs) { return *fs.list(kDir); }
+
+TEST(Wal, AppendSyncReadAndReopen) {
+  SimFileSystem fs(1);
+  crypto::Hash32 head;
+  {
+    auto wal = open_wal(fs);
+    EXPECT_EQ(wal->last_index(), LogIndex{0});
+    ASSERT_EQ(wal->append(1, payload_for(1))->value(), 1u);
+    ASSERT_EQ(wal->append(2, payload_for(2))->value(), 2u);
+    EXPECT_EQ(wal->durable_index(), LogIndex{0});
+    EXPECT_EQ(wal->read(LogIndex{2})->payload, payload_for(2));  // staged reads work
+    ASSERT_EQ(wal->sync()->value(), 2u);
+    EXPECT_EQ(*wal->term_at(LogIndex{2}), 2u);
+    head = wal->last_hash();
+  }
+  auto wal = open_wal(fs);
+  expect_entries(*wal, 1, 2);
+  EXPECT_EQ(wal->last_hash(), head);
+  EXPECT_EQ(wal->durable_index(), LogIndex{2});
+  EXPECT_EQ(wal->recovery().records, 2u);
+  EXPECT_EQ(wal->recovery().torn_bytes_discarded, 0u);
+}
+
+TEST(Wal, HashChainLinksEntries) {
+  SimFileSystem fs(1);
+  auto wal = open_wal(fs);
+  append_synced(*wal, 1, 3);
+  const WalEntry e1 = *wal->read(LogIndex{1});
+  const WalEntry e2 = *wal->read(LogIndex{2});
+  EXPECT_EQ(e1.hash, entry_hash(crypto::Hash32{}, LogIndex{1}, 1, payload_for(1)));
+  EXPECT_EQ(e2.hash, entry_hash(e1.hash, LogIndex{2}, 1, payload_for(2)));
+}
+
+TEST(Wal, RollsOverSegmentsAndRecoversAcrossThem) {
+  SimFileSystem fs(2);
+  const WalOptions small{.segment_bytes_target = 300, .entry_bytes_max = 1024};
+  {
+    auto wal = open_wal(fs, small);
+    append_synced(*wal, 1, 10);
+    append_synced(*wal, 11, 25);
+  }
+  EXPECT_GT(segments(fs).size(), 3u);
+  auto wal = open_wal(fs, small);
+  expect_entries(*wal, 1, 25);
+  EXPECT_EQ(wal->recovery().segments, segments(fs).size());
+}
+
+TEST(Wal, RejectsOversizedEntry) {
+  SimFileSystem fs(3);
+  auto wal = open_wal(fs, {.entry_bytes_max = 16});
+  Result<LogIndex> r = wal->append(1, Bytes(17, 0));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(wal->last_index(), LogIndex{0});
+}
+
+TEST(Wal, TruncateSuffixWithinAndAcrossSegmentsIsDurable) {
+  SimFileSystem fs(4);
+  const WalOptions small{.segment_bytes_target = 300, .entry_bytes_max = 1024};
+  {
+    auto wal = open_wal(fs, small);
+    append_synced(*wal, 1, 20);
+    ASSERT_TRUE(wal->truncate_suffix(LogIndex{14}));
+    EXPECT_EQ(wal->last_index(), LogIndex{13});
+    EXPECT_EQ(wal->last_hash(), wal->read(LogIndex{13})->hash);
+    // New history in a new term after the cut.
+    ASSERT_EQ(wal->append(2, payload_for(14))->value(), 14u);
+    ASSERT_TRUE(wal->sync());
+    ASSERT_TRUE(wal->truncate_suffix(LogIndex{3}));
+  }
+  fs.power_cycle();  // a truncation acknowledged is a truncation on disk
+  auto wal = open_wal(fs, small);
+  expect_entries(*wal, 1, 2);
+  append_synced(*wal, 3, 5, 3);
+  expect_entries(*wal, 1, 5);
+}
+
+TEST(Wal, TruncateOfStagedEntriesOnly) {
+  SimFileSystem fs(5);
+  auto wal = open_wal(fs);
+  append_synced(*wal, 1, 3);
+  ASSERT_TRUE(wal->append(1, payload_for(4)));
+  ASSERT_TRUE(wal->append(1, payload_for(5)));
+  ASSERT_TRUE(wal->truncate_suffix(LogIndex{5}));
+  EXPECT_EQ(wal->last_index(), LogIndex{4});
+  ASSERT_EQ(wal->sync()->value(), 4u);
+  EXPECT_FALSE(wal->truncate_suffix(LogIndex{6}));
+  EXPECT_EQ(wal->truncate_suffix(LogIndex{0}).error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(Wal, CompactPrefixRemovesWholeSegmentsOnly) {
+  SimFileSystem fs(6);
+  const WalOptions small{.segment_bytes_target = 300, .entry_bytes_max = 1024};
+  std::uint64_t first_after = 0;
+  {
+    auto wal = open_wal(fs, small);
+    append_synced(*wal, 1, 30);
+    const std::size_t before = segments(fs).size();
+    ASSERT_TRUE(wal->compact_prefix(LogIndex{12}));
+    EXPECT_LT(segments(fs).size(), before);
+    first_after = wal->first_index().value();
+    EXPECT_LE(first_after, 13u);
+    EXPECT_GT(first_after, 1u);
+    EXPECT_EQ(wal->read(LogIndex{1}).error().code(), ErrorCode::kNotFound);
+  }
+  auto wal = open_wal(fs, small);
+  expect_entries(*wal, first_after, 30);
+}
+
+TEST(Wal, ResetStartsAfterASnapshot) {
+  SimFileSystem fs(7);
+  crypto::Hash32 anchor;
+  anchor[0] = 0xaa;
+  {
+    auto wal = open_wal(fs);
+    append_synced(*wal, 1, 5);
+    ASSERT_TRUE(wal->reset(LogIndex{100}, anchor));
+    ASSERT_EQ(wal->append(4, payload_for(100))->value(), 100u);
+    ASSERT_TRUE(wal->sync());
+  }
+  auto wal = open_wal(fs);
+  EXPECT_EQ(wal->first_index(), LogIndex{100});
+  EXPECT_EQ(wal->read(LogIndex{100})->hash, entry_hash(anchor, LogIndex{100}, 4, payload_for(100)));
+}
+
+// ---- Recovery: torn tails versus corruption ----
+
+std::string only_segment(SimFileSystem& fs) {
+  const auto names = segments(fs);
+  EXPECT_EQ(names.size(), 1u);
+  return std::string(kDir) + "/" + names.at(0);
+}
+
+TEST(Wal, TornTailIsTruncatedAndReported) {
+  SimFileSystem fs(8);
+  {
+    auto wal = open_wal(fs);
+    append_synced(*wal, 1, 5);
+  }
+  const std::string path = only_segment(fs);
+  Bytes bytes = fs.TEST_contents(path);
+  const std::size_t good = bytes.size();
+  // A sixth record, cut off mid-payload as a power loss would.
+  Bytes sixth;
+  encode_record(sixth, LogIndex{6}, 1, 5, crypto::Hash32{}, payload_for(6));
+  bytes.insert(bytes.end(), sixth.begin(), sixth.begin() + 40);
+  fs.TEST_put(path, bytes);
+
+  auto wal = open_wal(fs);
+  expect_entries(*wal, 1, 5);
+  EXPECT_EQ(wal->recovery().torn_bytes_discarded, 40u);
+  EXPECT_EQ(fs.TEST_contents(path).size(), good);
+  append_synced(*wal, 6, 7);  // and the log goes on
+}
+
+TEST(Wal, FlippedByteInClosedSegmentIsCorruption) {
+  SimFileSystem fs(9);
+  const WalOptions small{.segment_bytes_target = 300, .entry_bytes_max = 1024};
+  {
+    auto wal = open_wal(fs, small);
+    append_synced(*wal, 1, 20);
+  }
+  const std::string first = std::string(kDir) + "/" + segments(fs).front();
+  fs.flip_bit(first, kSegmentHeaderBytes + kRecordHeaderBytes + 20 + 70, 3);
+  Result<std::unique_ptr<Wal>> wal = Wal::open(fs, kDir, small);
+  ASSERT_FALSE(wal);
+  EXPECT_EQ(wal.error().code(), ErrorCode::kCorruption);
+  EXPECT_NE(wal.error().message().find(first), std::string::npos) << wal.error().message();
+  EXPECT_NE(wal.error().message().find("offset 152"), std::string::npos) << wal.error().message();
+}
+
+TEST(Wal, BadRecordFollowedByLaterDurableRecordIsCorruption) {
+  // Flip a bit of record 3's length field, then of its payload. Records 4-6
+  // were written after 3 was durable, so this cannot be a torn write.
+  const std::size_t record3 = kSegmentHeaderBytes + 2 * (kRecordHeaderBytes + 20);
+  for (const std::size_t offset : {record3 + 9, record3 + kRecordHeaderBytes + 4}) {
+    SimFileSystem fs(10);
+    {
+      auto wal = open_wal(fs);
+      append_synced(*wal, 1, 3);
+      append_synced(*wal, 4, 6);
+    }
+    fs.flip_bit(only_segment(fs), offset, 0);
+    Result<std::unique_ptr<Wal>> wal = Wal::open(fs, kDir, {});
+    ASSERT_FALSE(wal) << offset;
+    EXPECT_EQ(wal.error().code(), ErrorCode::kCorruption);
+    EXPECT_NE(wal.error().message().find("offset " + std::to_string(record3)), std::string::npos)
+        << wal.error().message();
+  }
+}
+
+TEST(Wal, EditedEntryWithFixedChecksumBreaksTheHashChain) {
+  SimFileSystem fs(11);
+  {
+    auto wal = open_wal(fs);
+    append_synced(*wal, 1, 4);
+  }
+  const std::string path = only_segment(fs);
+  Bytes bytes = fs.TEST_contents(path);
+  const std::size_t rec2 = kSegmentHeaderBytes + kRecordHeaderBytes + 20;
+  bytes[rec2 + kRecordHeaderBytes + 5] ^= 0xff;  // the attacker edits entry 2's payload...
+  const std::size_t rec_len = kRecordHeaderBytes + 20;
+  put_le(bytes.data() + rec2, checksum64(ByteView(bytes).subspan(rec2 + 8, rec_len - 8)), 8);
+  fs.TEST_put(path, bytes);  // ...and fixes its checksum
+  Result<std::unique_ptr<Wal>> wal = Wal::open(fs, kDir, {});
+  ASSERT_FALSE(wal);
+  EXPECT_EQ(wal.error().code(), ErrorCode::kCorruption);
+  EXPECT_NE(wal.error().message().find("hash chain"), std::string::npos) << wal.error().message();
+}
+
+TEST(Wal, MissingMiddleSegmentIsAGap) {
+  SimFileSystem fs(12);
+  const WalOptions small{.segment_bytes_target = 300, .entry_bytes_max = 1024};
+  {
+    auto wal = open_wal(fs, small);
+    append_synced(*wal, 1, 20);
+  }
+  const auto names = segments(fs);
+  ASSERT_GE(names.size(), 3u);
+  ASSERT_TRUE(fs.remove(std::string(kDir) + "/" + names[1]));
+  Result<std::unique_ptr<Wal>> wal = Wal::open(fs, kDir, small);
+  ASSERT_FALSE(wal);
+  EXPECT_NE(wal.error().message().find("gap"), std::string::npos);
+}
+
+TEST(Wal, BitFlipAfterOpenIsCaughtOnRead) {
+  SimFileSystem fs(13);
+  auto wal = open_wal(fs);
+  append_synced(*wal, 1, 3);
+  fs.flip_bit(only_segment(fs), kSegmentHeaderBytes + kRecordHeaderBytes + 3, 1);
+  Result<WalEntry> e = wal->read(LogIndex{1});
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code(), ErrorCode::kCorruption);
+}
+
+// ---- Disk full and I/O errors ----
+
+TEST(Wal, DiskFullLeavesNoPartialRecordAndRecoversWhenSpaceReturns) {
+  SimFileSystem fs(14);
+  auto wal = open_wal(fs);
+  append_synced(*wal, 1, 5);
+  const std::string path = only_segment(fs);
+  const std::size_t durable_size = fs.TEST_contents(path).size();
+  fs.set_faults({.capacity_bytes = durable_size + 50});
+  for (std::uint64_t i = 6; i <= 8; ++i) ASSERT_TRUE(wal->append(1, payload_for(i)));
+  Result<LogIndex> s = wal->sync();
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), ErrorCode::kNoSpace);
+  EXPECT_EQ(fs.TEST_contents(path).size(), durable_size) << "no partial record visible";
+  EXPECT_EQ(wal->durable_index(), LogIndex{5});
+  EXPECT_EQ(wal->last_index(), LogIndex{8}) << "staged entries stay staged";
+
+  fs.set_faults({});
+  ASSERT_EQ(wal->sync()->value(), 8u);
+  expect_entries(*wal, 1, 8);
+}
+
+TEST(Wal, DiskFullDuringRolloverRetries) {
+  SimFileSystem fs(15);
+  const WalOptions small{.segment_bytes_target = 300, .entry_bytes_max = 1024};
+  auto wal = open_wal(fs, small);
+  append_synced(*wal, 1, 3);
+  std::uint64_t used = 0;
+  for (const auto& n : segments(fs)) used += fs.TEST_contents(std::string(kDir) + "/" + n).size();
+  fs.set_faults({.capacity_bytes = used + 40});  // too small for a new segment header
+  for (std::uint64_t i = 4; i <= 6; ++i) ASSERT_TRUE(wal->append(1, payload_for(i)));
+  Result<LogIndex> s = wal->sync();
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), ErrorCode::kNoSpace);
+  fs.set_faults({});
+  ASSERT_EQ(wal->sync()->value(), 6u);
+  fs.power_cycle();
+  auto reopened = open_wal(fs, small);
+  expect_entries(*reopened, 1, 6);
+}
+
+TEST(Wal, FailedSyncPoisonsTheLogUntilReopened) {
+  SimFileSystem fs(16);
+  auto wal = open_wal(fs);
+  append_synced(*wal, 1, 3);
+  ASSERT_TRUE(wal->append(1, payload_for(4)));
+  fs.set_faults({.sync_eio_one_in = 1});
+  Result<LogIndex> s = wal->sync();
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), ErrorCode::kIo);
+  fs.set_faults({});
+  EXPECT_EQ(wal->append(1, payload_for(5)).error().code(), ErrorCode::kIo);
+  EXPECT_FALSE(wal->sync());
+  wal.reset();
+  fs.power_cycle();
+  auto reopened = open_wal(fs);
+  ASSERT_GE(reopened->last_index().value(), 3u);
+  expect_entries(*reopened, 1, reopened->last_index().value());
+}
+
+}  // namespace
+}  // namespace phalanx::storage
