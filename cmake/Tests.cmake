@@ -1,6 +1,7 @@
 # Test binaries and their ctest registration.
 #   unit          GoogleTest, *_test.cc beside the code
 #   property      RapidCheck through GoogleTest, *_prop.cc beside the code
+#   simulation    deterministic simulations over many seeds, *_sim.cc
 #   compile-fail  tests/compile_fail/*.cc must NOT compile (see below)
 find_package(GTest REQUIRED)
 find_package(rapidcheck REQUIRED)
@@ -17,6 +18,12 @@ add_executable(phalanx_property_tests ${PHALANX_PROP_SOURCES})
 target_link_libraries(phalanx_property_tests PRIVATE phalanx_lib rapidcheck
                       GTest::gtest_main)
 gtest_discover_tests(phalanx_property_tests PROPERTIES LABELS property
+                     DISCOVERY_TIMEOUT 60)
+
+file(GLOB_RECURSE PHALANX_SIM_SOURCES CONFIGURE_DEPENDS src/*_sim.cc)
+add_executable(phalanx_sim_tests ${PHALANX_SIM_SOURCES})
+target_link_libraries(phalanx_sim_tests PRIVATE phalanx_lib GTest::gtest_main)
+gtest_discover_tests(phalanx_sim_tests PROPERTIES LABELS simulation
                      DISCOVERY_TIMEOUT 60)
 
 # A compile-fail test compiles its snippet twice: once as is, which must

@@ -329,6 +329,12 @@ void SimFileSystem::power_cycle() {
   power_loss_at_ = UINT64_MAX;
 }
 
+void SimFileSystem::restart_process() {
+  ++generation_;
+  powered_off_ = false;
+  power_loss_at_ = UINT64_MAX;
+}
+
 void SimFileSystem::flip_bit(const std::string& path, std::uint64_t offset, int bit) {
   Inode& inode = *inode_for(current_.files.at(path));
   PHALANX_ASSERT(offset < inode.current.size());

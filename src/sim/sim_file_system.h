@@ -22,9 +22,10 @@
 // can succeed without making them durable.
 //
 // schedule_power_loss(n) makes the n+1-th mutating call from now, and every
-// call after it, fail as if the machine lost power mid-call; power_cycle()
-// then applies the model above. Crash-consistency tests sweep n over every
-// write, sync and rename of a workload.
+// call after it, fail as if the machine lost power (or the process died)
+// mid-call; power_cycle() then applies the model above, restart_process()
+// keeps everything visible but not durable. Crash-consistency tests sweep n
+// over every write, sync and rename of a workload.
 #pragma once
 
 #include <cstdint>
@@ -73,6 +74,11 @@ class SimFileSystem final : public storage::FileSystem {
   [[nodiscard]] std::uint64_t mutating_ops() const { return ops_; }
   // Power loss now, then restart. Every open File becomes unusable.
   void power_cycle();
+  // The process dies (kill -9) and a new one starts; the machine stays up.
+  // Unsynced writes stay visible in the page cache but are still not
+  // durable: a later power_cycle() may lose them. Every open File becomes
+  // unusable.
+  void restart_process();
 
   // Flips one bit of a file's bytes, durable and visible. REQUIRES: exists.
   void flip_bit(const std::string& path, std::uint64_t offset, int bit);

@@ -43,6 +43,12 @@ Result<Bytes> read_whole_file(FileSystem& fs, const std::string& path, std::size
   return file->read_exact(0, static_cast<std::size_t>(size));
 }
 
+Status make_durable(FileSystem& fs, const std::string& path) {
+  PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs.open(path, OpenMode::kRead));
+  PHALANX_TRY(file->sync());
+  return fs.sync_dir(parent_path(path));
+}
+
 Status ensure_dir(FileSystem& fs, const std::string& dir) {
   PHALANX_ASSIGN_OR_RETURN(bool present, fs.exists(dir));
   if (present) return {};

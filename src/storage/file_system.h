@@ -81,6 +81,11 @@ class FileSystem {
 [[nodiscard]] Result<Bytes> read_whole_file(FileSystem& fs, const std::string& path,
                                             std::size_t bytes_max);
 
+// Makes a file found at start-up durable, contents and name: after a process
+// crash the page cache may hold writes and renames that never reached the
+// disk, and nothing read at recovery may be acted on until it has.
+[[nodiscard]] Status make_durable(FileSystem& fs, const std::string& path);
+
 // Creates `dir` (and makes its name durable) if it does not exist.
 [[nodiscard]] Status ensure_dir(FileSystem& fs, const std::string& dir);
 

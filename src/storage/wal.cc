@@ -10,6 +10,8 @@
 namespace phalanx::storage {
 namespace {
 
+constexpr std::string_view kRewriteSuffix = ".rewrite";
+
 // A segment holds at most one record past its target, and each record at
 // most the hard payload cap, so this bounds what recovery reads at once.
 std::uint64_t segment_read_max(const WalOptions& options) {
@@ -60,6 +62,18 @@ Unexpected<Error> Wal::poison(Error error) {
 
 // ---- Recovery ----
 
+Status Wal::rewrite_file(const std::string& path, ByteView contents) {
+  const std::string tmp = path + std::string(kRewriteSuffix);
+  {
+    PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_.open(tmp, OpenMode::kCreate));
+    PHALANX_TRY(file->truncate(0));
+    PHALANX_TRY(file->write_at(0, contents));
+    PHALANX_TRY(file->datasync());
+  }
+  PHALANX_TRY(fs_.rename(tmp, path));
+  return fs_.sync_dir(dir_);
+}
+
 Status Wal::recover() {
   PHALANX_TRY(ensure_dir(fs_, dir_));
   PHALANX_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_.list(dir_));
@@ -67,6 +81,8 @@ Status Wal::recover() {
   for (const std::string& name : names) {
     if (std::optional<LogIndex> first = parse_segment_file_name(name)) {
       found.emplace_back(*first, name);
+    } else if (name.ends_with(kRewriteSuffix)) {
+      PHALANX_TRY(fs_.remove(join_path(dir_, name)));  // an interrupted rewrite
     }
   }
   std::sort(found.begin(), found.end());
@@ -76,11 +92,10 @@ Status Wal::recover() {
   if (segments_.empty()) {
     first_index_ = LogIndex{1};
     durable_hash_ = crypto::Hash32{};
-  } else {
-    // Whatever survived becomes durable now, so durable_index() is the truth.
-    Segment& last = segments_.back();
-    if (Status s = last.file->datasync(); !s) return poison(s.error());
   }
+  // Segment creations and removals a dead process left unsynced must not
+  // come undone after we act on what we found.
+  PHALANX_TRY(fs_.sync_dir(dir_));
   last_hash_ = durable_hash_;
   recovery_.segments = segments_.size();
   recovery_.records = slots_.size();
@@ -115,14 +130,20 @@ Status Wal::recover_segment(const std::string& name, LogIndex first, bool is_las
     case ScanVerdict::kClean:
     case ScanVerdict::kTornTail: break;
   }
-  PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
-                           fs_.open(path, is_last ? OpenMode::kReadWrite : OpenMode::kRead));
   if (verdict == ScanVerdict::kTornTail) {
-    PHALANX_TRY(file->truncate(scan.valid_end));
-    PHALANX_TRY(file->datasync());
     recovery_.torn_bytes_discarded += bytes.size() - scan.valid_end;
     recovery_.torn_records_discarded += scan.later_valid_records;
   }
+  if (is_last) {
+    // The open segment is rewritten from what we read. After a process
+    // crash, or an fsync that failed (the kernel then forgets the dirty
+    // pages, writes and truncations alike), the page cache can show bytes
+    // the disk does not hold, and no fsync can tell. A fresh, synced copy
+    // makes the recovered state exactly the durable state.
+    PHALANX_TRY(rewrite_file(path, ByteView(bytes).first(scan.valid_end)));
+  }
+  PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                           fs_.open(path, is_last ? OpenMode::kReadWrite : OpenMode::kRead));
   if (segments_.empty()) {
     first_index_ = first;
     durable_hash_ = scan.header->prev_hash;
@@ -182,7 +203,14 @@ Status Wal::write_batch(Segment& segment, std::size_t staged_count, const Bytes&
     if (Status t = segment.file->datasync(); !t) return poison(std::move(t).error());
     return s;
   }
-  if (Status s = segment.file->datasync(); !s) return poison(std::move(s).error());
+  if (Status s = segment.file->datasync(); !s) {
+    // fsyncgate: the kernel may have marked the pages clean without writing
+    // them, so they stay visible — to us and to the next process — while
+    // not durable, and no later fsync will fix that. Cut them off (best
+    // effort) so nothing visible claims to be durable, then stop.
+    if (segment.file->truncate(segment.durable_bytes)) (void)segment.file->datasync();
+    return poison(std::move(s).error());
+  }
   std::uint64_t offset = segment.durable_bytes;
   for (std::size_t k = 0; k < staged_count; ++k) {
     Staged& e = staged_.front();

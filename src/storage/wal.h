@@ -112,6 +112,7 @@ class Wal {
 
   Status recover();
   Status recover_segment(const std::string& name, LogIndex first, bool is_last);
+  Status rewrite_file(const std::string& path, ByteView contents);
   Status check_usable() const;
   Unexpected<Error> poison(Error error);
   Status start_segment(LogIndex first, const crypto::Hash32& prev_hash);

@@ -1,0 +1,40 @@
+#include "storage/hard_state.h"
+
+namespace phalanx::storage {
+
+void RaftHardState::encode(codec::Writer& w) const {
+  w.id(term);
+  w.optional(voted_for, [](codec::Writer& out, NodeId n) { out.id(n); });
+  w.id(commit);
+}
+
+Result<RaftHardState> RaftHardState::decode(codec::Reader& r) {
+  RaftHardState s;
+  PHALANX_ASSIGN_OR_RETURN(s.term, r.id<Term>());
+  PHALANX_ASSIGN_OR_RETURN(s.voted_for,
+                           r.optional<NodeId>([](codec::Reader& in) { return in.id<NodeId>(); }));
+  PHALANX_ASSIGN_OR_RETURN(s.commit, r.id<LogIndex>());
+  return s;
+}
+
+void BftSafetyState::encode(codec::Writer& w) const {
+  w.id(epoch);
+  w.id(last_voted_round);
+  w.id(locked_round);
+  w.bytes(high_qc, kCertificateBytesMax);
+  w.bytes(last_vote, kCertificateBytesMax);
+  w.id(commit);
+}
+
+Result<BftSafetyState> BftSafetyState::decode(codec::Reader& r) {
+  BftSafetyState s;
+  PHALANX_ASSIGN_OR_RETURN(s.epoch, r.id<Epoch>());
+  PHALANX_ASSIGN_OR_RETURN(s.last_voted_round, r.id<Round>());
+  PHALANX_ASSIGN_OR_RETURN(s.locked_round, r.id<Round>());
+  PHALANX_ASSIGN_OR_RETURN(s.high_qc, r.bytes(kCertificateBytesMax));
+  PHALANX_ASSIGN_OR_RETURN(s.last_vote, r.bytes(kCertificateBytesMax));
+  PHALANX_ASSIGN_OR_RETURN(s.commit, r.id<LogIndex>());
+  return s;
+}
+
+}  // namespace phalanx::storage
