@@ -10,6 +10,9 @@ include(GoogleTest)
 file(GLOB_RECURSE PHALANX_UNIT_SOURCES CONFIGURE_DEPENDS src/*_test.cc)
 add_executable(phalanx_unit_tests ${PHALANX_UNIT_SOURCES})
 target_link_libraries(phalanx_unit_tests PRIVATE phalanx_lib GTest::gtest_main)
+# The CLI end-to-end tests run the real binary.
+add_dependencies(phalanx_unit_tests phalanx)
+target_compile_definitions(phalanx_unit_tests PRIVATE PHALANX_CLI_PATH="$<TARGET_FILE:phalanx>")
 gtest_discover_tests(phalanx_unit_tests PROPERTIES LABELS unit
                      DISCOVERY_TIMEOUT 60)
 

@@ -12,12 +12,6 @@ namespace {
 
 constexpr std::string_view kRewriteSuffix = ".rewrite";
 
-// A segment holds at most one record past its target, and each record at
-// most the hard payload cap, so this bounds what recovery reads at once.
-std::uint64_t segment_read_max(const WalOptions& options) {
-  return options.segment_bytes_target + kRecordHeaderBytes + kEntryBytesHardMax;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Wal>> Wal::open(FileSystem& fs, std::string dir, const WalOptions& options) {
@@ -77,18 +71,13 @@ Status Wal::rewrite_file(const std::string& path, ByteView contents) {
 Status Wal::recover() {
   PHALANX_TRY(ensure_dir(fs_, dir_));
   PHALANX_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_.list(dir_));
-  std::vector<std::pair<LogIndex, std::string>> found;
   for (const std::string& name : names) {
-    if (std::optional<LogIndex> first = parse_segment_file_name(name)) {
-      found.emplace_back(*first, name);
-    } else if (name.ends_with(kRewriteSuffix)) {
+    if (name.ends_with(kRewriteSuffix)) {
       PHALANX_TRY(fs_.remove(join_path(dir_, name)));  // an interrupted rewrite
     }
   }
-  std::sort(found.begin(), found.end());
-  for (std::size_t k = 0; k < found.size(); ++k) {
-    PHALANX_TRY(recover_segment(found[k].second, found[k].first, k + 1 == found.size()));
-  }
+  PHALANX_TRY(walk_segments(fs_, dir_, options_.entry_bytes_max,
+                            [this](SegmentVisit& v) { return recover_segment(v); }));
   if (segments_.empty()) {
     first_index_ = LogIndex{1};
     durable_hash_ = crypto::Hash32{};
@@ -102,57 +91,42 @@ Status Wal::recover() {
   return {};
 }
 
-Status Wal::recover_segment(const std::string& name, LogIndex first, bool is_last) {
-  const std::string path = join_path(dir_, name);
-  if (!segments_.empty() && first != durable_index().next()) {
-    return fail(ErrorCode::kCorruption,
-                fmt::format("wal: gap before {}: previous segment ends at index {}", path,
-                            durable_index().value()));
-  }
-  PHALANX_ASSIGN_OR_RETURN(Bytes bytes, read_whole_file(fs_, path, segment_read_max(options_)));
-  ScanExpectation expect;
-  expect.first_index = first;
-  if (!segments_.empty()) expect.prev_hash = durable_hash_;
-  expect.entry_bytes_max = options_.entry_bytes_max;
-  const SegmentScan scan = scan_segment(bytes, expect);
-  const ScanVerdict verdict = classify_scan(scan, is_last);
-
-  switch (verdict) {
+Status Wal::recover_segment(SegmentVisit& v) {
+  switch (v.verdict) {
     case ScanVerdict::kCorruption:
       return fail(ErrorCode::kCorruption,
-                  fmt::format("wal corruption in {} at offset {}: {}", path, scan.problem_offset,
-                              scan_problem_name(scan.problem)));
+                  fmt::format("wal corruption in {} at offset {}: {}", v.path,
+                              v.scan.problem_offset, scan_problem_name(v.scan.problem)));
     case ScanVerdict::kInterruptedCreation:
-      PHALANX_TRY(fs_.remove(path));
-      PHALANX_TRY(fs_.sync_dir(dir_));
+      PHALANX_TRY(fs_.remove(v.path));
       recovery_.removed_interrupted_segment = true;
       return {};
-    case ScanVerdict::kClean:
-    case ScanVerdict::kTornTail: break;
+    case ScanVerdict::kTornTail:
+      recovery_.torn_bytes_discarded += v.bytes.size() - v.scan.valid_end;
+      recovery_.torn_records_discarded += v.scan.later_valid_records;
+      break;
+    case ScanVerdict::kClean: break;
   }
-  if (verdict == ScanVerdict::kTornTail) {
-    recovery_.torn_bytes_discarded += bytes.size() - scan.valid_end;
-    recovery_.torn_records_discarded += scan.later_valid_records;
-  }
-  if (is_last) {
+  if (v.is_last) {
     // The open segment is rewritten from what we read. After a process
     // crash, or an fsync that failed (the kernel then forgets the dirty
     // pages, writes and truncations alike), the page cache can show bytes
     // the disk does not hold, and no fsync can tell. A fresh, synced copy
     // makes the recovered state exactly the durable state.
-    PHALANX_TRY(rewrite_file(path, ByteView(bytes).first(scan.valid_end)));
+    PHALANX_TRY(rewrite_file(v.path, ByteView(v.bytes).first(v.scan.valid_end)));
   }
   PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
-                           fs_.open(path, is_last ? OpenMode::kReadWrite : OpenMode::kRead));
+                           fs_.open(v.path, v.is_last ? OpenMode::kReadWrite : OpenMode::kRead));
   if (segments_.empty()) {
-    first_index_ = first;
-    durable_hash_ = scan.header->prev_hash;
+    first_index_ = v.first;
+    durable_hash_ = v.scan.header->prev_hash;
   }
-  for (const ScannedRecord& r : scan.records) {
+  for (const ScannedRecord& r : v.scan.records) {
     slots_.push_back({r.offset, r.term, r.payload_bytes});
     durable_hash_ = r.hash;
   }
-  segments_.push_back({first, scan.header->prev_hash, path, std::move(file), scan.valid_end});
+  segments_.push_back(
+      {v.first, v.scan.header->prev_hash, v.path, std::move(file), v.scan.valid_end});
   return {};
 }
 

@@ -26,6 +26,7 @@
 #include "core/ids.h"
 #include "crypto/hash.h"
 #include "storage/file_system.h"
+#include "storage/wal_format.h"
 
 namespace phalanx::storage {
 
@@ -111,7 +112,7 @@ class Wal {
       : fs_(fs), dir_(std::move(dir)), options_(options) {}
 
   Status recover();
-  Status recover_segment(const std::string& name, LogIndex first, bool is_last);
+  Status recover_segment(SegmentVisit& visit);
   Status rewrite_file(const std::string& path, ByteView contents);
   Status check_usable() const;
   Unexpected<Error> poison(Error error);

@@ -238,4 +238,54 @@ ScanVerdict classify_scan(const SegmentScan& scan, bool is_last_segment) {
   return ScanVerdict::kCorruption;
 }
 
+std::string_view scan_verdict_name(ScanVerdict verdict) {
+  switch (verdict) {
+    case ScanVerdict::kClean: return "clean";
+    case ScanVerdict::kTornTail: return "torn tail";
+    case ScanVerdict::kInterruptedCreation: return "interrupted creation";
+    case ScanVerdict::kCorruption: return "corruption";
+  }
+  return "unknown";
+}
+
+Status walk_segments(FileSystem& fs, const std::string& dir, std::uint32_t entry_bytes_max,
+                     const std::function<Status(SegmentVisit&)>& visit) {
+  PHALANX_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.list(dir));
+  std::vector<std::pair<LogIndex, std::string>> found;
+  for (const std::string& name : names) {
+    if (std::optional<LogIndex> first = parse_segment_file_name(name)) {
+      found.emplace_back(*first, name);
+    }
+  }
+  std::sort(found.begin(), found.end());
+  std::optional<LogIndex> next;
+  std::optional<crypto::Hash32> prev;
+  for (std::size_t k = 0; k < found.size(); ++k) {
+    SegmentVisit v;
+    v.path = join_path(dir, found[k].second);
+    v.first = found[k].first;
+    v.is_last = k + 1 == found.size();
+    if (next && v.first != *next) {
+      return fail(ErrorCode::kCorruption,
+                  fmt::format("wal: gap before {}: previous segment ends at index {}", v.path,
+                              next->value() - 1));
+    }
+    // A segment holds at most one record past any sane target.
+    PHALANX_ASSIGN_OR_RETURN(v.bytes, read_whole_file(fs, v.path, std::size_t{1} << 33));
+    ScanExpectation expect;
+    expect.first_index = v.first;
+    expect.prev_hash = prev;
+    expect.entry_bytes_max = entry_bytes_max;
+    v.scan = scan_segment(v.bytes, expect);
+    v.verdict = classify_scan(v.scan, v.is_last);
+    if (v.scan.header) {
+      next = LogIndex{v.first.value() + v.scan.records.size()};
+      prev = v.scan.records.empty() ? v.scan.header->prev_hash : v.scan.records.back().hash;
+    }
+    PHALANX_TRY(visit(v));
+    if (v.verdict == ScanVerdict::kCorruption) return {};  // the chain ends here
+  }
+  return {};
+}
+
 }  // namespace phalanx::storage

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "core/bytes.h"
 #include "core/ids.h"
 #include "crypto/hash.h"
+#include "storage/file_system.h"
 
 namespace phalanx::storage {
 
@@ -110,5 +112,28 @@ enum class ScanVerdict : std::uint8_t {
 
 // REQUIRES: scan was produced by scan_segment.
 [[nodiscard]] ScanVerdict classify_scan(const SegmentScan& scan, bool is_last_segment);
+
+[[nodiscard]] std::string_view scan_verdict_name(ScanVerdict verdict);
+
+// One segment as the walker found it.
+struct SegmentVisit {
+  std::string path;
+  LogIndex first;  // from the file name
+  bool is_last = false;
+  Bytes bytes;
+  SegmentScan scan;
+  ScanVerdict verdict = ScanVerdict::kClean;
+};
+
+// Reads the segments in `dir` in index order, scanning each against what
+// the previous one promised (first index, previous hash; a missing segment
+// is reported as corruption naming the gap). Calls `visit` for each; stops
+// at the first error `visit` returns, and after a segment whose verdict is
+// corruption (the chain cannot be followed past it). The previous hash passed on is that
+// of the last valid record, so after a torn tail the next segment is
+// checked against what recovery will keep. Read-only.
+[[nodiscard]] Status walk_segments(FileSystem& fs, const std::string& dir,
+                                   std::uint32_t entry_bytes_max,
+                                   const std::function<Status(SegmentVisit&)>& visit);
 
 }  // namespace phalanx::storage

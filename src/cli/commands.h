@@ -1,0 +1,23 @@
+// Subcommands of the `phalanx` binary, one registration function per area.
+// Each returns the exit code through the callback it installs.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "core/error.h"
+
+namespace phalanx::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitAuditFailed = 3;
+
+// Prints "phalanx: <error>" to stderr; returns kExitError.
+int report(const Error& error);
+
+// Sets `run` to the chosen subcommand's action.
+void add_key_commands(CLI::App& app, std::function<int()>& run);
+void add_storage_commands(CLI::App& app, std::function<int()>& run);
+
+}  // namespace phalanx::cli
