@@ -11,7 +11,8 @@
 //   int v = *r;
 //
 // Reading the value of an error result (or the error of a value result) is
-// a programmer error and stops the process.
+// a programmer error and stops the process. Unlike std::expected, the value
+// of an rvalue result is returned by value, so it cannot dangle.
 #pragma once
 
 #include <optional>
@@ -67,13 +68,15 @@ class [[nodiscard]] Expected {
 
   [[nodiscard]] T& operator*() & { return value_ref(); }
   [[nodiscard]] const T& operator*() const& { return value_ref(); }
-  [[nodiscard]] T&& operator*() && { return std::move(value_ref()); }
+  // By value, moved out: `for (auto& x : *make_result())` and
+  // `auto&& v = *make_result();` must not dangle.
+  [[nodiscard]] T operator*() && { return std::move(value_ref()); }
   [[nodiscard]] T* operator->() { return &value_ref(); }
   [[nodiscard]] const T* operator->() const { return &value_ref(); }
 
   [[nodiscard]] E& error() & { return error_ref(); }
   [[nodiscard]] const E& error() const& { return error_ref(); }
-  [[nodiscard]] E&& error() && { return std::move(error_ref()); }
+  [[nodiscard]] E error() && { return std::move(error_ref()); }
 
  private:
   T& value_ref() {
@@ -117,7 +120,7 @@ class [[nodiscard]] Expected<void, E> {
     PHALANX_ASSERT(error_.has_value());
     return *error_;
   }
-  [[nodiscard]] E&& error() && { return std::move(checked_error()); }
+  [[nodiscard]] E error() && { return std::move(checked_error()); }
 
  private:
   E& checked_error() {

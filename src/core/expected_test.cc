@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace phalanx {
 namespace {
@@ -23,6 +24,13 @@ TEST(Expected, MoveOnlyValues) {
   Expected<std::unique_ptr<int>, int> p = std::make_unique<int>(5);
   std::unique_ptr<int> taken = *std::move(p);
   EXPECT_EQ(*taken, 5);
+}
+
+TEST(Expected, RvalueDereferenceDoesNotDangle) {
+  auto make = [] { return Expected<std::vector<int>, int>(std::vector<int>{1, 2, 3}); };
+  int sum = 0;
+  for (int v : *make()) sum += v;  // the temporary's value is moved out, not borrowed
+  EXPECT_EQ(sum, 6);
 }
 
 TEST(Expected, VoidSpecialization) {
