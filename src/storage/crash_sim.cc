@@ -268,9 +268,39 @@ class CrashRun {
 
 constexpr int kShortSteps = 25;
 
-// Every mutating call of a short workload, each with several crash fates.
+// Power loss (or, for fate 2, a process kill) at mutating call `at` of the
+// short workload `workload`.
+void crash_short_workload_at(std::uint64_t workload, std::uint64_t at, std::uint64_t fate) {
+  SCOPED_TRACE(testing::Message() << "workload=" << workload << " crash_at=" << at
+                                  << " fate=" << fate);
+  CrashRun run(workload, fate);
+  run.fs().schedule_power_loss(at);
+  run.run(kShortSteps);
+  run.restart_and_check(/*process_only=*/fate == 2);
+}
+
+// Five cycles of a long workload, each ending in a power loss or process
+// kill at a random call; half the cycles also fail writes/syncs and fill up.
+void repeated_random_crashes(std::uint64_t seed) {
+  SCOPED_TRACE(testing::Message() << "seed=" << seed << " (PHALANX_SIM_SEED=" << seed << ")");
+  Random pick(seed * 7919);
+  CrashRun run(seed, seed);
+  for (int cycle = 0; cycle < 5; ++cycle) {
+    if (pick.coin()) {
+      run.fs().set_faults({.write_eio_one_in = 300,
+                           .sync_eio_one_in = 150,
+                           .capacity_bytes = pick.between(2'000, 20'000)});
+    }
+    run.fs().schedule_power_loss(pick.uniform(600));
+    run.run(300);
+    run.restart_and_check(/*process_only=*/pick.one_in(3));
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+// Every mutating call of a short workload, each with three crash fates.
 TEST(CrashConsistency, PowerLossAtEveryCallOfAShortWorkload) {
-  for (std::uint64_t workload : sim::sim_seeds(4)) {
+  for (std::uint64_t workload : sim::sim_seeds(8)) {
     std::uint64_t total_ops;
     {
       CrashRun clean(workload, 0);
@@ -279,37 +309,29 @@ TEST(CrashConsistency, PowerLossAtEveryCallOfAShortWorkload) {
     }
     for (std::uint64_t at = 0; at <= total_ops; ++at) {
       for (std::uint64_t fate = 0; fate < 3; ++fate) {
-        SCOPED_TRACE(testing::Message()
-                     << "workload=" << workload << " crash_at=" << at << " fate=" << fate);
-        CrashRun run(workload, fate);
-        run.fs().schedule_power_loss(at);
-        run.run(kShortSteps);
-        run.restart_and_check(/*process_only=*/fate == 2);
+        crash_short_workload_at(workload, at, fate);
         if (HasFatalFailure()) return;
       }
     }
   }
 }
 
-// Long workloads with repeated power losses at random calls; in half the
-// cycles the disk also fails writes and syncs (EIO) and runs out of space.
+// Long workloads with repeated crashes and faults.
 TEST(CrashConsistency, RepeatedRandomPowerLoss) {
-  for (std::uint64_t seed : sim::sim_seeds(150)) {
-    SCOPED_TRACE(testing::Message() << "seed=" << seed << " (PHALANX_SIM_SEED=" << seed << ")");
-    Random pick(seed * 7919);
-    CrashRun run(seed, seed);
-    for (int cycle = 0; cycle < 5; ++cycle) {
-      if (pick.coin()) {
-        run.fs().set_faults({.write_eio_one_in = 300,
-                             .sync_eio_one_in = 150,
-                             .capacity_bytes = pick.between(2'000, 20'000)});
-      }
-      run.fs().schedule_power_loss(pick.uniform(600));
-      run.run(300);
-      run.restart_and_check(/*process_only=*/pick.one_in(3));
-      if (HasFatalFailure()) return;
-    }
+  for (std::uint64_t seed : sim::sim_seeds(1000)) {
+    repeated_random_crashes(seed);
+    if (HasFatalFailure()) return;
   }
+}
+
+// Seeds that once found bugs; they stay whatever the sweep size.
+TEST(CrashConsistency, Regressions) {
+  // Recovery returned writes a killed process left unsynced in the page cache.
+  crash_short_workload_at(2, 99, 2);
+  // After a failed fdatasync the kernel forgot appended pages still visible.
+  repeated_random_crashes(26);
+  // ...and a truncation it forgot: recovery now rewrites the open segment.
+  repeated_random_crashes(504);
 }
 
 }  // namespace
