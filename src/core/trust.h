@@ -4,8 +4,10 @@
 //
 // Untrusted<M>      anything; anyone may wrap a value (lowering trust is safe).
 // Authenticated<M>  the signature on M verified against the trust registry
-//                   under M's signature domain; carries who signed and
-//                   their role. Only security::verify() constructs one.
+//                   under M's signature domain (security::verify), or M
+//                   arrived on a mutually authenticated channel from the
+//                   principal it names as its author (security::verify_channel);
+//                   carries who it is from and their role.
 // Authorized<M>     additionally, the policy allows that role M's action.
 //                   Only security::authorize() constructs one.
 //
@@ -36,6 +38,9 @@ template <class M>
 Result<Authenticated<M>> verify(const TrustRegistry& registry, Untrusted<M> message);
 template <class M>
 Result<Authorized<M>> authorize(const Policy& policy, Authenticated<M> message);
+template <class M>
+Result<Authenticated<M>> verify_channel(const TrustRegistry& registry, const Principal& peer,
+                                        Untrusted<M> message);
 }  // namespace security
 
 template <class T>
@@ -50,6 +55,10 @@ class Untrusted {
   template <class M>
   friend Result<Authenticated<M>> security::verify(const security::TrustRegistry& registry,
                                                    Untrusted<M> message);
+  template <class M>
+  friend Result<Authenticated<M>> security::verify_channel(const security::TrustRegistry& registry,
+                                                           const Principal& peer,
+                                                           Untrusted<M> message);
 
   T value_;
 };
@@ -83,6 +92,10 @@ class Authenticated : public internal::Vouched<T> {
   template <class M>
   friend Result<Authenticated<M>> security::verify(const security::TrustRegistry& registry,
                                                    Untrusted<M> message);
+  template <class M>
+  friend Result<Authenticated<M>> security::verify_channel(const security::TrustRegistry& registry,
+                                                           const Principal& peer,
+                                                           Untrusted<M> message);
   template <class M>
   friend Result<Authorized<M>> security::authorize(const security::Policy& policy,
                                                    Authenticated<M> message);

@@ -15,7 +15,7 @@
 // is a typed SecurityError:
 //   unknown author        -> AuthenticationFailed{kUnknownPrincipal}
 //   signature mismatch    -> SignatureInvalid{M::kDomain}
-//   role lacks M::kAction -> AuthorizationDenied
+//   role lacks the action -> AuthorizationDenied
 #pragma once
 
 #include <concepts>
@@ -65,11 +65,48 @@ Result<Authenticated<M>> verify(const TrustRegistry& registry, Untrusted<M> mess
   return Authenticated<M>(std::move(message.value_), claimed, entry->role);
 }
 
+// What a message asks to do: m.action() if it depends on the message
+// (one type carrying several kinds), else M::kAction.
+template <class M>
+[[nodiscard]] Action required_action(const M& m) {
+  if constexpr (requires { m.action(); }) {
+    return m.action();
+  } else {
+    return M::kAction;
+  }
+}
+
+// A message whose author is proven by the channel it came on (TLS with
+// mutual authentication in crash mode), not by a signature of its own.
+template <class M>
+concept ChannelMessage = requires(const M& m) {
+  { m.author() } -> std::same_as<Principal>;
+  { m.action() } -> std::convertible_to<Action>;
+};
+
+// The channel proved `peer`; the message must claim that same author, and
+// the peer must be in the registry. A peer speaking for someone else gets
+// AuthenticationFailed{kCredentialMismatch}.
+template <class M>
+Result<Authenticated<M>> verify_channel(const TrustRegistry& registry, const Principal& peer,
+                                        Untrusted<M> message) {
+  static_assert(ChannelMessage<M>, "verify_channel() needs a ChannelMessage");
+  const Principal claimed = message.value_.author();
+  const RegistryEntry* entry = registry.find(peer);
+  if (entry == nullptr) {
+    return fail(AuthenticationFailed{AuthFailure::kUnknownPrincipal, peer});
+  }
+  if (claimed != peer) {
+    return fail(AuthenticationFailed{AuthFailure::kCredentialMismatch, claimed});
+  }
+  return Authenticated<M>(std::move(message.value_), peer, entry->role);
+}
+
 template <class M>
 Result<Authorized<M>> authorize(const Policy& policy, Authenticated<M> message) {
-  static_assert(SignedMessage<M>, "authorize() needs a SignedMessage");
-  if (!policy.permits(message.role_, M::kAction)) {
-    return fail(AuthorizationDenied{message.principal_, message.role_, M::kAction});
+  const Action action = required_action(message.value());
+  if (!policy.permits(message.role_, action)) {
+    return fail(AuthorizationDenied{message.principal_, message.role_, action});
   }
   return Authorized<M>(std::move(message.value_), message.principal_, message.role_);
 }

@@ -127,6 +127,50 @@ TEST_F(TrustPipeline, MalformedBytesGetMalformedInput) {
   EXPECT_EQ(std::get<MalformedInput>(security_of(u.error())).reason, MalformedReason::kTruncated);
 }
 
+// A message authenticated by its channel (mTLS in crash mode), not by a signature.
+struct Ping {
+  NodeId from;
+  Action kind = Action::kVote;
+  Principal author() const { return Principal::replica(from); }
+  Action action() const { return kind; }
+};
+
+TEST_F(TrustPipeline, ChannelPeerSpeakingForAnotherGetsCredentialMismatch) {
+  ASSERT_TRUE(
+      registry_.add({Principal::replica(NodeId{2}), stranger_.public_key(), Role::kReplica}));
+  // Replica 2's authenticated channel carries a message claiming replica 1.
+  Result<Authenticated<Ping>> a =
+      verify_channel(registry_, Principal::replica(NodeId{2}), Untrusted(Ping{NodeId{1}}));
+  ASSERT_FALSE(a);
+  EXPECT_EQ(std::get<AuthenticationFailed>(security_of(a.error())).reason,
+            AuthFailure::kCredentialMismatch);
+  EXPECT_TRUE(verify_channel(registry_, Principal::replica(NodeId{2}), Untrusted(Ping{NodeId{2}})));
+}
+
+TEST_F(TrustPipeline, ChannelFromUnknownPeerGetsAuthenticationFailed) {
+  Result<Authenticated<Ping>> a =
+      verify_channel(registry_, Principal::replica(NodeId{9}), Untrusted(Ping{NodeId{9}}));
+  ASSERT_FALSE(a);
+  EXPECT_EQ(std::get<AuthenticationFailed>(security_of(a.error())).reason,
+            AuthFailure::kUnknownPrincipal);
+}
+
+TEST_F(TrustPipeline, PerMessageActionIsAuthorized) {
+  ASSERT_TRUE(
+      registry_.add({Principal::replica(NodeId{3}), stranger_.public_key(), Role::kLearner}));
+  auto learner =
+      verify_channel(registry_, Principal::replica(NodeId{3}), Untrusted(Ping{NodeId{3}}));
+  ASSERT_TRUE(learner);
+  // A learner may not vote...
+  Result<Authorized<Ping>> z = authorize(policy_, *learner);
+  ASSERT_FALSE(z);
+  EXPECT_EQ(std::get<AuthorizationDenied>(security_of(z.error())).action, Action::kVote);
+  // ...and a replica may.
+  auto replica =
+      verify_channel(registry_, Principal::replica(NodeId{1}), Untrusted(Ping{NodeId{1}}));
+  EXPECT_TRUE(authorize(policy_, *replica));
+}
+
 TEST(Policy, StandardTable) {
   const Policy p = Policy::standard();
   EXPECT_TRUE(p.permits(Role::kReplica, Action::kVote));

@@ -1,0 +1,107 @@
+#include "apps/kv/kv.h"
+
+namespace phalanx::kv {
+namespace {
+
+void encode_optional_bytes(codec::Writer& w, const std::optional<Bytes>& b) {
+  w.optional(b, [](codec::Writer& out, const Bytes& v) { out.bytes(v, kValueBytesMax); });
+}
+
+Result<std::optional<Bytes>> decode_optional_bytes(codec::Reader& r) {
+  return r.optional<Bytes>([](codec::Reader& in) { return in.bytes(kValueBytesMax); });
+}
+
+}  // namespace
+
+void KvCommand::encode(codec::Writer& w) const {
+  w.id(client);
+  w.varint(sequence);
+  w.tag(op);
+  w.string(key, kKeyBytesMax);
+  w.bytes(value, kValueBytesMax);
+  encode_optional_bytes(w, expected);
+}
+
+Result<KvCommand> KvCommand::decode(codec::Reader& r) {
+  KvCommand c;
+  PHALANX_ASSIGN_OR_RETURN(c.client, r.id<ClientId>());
+  PHALANX_ASSIGN_OR_RETURN(c.sequence, r.varint());
+  PHALANX_ASSIGN_OR_RETURN(c.op, r.tag<KvOp>(kKvOpMax));
+  PHALANX_ASSIGN_OR_RETURN(c.key, r.string(kKeyBytesMax));
+  PHALANX_ASSIGN_OR_RETURN(c.value, r.bytes(kValueBytesMax));
+  PHALANX_ASSIGN_OR_RETURN(c.expected, decode_optional_bytes(r));
+  return c;
+}
+
+void KvReply::encode(codec::Writer& w) const {
+  w.tag(status);
+  encode_optional_bytes(w, value);
+}
+
+Result<KvReply> KvReply::decode(codec::Reader& r) {
+  KvReply reply;
+  PHALANX_ASSIGN_OR_RETURN(reply.status, r.tag<KvStatus>(kKvStatusMax));
+  PHALANX_ASSIGN_OR_RETURN(reply.value, decode_optional_bytes(r));
+  return reply;
+}
+
+Bytes KvStore::apply(LogIndex index, ByteView command) {
+  PHALANX_ASSERT(index > last_applied_);
+  last_applied_ = index;
+  Result<KvCommand> c = codec::decode<KvCommand>(command);
+  if (!c) return codec::encode(KvReply{KvStatus::kMalformed, std::nullopt});
+  const storage::SessionDecision d = sessions_.check(c->client, c->sequence);
+  switch (d.kind) {
+    case storage::SessionDecision::kCachedReply: return *d.reply;
+    case storage::SessionDecision::kReplay:
+      return codec::encode(KvReply{KvStatus::kReplay, std::nullopt});
+    case storage::SessionDecision::kTableFull:
+      return codec::encode(KvReply{KvStatus::kSessionsFull, std::nullopt});
+    case storage::SessionDecision::kExecute: break;
+  }
+  Bytes reply = codec::encode(execute(*c));
+  sessions_.record(c->client, c->sequence, index, reply);
+  return reply;
+}
+
+KvReply KvStore::execute(const KvCommand& c) {
+  ++executed_;
+  const auto it = data_.find(c.key);
+  switch (c.op) {
+    case KvOp::kPut: data_[c.key] = c.value; return {KvStatus::kOk, std::nullopt};
+    case KvOp::kGet:
+      if (it == data_.end()) return {KvStatus::kNotFound, std::nullopt};
+      return {KvStatus::kOk, it->second};
+    case KvOp::kDelete:
+      if (it == data_.end()) return {KvStatus::kNotFound, std::nullopt};
+      data_.erase(it);
+      return {KvStatus::kOk, std::nullopt};
+    case KvOp::kCompareAndSet: {
+      const std::optional<Bytes> current =
+          it == data_.end() ? std::nullopt : std::optional<Bytes>(it->second);
+      if (current != c.expected) return {KvStatus::kCompareFailed, current};
+      data_[c.key] = c.value;
+      return {KvStatus::kOk, std::nullopt};
+    }
+  }
+  return {KvStatus::kMalformed, std::nullopt};
+}
+
+std::optional<Bytes> KvStore::get(const std::string& key) const {
+  const auto it = data_.find(key);
+  if (it == data_.end()) return std::nullopt;
+  return it->second;
+}
+
+crypto::Hash32 KvStore::digest() const {
+  codec::Writer w;
+  w.varint(data_.size());
+  for (const auto& [key, value] : data_) {
+    w.string(key, kKeyBytesMax);
+    w.bytes(value, kValueBytesMax);
+  }
+  sessions_.encode(w);
+  return crypto::blake2b256(w.buffer());
+}
+
+}  // namespace phalanx::kv

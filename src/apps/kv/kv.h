@@ -1,0 +1,84 @@
+// The replicated key-value store (pure; docs/protocol-raft.md, "State machine").
+//
+// Commands arrive through the log already ordered; every replica applies the
+// same commands in the same order and reaches the same state. Each command
+// carries (client, sequence) and goes through the session table first, so a
+// retried command is applied once and answered from the cache.
+//
+//   KvCommand put{ClientId{1}, 7, KvOp::kPut, "k", to_bytes("v")};
+//   Bytes reply = kv.apply(LogIndex{12}, codec::encode(put));
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/codec.h"
+#include "core/ids.h"
+#include "crypto/hash.h"
+#include "storage/session_table.h"
+
+namespace phalanx::kv {
+
+enum class KvOp : std::uint8_t { kPut = 0, kGet = 1, kDelete = 2, kCompareAndSet = 3 };
+inline constexpr std::uint8_t kKvOpMax = 3;
+
+inline constexpr std::size_t kKeyBytesMax = 1024;
+inline constexpr std::size_t kValueBytesMax = 64 * 1024;
+
+struct KvCommand {
+  ClientId client;
+  std::uint64_t sequence = 0;
+  KvOp op = KvOp::kGet;
+  std::string key;
+  Bytes value;                    // put, compare-and-set: the new value
+  std::optional<Bytes> expected;  // compare-and-set: required current value (nullopt: absent)
+
+  void encode(codec::Writer& w) const;
+  [[nodiscard]] static Result<KvCommand> decode(codec::Reader& r);
+  bool operator==(const KvCommand&) const = default;
+};
+
+enum class KvStatus : std::uint8_t {
+  kOk = 0,
+  kNotFound = 1,
+  kCompareFailed = 2,
+  kReplay = 3,        // sequence below the client's last: refused
+  kSessionsFull = 4,  // a new client while the session table is full
+  kMalformed = 5,     // the command did not decode
+};
+inline constexpr std::uint8_t kKvStatusMax = 5;
+
+struct KvReply {
+  KvStatus status = KvStatus::kOk;
+  std::optional<Bytes> value;  // get: the value; compare-and-set failure: the current value
+
+  void encode(codec::Writer& w) const;
+  [[nodiscard]] static Result<KvReply> decode(codec::Reader& r);
+  bool operator==(const KvReply&) const = default;
+};
+
+class KvStore {
+ public:
+  // Applies one committed command; returns the encoded KvReply.
+  // REQUIRES: index > last_applied() (commands arrive in log order).
+  [[nodiscard]] Bytes apply(LogIndex index, ByteView command);
+
+  [[nodiscard]] LogIndex last_applied() const { return last_applied_; }
+  [[nodiscard]] std::optional<Bytes> get(const std::string& key) const;
+  [[nodiscard]] std::size_t size() const { return data_.size(); }
+  // Commands actually executed (not answered from the session cache).
+  [[nodiscard]] std::uint64_t executed() const { return executed_; }
+  // Digest of data and sessions: equal states, equal digests.
+  [[nodiscard]] crypto::Hash32 digest() const;
+
+ private:
+  KvReply execute(const KvCommand& c);
+
+  std::map<std::string, Bytes> data_;
+  storage::SessionTable sessions_;
+  LogIndex last_applied_;
+  std::uint64_t executed_ = 0;
+};
+
+}  // namespace phalanx::kv

@@ -1,0 +1,196 @@
+// Roles, ticks, proposals and the Ready hand-off.
+#include "consensus/raft/core.h"
+
+#include <algorithm>
+
+namespace phalanx::raft {
+
+const char* role_name(RaftRole role) {
+  switch (role) {
+    case RaftRole::kFollower: return "follower";
+    case RaftRole::kPreCandidate: return "pre-candidate";
+    case RaftRole::kCandidate: return "candidate";
+    case RaftRole::kLeader: return "leader";
+  }
+  return "unknown";
+}
+
+Core::Core(Config config, Persisted persisted, std::uint64_t rng_seed)
+    : config_(std::move(config)),
+      rng_(rng_seed),
+      term_(persisted.hard_state.term),
+      voted_for_(persisted.hard_state.voted_for),
+      log_(std::move(persisted.log)) {
+  PHALANX_ASSERT(std::find(config_.voters.begin(), config_.voters.end(), config_.id) !=
+                 config_.voters.end());
+  PHALANX_ASSERT(config_.election_ticks_min < config_.election_ticks_max);
+  PHALANX_ASSERT(config_.heartbeat_ticks < config_.election_ticks_min);
+  for (std::size_t i = 0; i < log_.size(); ++i) PHALANX_ASSERT(log_[i].index.value() == i + 1);
+  // Committed entries are re-applied from the log after a restart.
+  commit_ = std::min(persisted.hard_state.commit, last_index());
+  reset_election_timer();
+}
+
+Term Core::term_at(LogIndex index) const {
+  if (index.value() == 0) return Term{0};
+  PHALANX_ASSERT(index <= last_index());
+  return log_[index.value() - 1].term;
+}
+
+void Core::send(NodeId to, MessageBody body, std::optional<Term> term) {
+  outbox_.push_back(Message{config_.id, to, term.value_or(term_), std::move(body)});
+}
+
+void Core::reset_election_timer() {
+  election_elapsed_ = 0;
+  election_timeout_ = static_cast<std::uint32_t>(
+      rng_.between(config_.election_ticks_min, config_.election_ticks_max - 1));
+}
+
+void Core::set_term(Term term) {
+  PHALANX_ASSERT(term > term_);
+  term_ = term;
+  voted_for_.reset();
+  persist_hard_state();
+}
+
+void Core::become_follower(Term term, std::optional<NodeId> leader) {
+  if (term > term_) set_term(term);
+  role_ = RaftRole::kFollower;
+  leader_ = leader;
+  progress_.clear();
+  reset_election_timer();
+}
+
+void Core::become_pre_candidate() {
+  role_ = RaftRole::kPreCandidate;
+  leader_.reset();
+  votes_granted_ = {config_.id};
+  reset_election_timer();
+  if (votes_granted_.size() >= quorum()) {
+    become_candidate();
+    return;
+  }
+  for (NodeId peer : config_.voters) {
+    if (peer != config_.id) send(peer, PreVote{last_index(), last_term()}, term_.next());
+  }
+}
+
+void Core::become_candidate() {
+  set_term(term_.next());
+  voted_for_ = config_.id;
+  role_ = RaftRole::kCandidate;
+  leader_.reset();
+  votes_granted_ = {config_.id};
+  reset_election_timer();
+  if (votes_granted_.size() >= quorum()) {
+    become_leader();
+    return;
+  }
+  for (NodeId peer : config_.voters) {
+    if (peer != config_.id) send(peer, RequestVote{last_index(), last_term()});
+  }
+}
+
+void Core::become_leader() {
+  role_ = RaftRole::kLeader;
+  leader_ = config_.id;
+  progress_.clear();
+  for (NodeId peer : config_.voters) {
+    if (peer != config_.id)
+      progress_[peer] = Progress{LogIndex{0}, last_index().next(), true, 0, true};
+  }
+  heartbeat_elapsed_ = 0;
+  election_elapsed_ = 0;
+  // Entries of earlier terms commit only once an entry of this term does.
+  append_local(EntryKind::kNoop, {});
+  broadcast_append(false);
+  maybe_advance_commit();
+}
+
+void Core::tick() {
+  if (role_ == RaftRole::kLeader) {
+    if (++heartbeat_elapsed_ >= config_.heartbeat_ticks) {
+      heartbeat_elapsed_ = 0;
+      broadcast_append(true);
+    }
+    if (config_.check_quorum && ++election_elapsed_ >= config_.election_ticks_min) {
+      election_elapsed_ = 0;
+      check_quorum_round();
+    }
+    return;
+  }
+  if (++election_elapsed_ >= election_timeout_) campaign();
+}
+
+void Core::step(const Authorized<Message>& authorized) {
+  const Message& m = authorized.value();
+  PHALANX_ASSERT(m.to == config_.id);
+  if (const auto* v = std::get_if<PreVote>(&m.body)) {
+    handle_pre_vote(m, *v);
+    return;
+  }
+  if (const auto* r = std::get_if<PreVoteReply>(&m.body)) {
+    if (!r->granted && m.term > term_) {
+      become_follower(m.term, std::nullopt);
+    } else if (r->granted && role_ == RaftRole::kPreCandidate && m.term == term_.next()) {
+      handle_vote_reply(m, true);
+    }
+    return;
+  }
+  if (m.term > term_) {
+    // A vote request while we hear from a live leader is a disruption
+    // (a node coming back from a partition): ignore it.
+    if (std::holds_alternative<RequestVote>(m.body) && config_.check_quorum && in_leader_lease()) {
+      return;
+    }
+    const bool from_leader = std::holds_alternative<AppendEntries>(m.body);
+    become_follower(m.term, from_leader ? std::optional<NodeId>(m.from) : std::nullopt);
+  } else if (m.term < term_) {
+    // Tell a stale sender about the newer term so it steps down.
+    if (std::holds_alternative<AppendEntries>(m.body)) {
+      send(m.from, AppendEntriesReply{false, LogIndex{0}, LogIndex{0}});
+    } else if (std::holds_alternative<RequestVote>(m.body)) {
+      send(m.from, RequestVoteReply{false});
+    }
+    return;
+  }
+  if (const auto* v = std::get_if<RequestVote>(&m.body)) {
+    handle_request_vote(m, *v);
+  } else if (const auto* r = std::get_if<RequestVoteReply>(&m.body)) {
+    if (role_ == RaftRole::kCandidate) handle_vote_reply(m, r->granted);
+  } else if (const auto* a = std::get_if<AppendEntries>(&m.body)) {
+    handle_append(m, *a);
+  } else if (const auto* r = std::get_if<AppendEntriesReply>(&m.body)) {
+    if (role_ == RaftRole::kLeader) handle_append_reply(m, *r);
+  }
+}
+
+std::variant<LogIndex, NotLeader> Core::propose(Bytes command) {
+  if (role_ != RaftRole::kLeader) return NotLeader{leader_};
+  append_local(EntryKind::kCommand, std::move(command));
+  broadcast_append(false);
+  maybe_advance_commit();
+  return last_index();
+}
+
+Ready Core::take_ready() {
+  Ready ready;
+  if (hard_state_dirty_) {
+    ready.hard_state = storage::RaftHardState{term_, voted_for_, commit_};
+    hard_state_dirty_ = false;
+  }
+  ready.truncate_from = truncate_from_;
+  truncate_from_.reset();
+  ready.append = std::move(to_append_);
+  to_append_.clear();
+  ready.messages = std::move(outbox_);
+  outbox_.clear();
+  for (std::uint64_t i = applied_.value() + 1; i <= commit_.value(); ++i) {
+    ready.committed.push_back(log_[i - 1]);
+  }
+  applied_ = commit_;
+  return ready;
+}
+
+}  // namespace phalanx::raft

@@ -1,0 +1,161 @@
+// The pure Raft core (crash mode). Rules and invariants: docs/protocol-raft.md.
+//
+// No sockets, files, clocks or threads: the core takes ticks, authorized
+// messages and proposals, and hands back a Ready batch. The runner must, in
+// this order:
+//   1. persist Ready::hard_state and the log changes (truncate_from, then
+//      append) and fsync them;
+//   2. only then send Ready::messages (a vote or an acknowledgement leaves
+//      the node only after what it promises is durable);
+//   3. apply Ready::committed to the state machine, in order.
+//
+//   raft::Core core(config, recovered, seed);
+//   core.tick();                         // every tick_ms
+//   core.step(authorized_message);
+//   auto p = core.propose(command);      // NotLeader{hint} unless leader
+//   raft::Ready ready = core.take_ready();
+//
+// Implemented: randomized election timeouts, pre-vote, check-quorum,
+// AppendEntries with the consistency check and persisted conflict
+// truncation, a leader's no-op, commit only of current-term entries by
+// counting, batched and pipelined replication with an in-flight window.
+// Not yet: ReadIndex, leadership transfer, snapshots/InstallSnapshot,
+// membership change, learners.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <variant>
+#include <vector>
+
+#include "consensus/raft/types.h"
+#include "core/random.h"
+#include "core/trust.h"
+#include "storage/hard_state.h"
+
+namespace phalanx::raft {
+
+enum class RaftRole : std::uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
+[[nodiscard]] const char* role_name(RaftRole role);
+
+struct Config {
+  NodeId id;
+  std::vector<NodeId> voters;  // includes id
+  std::uint32_t election_ticks_min = 10;
+  std::uint32_t election_ticks_max = 20;  // timeouts drawn from [min, max)
+  std::uint32_t heartbeat_ticks = 2;
+  std::uint32_t entries_per_message_max = 64;
+  std::uint32_t inflight_messages_max = 8;
+  bool pre_vote = true;
+  bool check_quorum = true;
+};
+
+// What a restarted replica recovered from disk.
+struct Persisted {
+  storage::RaftHardState hard_state;
+  std::vector<Entry> log;  // indexes 1..n, contiguous
+};
+
+struct Ready {
+  std::optional<storage::RaftHardState> hard_state;  // persist if set
+  std::optional<LogIndex> truncate_from;             // drop entries >= this, first
+  std::vector<Entry> append;                         // then append these
+  std::vector<Message> messages;                     // send after persisting
+  std::vector<Entry> committed;                      // apply after persisting
+
+  [[nodiscard]] bool empty() const {
+    return !hard_state && !truncate_from && append.empty() && messages.empty() && committed.empty();
+  }
+};
+
+struct NotLeader {
+  std::optional<NodeId> leader_hint;
+};
+
+class Core {
+ public:
+  // REQUIRES: config.id in config.voters; election_ticks_min < max;
+  // persisted.log contiguous from index 1.
+  Core(Config config, Persisted persisted, std::uint64_t rng_seed);
+
+  void tick();
+  // REQUIRES: message.value().to == id().
+  void step(const Authorized<Message>& message);
+  // Leader only: appends the command to the log and starts replicating it.
+  [[nodiscard]] std::variant<LogIndex, NotLeader> propose(Bytes command);
+  [[nodiscard]] Ready take_ready();
+
+  [[nodiscard]] NodeId id() const { return config_.id; }
+  [[nodiscard]] RaftRole role() const { return role_; }
+  [[nodiscard]] Term term() const { return term_; }
+  [[nodiscard]] std::optional<NodeId> leader() const { return leader_; }
+  [[nodiscard]] LogIndex commit_index() const { return commit_; }
+  [[nodiscard]] LogIndex applied_index() const { return applied_; }
+  [[nodiscard]] LogIndex last_index() const { return LogIndex{log_.size()}; }
+  [[nodiscard]] Term last_term() const { return term_at(last_index()); }
+  // Index 1 is log()[0].
+  [[nodiscard]] const std::vector<Entry>& log() const { return log_; }
+
+ private:
+  struct Progress {
+    LogIndex match;
+    LogIndex next{1};
+    bool probing = true;         // until the first success: one message at a time
+    std::uint32_t inflight = 0;  // append messages not yet answered
+    bool active = false;         // heard from since the last check-quorum round
+  };
+
+  // Roles (core.cc).
+  void become_follower(Term term, std::optional<NodeId> leader);
+  void become_pre_candidate();
+  void become_candidate();
+  void become_leader();
+  void reset_election_timer();
+  void set_term(Term term);
+
+  // Elections (election.cc).
+  void campaign();
+  void handle_pre_vote(const Message& m, const PreVote& v);
+  void handle_request_vote(const Message& m, const RequestVote& v);
+  void handle_vote_reply(const Message& m, bool granted);
+  [[nodiscard]] bool log_up_to_date(LogIndex last_index, Term last_term) const;
+  [[nodiscard]] bool in_leader_lease() const;
+  [[nodiscard]] std::size_t quorum() const { return config_.voters.size() / 2 + 1; }
+
+  // Replication (replication.cc).
+  void handle_append(const Message& m, const AppendEntries& a);
+  void handle_append_reply(const Message& m, const AppendEntriesReply& r);
+  void send_append(NodeId to, bool heartbeat);
+  void broadcast_append(bool heartbeat);
+  void maybe_advance_commit();
+  void check_quorum_round();
+  void append_local(EntryKind kind, Bytes data);
+
+  [[nodiscard]] Term term_at(LogIndex index) const;
+  void send(NodeId to, MessageBody body, std::optional<Term> term = std::nullopt);
+  void persist_hard_state() { hard_state_dirty_ = true; }
+
+  Config config_;
+  Random rng_;
+  RaftRole role_ = RaftRole::kFollower;
+  Term term_;
+  std::optional<NodeId> voted_for_;
+  std::optional<NodeId> leader_;
+  std::vector<Entry> log_;
+  LogIndex commit_;
+  LogIndex applied_;
+  std::uint32_t election_elapsed_ = 0;
+  std::uint32_t election_timeout_ = 0;
+  std::uint32_t heartbeat_elapsed_ = 0;
+  std::set<NodeId> votes_granted_;
+  std::map<NodeId, Progress> progress_;
+
+  // Pending output.
+  bool hard_state_dirty_ = false;
+  std::optional<LogIndex> truncate_from_;
+  std::vector<Entry> to_append_;
+  std::vector<Message> outbox_;
+};
+
+}  // namespace phalanx::raft

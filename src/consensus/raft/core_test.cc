@@ -1,0 +1,221 @@
+// Edge cases of the Raft core, on an instant in-memory network.
+#include "consensus/raft/core.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "security/verify.h"
+
+namespace phalanx::raft {
+namespace {
+
+class Harness {
+ public:
+  explicit Harness(int n, std::uint64_t seed = 1) {
+    for (int i = 1; i <= n; ++i) ids_.push_back(NodeId{static_cast<std::uint64_t>(i)});
+    for (NodeId id : ids_) {
+      crypto::Seed s;
+      s[0] = static_cast<std::uint8_t>(id.value());
+      EXPECT_TRUE(registry_.add({Principal::replica(id), crypto::KeyPair::from_seed(s).public_key(),
+                                 phalanx::Role::kReplica}));
+      Config c{.id = id, .voters = ids_};
+      cores_.emplace(id, std::make_unique<Core>(c, Persisted{}, seed * 100 + id.value()));
+    }
+  }
+
+  Core& node(std::uint64_t id) { return *cores_.at(NodeId{id}); }
+
+  // Delivers every message (except across cut links) until quiet; returns
+  // the Ready batches seen, per node.
+  std::map<NodeId, std::vector<Ready>> settle() {
+    std::map<NodeId, std::vector<Ready>> seen;
+    for (int round = 0; round < 1000; ++round) {
+      std::vector<Message> in_flight;
+      for (auto& [id, core] : cores_) {
+        Ready r = core->take_ready();
+        for (const Message& m : r.messages) in_flight.push_back(m);
+        for (const Entry& e : r.committed) applied_[id].push_back(e);
+        if (!r.empty()) seen[id].push_back(std::move(r));
+      }
+      if (in_flight.empty()) return seen;
+      for (const Message& m : in_flight) deliver(m);
+    }
+    ADD_FAILURE() << "did not settle";
+    return seen;
+  }
+
+  void deliver(const Message& m) {
+    if (cut_.contains({m.from, m.to})) return;
+    auto a = security::verify_channel(registry_, Principal::replica(m.from), Untrusted<Message>(m));
+    ASSERT_TRUE(a);
+    auto z = security::authorize(policy_, *a);
+    ASSERT_TRUE(z);
+    cores_.at(m.to)->step(*z);
+  }
+
+  void tick_all(int ticks) {
+    for (int t = 0; t < ticks; ++t) {
+      for (auto& [id, core] : cores_) core->tick();
+      settle();
+    }
+  }
+
+  void isolate(std::uint64_t id) {
+    for (NodeId other : ids_) {
+      cut_.insert({NodeId{id}, other});
+      cut_.insert({other, NodeId{id}});
+    }
+  }
+  void heal() { cut_.clear(); }
+
+  std::optional<NodeId> leader() {
+    std::optional<NodeId> found;
+    for (auto& [id, core] : cores_) {
+      if (core->role() == RaftRole::kLeader &&
+          !cut_.contains({id, ids_[0] == id ? ids_[1] : ids_[0]})) {
+        found = id;
+      }
+    }
+    return found;
+  }
+
+  const std::vector<Entry>& applied(std::uint64_t id) { return applied_[NodeId{id}]; }
+
+ private:
+  std::vector<NodeId> ids_;
+  std::map<NodeId, std::unique_ptr<Core>> cores_;
+  std::set<std::pair<NodeId, NodeId>> cut_;
+  std::map<NodeId, std::vector<Entry>> applied_;
+  security::TrustRegistry registry_;
+  security::Policy policy_ = security::Policy::standard();
+};
+
+TEST(RaftCore, SingleNodeElectsItselfAndCommitsAtOnce) {
+  Harness h(1);
+  h.tick_all(25);
+  ASSERT_EQ(h.node(1).role(), RaftRole::kLeader);
+  auto index = h.node(1).propose(to_bytes("x"));
+  ASSERT_TRUE(std::holds_alternative<LogIndex>(index));
+  Ready r = h.node(1).take_ready();
+  EXPECT_EQ(r.append.size(), 1u);
+  ASSERT_EQ(r.committed.size(), 1u);
+  EXPECT_EQ(r.committed[0].data, to_bytes("x"));
+}
+
+TEST(RaftCore, ThreeNodesElectOneLeaderAndReplicate) {
+  Harness h(3);
+  h.tick_all(30);
+  const auto leader = h.leader();
+  ASSERT_TRUE(leader);
+  int leaders = 0;
+  for (std::uint64_t i = 1; i <= 3; ++i) leaders += h.node(i).role() == RaftRole::kLeader ? 1 : 0;
+  EXPECT_EQ(leaders, 1);
+  for (int k = 0; k < 5; ++k)
+    (void)h.node(leader->value()).propose(to_bytes("cmd" + std::to_string(k)));
+  h.settle();
+  h.tick_all(3);  // heartbeats carry the final commit index
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    const auto& applied = h.applied(i);
+    ASSERT_EQ(applied.size(), 6u) << "node " << i;  // the leader's no-op + 5 commands
+    EXPECT_EQ(applied[0].kind, EntryKind::kNoop);
+    EXPECT_EQ(applied[5].data, to_bytes("cmd4"));
+  }
+}
+
+TEST(RaftCore, FollowerAnswersNotLeaderWithAHint) {
+  Harness h(3);
+  h.tick_all(30);
+  const NodeId leader = *h.leader();
+  const std::uint64_t follower = leader.value() == 1 ? 2 : 1;
+  auto r = h.node(follower).propose(to_bytes("x"));
+  ASSERT_TRUE(std::holds_alternative<NotLeader>(r));
+  EXPECT_EQ(std::get<NotLeader>(r).leader_hint, leader);
+}
+
+TEST(RaftCore, VoteIsPersistedInTheSameReadyAsTheReply) {
+  // The runner persists a Ready before sending its messages, so a vote
+  // reply must never travel in a Ready that lacks the vote.
+  Harness h(3);
+  int grants = 0;
+  for (int t = 0; t < 30; ++t) {
+    for (std::uint64_t i = 1; i <= 3; ++i) h.node(i).tick();
+    for (auto& [id, readies] : h.settle()) {
+      for (const Ready& r : readies) {
+        for (const Message& m : r.messages) {
+          const auto* reply = std::get_if<RequestVoteReply>(&m.body);
+          if (reply == nullptr || !reply->granted) continue;
+          ++grants;
+          ASSERT_TRUE(r.hard_state.has_value());
+          EXPECT_EQ(r.hard_state->voted_for, m.to);
+          EXPECT_EQ(r.hard_state->term, m.term);
+        }
+      }
+    }
+  }
+  EXPECT_GE(grants, 1);
+}
+
+TEST(RaftCore, PreVoteKeepsAnIsolatedNodeFromInflatingItsTerm) {
+  Harness h(3);
+  h.tick_all(30);
+  const NodeId leader = *h.leader();
+  const std::uint64_t lonely = leader.value() == 3 ? 2 : 3;
+  const Term before = h.node(lonely).term();
+  h.isolate(lonely);
+  h.tick_all(200);
+  EXPECT_EQ(h.node(lonely).term(), before);  // pre-votes fail, no real campaign
+  h.heal();
+  h.tick_all(30);
+  EXPECT_EQ(h.node(leader.value()).role(), RaftRole::kLeader)
+      << "the healthy leader was not disrupted";
+}
+
+TEST(RaftCore, CheckQuorumMakesAnIsolatedLeaderStepDown) {
+  Harness h(3);
+  h.tick_all(30);
+  const NodeId leader = *h.leader();
+  h.isolate(leader.value());
+  h.tick_all(40);
+  EXPECT_NE(h.node(leader.value()).role(), RaftRole::kLeader);
+}
+
+TEST(RaftCore, DivergentUncommittedEntriesAreTruncated) {
+  Harness h(3);
+  h.tick_all(30);
+  const NodeId old_leader = *h.leader();
+  h.isolate(old_leader.value());
+  // The isolated leader accepts entries it can never commit.
+  for (int k = 0; k < 3; ++k) (void)h.node(old_leader.value()).propose(to_bytes("lost"));
+  h.tick_all(60);  // the others elect a new leader and commit new entries
+  const NodeId new_leader = *h.leader();
+  ASSERT_NE(new_leader, old_leader);
+  (void)h.node(new_leader.value()).propose(to_bytes("kept"));
+  h.settle();
+  h.heal();
+  bool truncated = false;
+  for (int t = 0; t < 20; ++t) {
+    for (std::uint64_t i = 1; i <= 3; ++i) h.node(i).tick();
+    for (auto& [id, readies] : h.settle()) {
+      for (const Ready& r : readies) truncated |= id == old_leader && r.truncate_from.has_value();
+    }
+  }
+  EXPECT_TRUE(truncated);
+  for (const Entry& e : h.node(old_leader.value()).log()) EXPECT_NE(e.data, to_bytes("lost"));
+  EXPECT_EQ(h.node(old_leader.value()).log(), h.node(new_leader.value()).log());
+}
+
+TEST(RaftCore, RestartedNodeReappliesCommittedEntries) {
+  std::vector<Entry> log = {{Term{1}, LogIndex{1}, EntryKind::kNoop, {}},
+                            {Term{1}, LogIndex{2}, EntryKind::kCommand, to_bytes("a")}};
+  Config c{.id = NodeId{1}, .voters = {NodeId{1}, NodeId{2}, NodeId{3}}};
+  Core core(c, Persisted{{Term{1}, NodeId{1}, LogIndex{2}}, log}, 7);
+  EXPECT_EQ(core.term(), Term{1});
+  EXPECT_EQ(core.commit_index(), LogIndex{2});
+  Ready r = core.take_ready();
+  ASSERT_EQ(r.committed.size(), 2u);
+  EXPECT_EQ(r.committed[1].data, to_bytes("a"));
+}
+
+}  // namespace
+}  // namespace phalanx::raft
