@@ -68,6 +68,8 @@ class SimFileSystem final : public storage::FileSystem {
   // The (after_ops+1)-th mutating call from now fails, and so does every
   // call after it, until power_cycle().
   void schedule_power_loss(std::uint64_t after_ops);
+  void cancel_power_loss() { power_loss_at_ = UINT64_MAX; }
+  [[nodiscard]] bool power_loss_scheduled() const { return power_loss_at_ != UINT64_MAX; }
   [[nodiscard]] bool powered_off() const { return powered_off_; }
   // Mutating calls so far (write, truncate, sync, create, rename, remove,
   // mkdir, sync_dir).

@@ -50,7 +50,12 @@ Bytes KvStore::apply(LogIndex index, ByteView command) {
   last_applied_ = index;
   Result<KvCommand> c = codec::decode<KvCommand>(command);
   if (!c) return codec::encode(KvReply{KvStatus::kMalformed, std::nullopt});
-  const storage::SessionDecision d = sessions_.check(c->client, c->sequence);
+  storage::SessionDecision d = sessions_.check(c->client, c->sequence);
+  if (TEST_apply_retries_twice && d.kind == storage::SessionDecision::kCachedReply) {
+    ++executed_;
+    (void)execute(*c);
+    return *d.reply;
+  }
   switch (d.kind) {
     case storage::SessionDecision::kCachedReply: return *d.reply;
     case storage::SessionDecision::kReplay:

@@ -60,6 +60,10 @@ struct KvReply {
 
 class KvStore {
  public:
+  // Test-only: execute retried requests again instead of answering from the
+  // session cache (a planted bug the simulator must catch).
+  bool TEST_apply_retries_twice = false;
+
   // Applies one committed command; returns the encoded KvReply.
   // REQUIRES: index > last_applied() (commands arrive in log order).
   [[nodiscard]] Bytes apply(LogIndex index, ByteView command);

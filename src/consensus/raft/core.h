@@ -49,6 +49,10 @@ struct Config {
   std::uint32_t inflight_messages_max = 8;
   bool pre_vote = true;
   bool check_quorum = true;
+
+  // Test-only: plant a known bug, to prove the simulator's checks catch it.
+  bool TEST_commit_previous_term_entries = false;  // count old-term entries toward commit
+  bool TEST_skip_conflict_truncation = false;      // overwrite a conflict, keep the rest
 };
 
 // What a restarted replica recovered from disk.

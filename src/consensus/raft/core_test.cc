@@ -205,6 +205,52 @@ TEST(RaftCore, DivergentUncommittedEntriesAreTruncated) {
   EXPECT_EQ(h.node(old_leader.value()).log(), h.node(new_leader.value()).log());
 }
 
+// Raft §5.4.2 / Figure 8: a leader must not commit an entry of an earlier
+// term by counting replicas, only together with an entry of its own term.
+std::uint64_t commit_after_old_entry_reaches_majority(bool planted_bug) {
+  security::TrustRegistry registry;
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    crypto::Seed s;
+    s[0] = static_cast<std::uint8_t>(i);
+    EXPECT_TRUE(
+        registry.add({Principal::replica(NodeId{i}), crypto::KeyPair::from_seed(s).public_key(),
+                      phalanx::Role::kReplica}));
+  }
+  const security::Policy policy = security::Policy::standard();
+  auto deliver = [&](Core& core, Message m) {
+    auto a = security::verify_channel(registry, Principal::replica(m.from), Untrusted<Message>(m));
+    core.step(*security::authorize(policy, *a));
+  };
+  Config c{.id = NodeId{1}, .voters = {NodeId{1}, NodeId{2}, NodeId{3}}};
+  c.entries_per_message_max = 1;
+  c.TEST_commit_previous_term_entries = planted_bug;
+  // Node 1 holds an uncommitted entry of term 1 at index 2; node 2 only index 1.
+  Core a(c,
+         Persisted{{Term{2}, std::nullopt, LogIndex{1}},
+                   {{Term{1}, LogIndex{1}, EntryKind::kNoop, {}},
+                    {Term{1}, LogIndex{2}, EntryKind::kCommand, to_bytes("old")}}},
+         3);
+  while (a.role() != RaftRole::kPreCandidate) a.tick();
+  (void)a.take_ready();
+  deliver(a, Message{NodeId{2}, NodeId{1}, Term{3}, PreVoteReply{true}});
+  EXPECT_EQ(a.role(), RaftRole::kCandidate);
+  deliver(a, Message{NodeId{2}, NodeId{1}, Term{3}, RequestVoteReply{true}});
+  EXPECT_EQ(a.role(), RaftRole::kLeader);  // term 3, no-op at index 3
+  (void)a.take_ready();
+  // Node 2 lacks index 2, then takes it: the term-1 entry is now on 2 of 3.
+  deliver(a, Message{NodeId{2}, NodeId{1}, Term{3},
+                     AppendEntriesReply{false, LogIndex{0}, LogIndex{2}}});
+  deliver(a, Message{NodeId{2}, NodeId{1}, Term{3},
+                     AppendEntriesReply{true, LogIndex{2}, LogIndex{0}}});
+  return a.commit_index().value();
+}
+
+TEST(RaftCore, OldTermEntryIsNotCommittedByCounting) {
+  EXPECT_EQ(commit_after_old_entry_reaches_majority(false), 1u);
+  // The planted bug commits it, which Figure 8 shows can later be overwritten.
+  EXPECT_EQ(commit_after_old_entry_reaches_majority(true), 2u);
+}
+
 TEST(RaftCore, RestartedNodeReappliesCommittedEntries) {
   std::vector<Entry> log = {{Term{1}, LogIndex{1}, EntryKind::kNoop, {}},
                             {Term{1}, LogIndex{2}, EntryKind::kCommand, to_bytes("a")}};

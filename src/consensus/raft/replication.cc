@@ -60,6 +60,11 @@ void Core::handle_append(const Message& m, const AppendEntries& a) {
       if (term_at(e.index) == e.term) continue;
       // Conflict: a committed entry can never be overwritten.
       PHALANX_ASSERT(e.index > commit_);
+      if (config_.TEST_skip_conflict_truncation) {
+        log_[e.index.value() - 1] = e;  // the planted bug: the stale suffix stays
+        to_append_.clear();
+        continue;
+      }
       log_.resize(e.index.value() - 1);
       if (!to_append_.empty() && e.index >= to_append_.front().index) {
         to_append_.resize(e.index.value() - to_append_.front().index.value());
@@ -104,7 +109,7 @@ void Core::maybe_advance_commit() {
   for (std::uint64_t n = last_index().value(); n > commit_.value(); --n) {
     // Only entries of the current term are committed by counting (§5.4.2);
     // earlier ones commit with them.
-    if (term_at(LogIndex{n}) != term_) break;
+    if (term_at(LogIndex{n}) != term_ && !config_.TEST_commit_previous_term_entries) break;
     std::size_t replicas = 1;  // the leader's own log
     for (const auto& [peer, p] : progress_) replicas += p.match.value() >= n ? 1 : 0;
     if (replicas >= quorum()) {

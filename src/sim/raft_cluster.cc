@@ -1,0 +1,585 @@
+#include "sim/raft_cluster.h"
+
+#include <fmt/format.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+
+#include "apps/kv/kv.h"
+#include "consensus/raft/core.h"
+#include "security/verify.h"
+#include "sim/network.h"
+#include "sim/raft_checkers.h"
+#include "sim/sim_file_system.h"
+#include "storage/hard_state.h"
+#include "storage/wal.h"
+
+namespace phalanx::sim {
+namespace {
+
+constexpr std::uint64_t kTickMs = 10;
+constexpr std::uint64_t kClientTimeoutMs = 300;
+constexpr std::uint64_t kLivenessBoundMs = 4'000;
+constexpr std::uint64_t kDrainMs = 2'000;
+constexpr std::uint64_t kClientBase = 1000;  // network ids of clients
+constexpr std::uint64_t kForcePowerLossMs = 100;
+constexpr std::size_t kTraceTail = 40;
+constexpr const char* kWalDir = "/data/wal";
+constexpr const char* kStatePath = "/data/raft_state";
+
+struct ClientRequestMsg {
+  std::uint64_t sequence;
+  Bytes command;
+};
+struct ClientReplyMsg {
+  std::uint64_t sequence;
+  bool not_leader;
+  std::optional<NodeId> hint;
+  Bytes reply;
+};
+using Wire = std::variant<raft::Message, ClientRequestMsg, ClientReplyMsg>;
+
+struct Replica {
+  NodeId id;
+  std::unique_ptr<SimFileSystem> fs;
+  std::unique_ptr<storage::Wal> wal;
+  std::unique_ptr<raft::Core> core;
+  kv::KvStore kv;
+  std::map<std::uint64_t, std::pair<NodeId, std::uint64_t>> awaiting;  // index -> client, sequence
+  bool up = false;
+  bool lost_power = false;
+  std::uint64_t down_until = 0;
+  std::uint64_t power_loss_since = 0;
+  std::uint64_t kill_at = 0;  // 0: no kill scheduled
+  Term led_term;              // the last term this replica was leader in
+  std::uint64_t lives = 0;
+};
+
+struct Pending {
+  std::uint64_t sequence;
+  Bytes command;
+  std::uint64_t invoked_at;
+  std::uint64_t sent_at;
+};
+
+struct Client {
+  ClientId id;
+  NodeId address;
+  NodeId target;
+  std::uint64_t next_sequence = 1;
+  std::optional<Pending> pending;
+  std::uint64_t next_op_at = 0;
+  std::uint64_t completed_after_heal = 0;
+};
+
+struct TraceEvent {
+  std::uint64_t at;
+  std::string what;
+};
+
+Bytes entry_payload(const raft::Entry& e) {
+  Bytes out{static_cast<std::uint8_t>(e.kind)};
+  out.insert(out.end(), e.data.begin(), e.data.end());
+  return out;
+}
+
+class Cluster {
+ public:
+  explicit Cluster(const RaftSimOptions& options) : o_(options), rng_(options.seed), net_(rng_) {
+    std::vector<NodeId> voters;
+    for (int i = 1; i <= o_.replicas; ++i) voters.push_back(NodeId{static_cast<std::uint64_t>(i)});
+    for (NodeId id : voters) {
+      crypto::Seed seed;
+      seed[0] = static_cast<std::uint8_t>(id.value());
+      PHALANX_ASSERT(
+          registry_.add({Principal::replica(id), crypto::KeyPair::from_seed(seed).public_key(),
+                         phalanx::Role::kReplica}));
+      Replica r;
+      r.id = id;
+      replicas_.push_back(std::move(r));
+    }
+    config_.voters = voters;
+    // Small batches and windows in some runs: more interleavings of
+    // replication with elections and crashes.
+    if (rng_.coin()) {
+      config_.entries_per_message_max = static_cast<std::uint32_t>(rng_.between(1, 4));
+      config_.inflight_messages_max = static_cast<std::uint32_t>(rng_.between(1, 4));
+    }
+    config_.TEST_commit_previous_term_entries =
+        o_.TEST_bug == PlantedBug::kCommitPreviousTermByCounting;
+    config_.TEST_skip_conflict_truncation = o_.TEST_bug == PlantedBug::kSkipConflictTruncation;
+    for (int c = 0; c < o_.clients; ++c) {
+      const auto n = static_cast<std::uint64_t>(c + 1);
+      Client client;
+      client.id = ClientId{n};
+      client.address = NodeId{kClientBase + n};
+      client.target = random_replica();
+      clients_.push_back(std::move(client));
+    }
+  }
+
+  RaftSimReport run() {
+    for (Replica& r : replicas_) start(r);
+    net_.set_faults({.loss_per_mille = o_.loss ? 20u : 0u,
+                     .duplicate_per_mille = o_.duplicate ? 20u : 0u,
+                     .latency_ms_min = 1,
+                     .latency_ms_max = 12});
+    const std::uint64_t heal_at = o_.safety_ms;
+    const std::uint64_t drain_at = heal_at + o_.liveness_ms;
+    const std::uint64_t end = drain_at + kDrainMs;
+    for (now_ = 0; now_ < end && !checker_.violation(); ++now_) {
+      if (now_ == heal_at) heal_everything();
+      if (now_ == drain_at) check_liveness();
+      for (auto& d : net_.due(now_)) deliver(d);
+      if (now_ % kTickMs == 0) {
+        for (Replica& r : replicas_) tick(r);
+        if (now_ < heal_at) inject_faults();
+        if (now_ % (10 * kTickMs) == 0) check_log_matching();
+      }
+      for (Replica& r : replicas_) {
+        if (!r.up && now_ >= r.down_until && now_ < heal_at) start(r);
+        if (r.up && r.fs->power_loss_scheduled() && now_ - r.power_loss_since > kForcePowerLossMs) {
+          crash(r, true, "power loss");
+        }
+        if (r.up && r.kill_at != 0 && now_ >= r.kill_at) crash(r, true, "new leader lost power");
+      }
+      for (Client& c : clients_) client_step(c, now_ < drain_at);
+    }
+    if (!checker_.violation()) check_convergence();
+    return report();
+  }
+
+ private:
+  NodeId random_replica() {
+    return NodeId{rng_.between(1, static_cast<std::uint64_t>(o_.replicas))};
+  }
+  Replica& replica(NodeId id) { return replicas_[id.value() - 1]; }
+
+  void trace(std::string what) {
+    hasher_.update(as_view(what));
+    std::uint8_t at[8];
+    for (int i = 0; i < 8; ++i) at[i] = static_cast<std::uint8_t>(now_ >> (8 * i));
+    hasher_.update(ByteView(at, 8));
+    trace_.push_back({now_, std::move(what)});
+    if (trace_.size() > kTraceTail) trace_.pop_front();
+  }
+
+  void violated(std::string what) { checker_violation_ = std::move(what); }
+
+  // ---- Replicas: start, crash, persistence ----
+
+  void start(Replica& r) {
+    if (!r.fs) {
+      r.fs = std::make_unique<SimFileSystem>(rng_.next());
+    } else if (r.lost_power) {
+      r.fs->power_cycle();
+    } else {
+      r.fs->restart_process();
+    }
+    r.fs->cancel_power_loss();
+    Result<std::unique_ptr<storage::Wal>> wal = storage::Wal::open(*r.fs, kWalDir, {});
+    Result<std::optional<storage::RaftHardState>> hs =
+        storage::load_hard_state<storage::RaftHardState>(*r.fs, kStatePath);
+    if (!wal || !hs) {
+      violated(fmt::format("node {} failed to recover: {}", r.id.value(),
+                           !wal ? wal.error().to_string() : hs.error().to_string()));
+      return;
+    }
+    raft::Persisted persisted{hs->value_or(storage::RaftHardState{}), {}};
+    for (std::uint64_t i = 1; i <= (*wal)->last_index().value(); ++i) {
+      Result<storage::WalEntry> e = (*wal)->read(LogIndex{i});
+      if (!e || e->payload.empty() || e->payload[0] > 1) {
+        violated(fmt::format("node {} cannot read log entry {}", r.id.value(), i));
+        return;
+      }
+      persisted.log.push_back({Term{e->term}, LogIndex{i},
+                               static_cast<raft::EntryKind>(e->payload[0]),
+                               Bytes(e->payload.begin() + 1, e->payload.end())});
+    }
+    raft::Config config = config_;
+    config.id = r.id;
+    r.wal = std::move(*wal);
+    r.core = std::make_unique<raft::Core>(config, std::move(persisted), rng_.next());
+    r.kv = kv::KvStore{};
+    r.kv.TEST_apply_retries_twice = o_.TEST_bug == PlantedBug::kApplyRetryTwice;
+    r.awaiting.clear();
+    r.up = true;
+    r.lost_power = false;
+    ++r.lives;
+    checker_.on_restart(r.id);
+    trace(fmt::format("start node {} (life {}, term {}, log {})", r.id.value(), r.lives,
+                      r.core->term().value(), r.core->last_index().value()));
+    process_ready(r);
+  }
+
+  void crash(Replica& r, bool power_loss, const char* why) {
+    r.up = false;
+    r.kill_at = 0;
+    r.lost_power = power_loss;
+    r.core.reset();
+    r.wal.reset();
+    r.awaiting.clear();
+    r.down_until = now_ + rng_.between(20, 2'000);
+    net_.forget(r.id, power_loss);
+    ++crashes_;
+    power_losses_ += power_loss ? 1 : 0;
+    trace(fmt::format("crash node {} ({})", r.id.value(), why));
+  }
+
+  // Persists, then sends, then applies (the runner contract of raft::Core).
+  // Returns false if the replica died on the way.
+  bool process_ready(Replica& r) {
+    raft::Ready ready = r.core->take_ready();
+    if (o_.TEST_bug == PlantedBug::kReplyBeforeVoteDurable) {
+      // The planted bug: vote replies leave before the vote is on disk.
+      std::erase_if(ready.messages, [&](raft::Message& m) {
+        if (!std::holds_alternative<raft::RequestVoteReply>(m.body)) return false;
+        net_.send(now_, r.id, m.to, Wire(m));
+        return true;
+      });
+    }
+    Status persisted = persist(r, ready);
+    if (!persisted) {
+      if (!r.fs->powered_off()) violated("storage failed: " + persisted.error().to_string());
+      crash(r, true, "power lost while persisting");
+      return false;
+    }
+    for (raft::Message& m : ready.messages) {
+      const NodeId to = m.to;
+      net_.send(now_, r.id, to, Wire(std::move(m)));
+    }
+    for (const raft::Entry& e : ready.committed) apply(r, e);
+    checker_.observe(*r.core);
+    if (r.core->role() == raft::RaftRole::kLeader && r.core->term() != r.led_term) {
+      r.led_term = r.core->term();
+      if (o_.crash && o_.kill_new_leader_one_in != 0 && now_ < o_.safety_ms &&
+          rng_.one_in(o_.kill_new_leader_one_in)) {
+        r.kill_at = now_ + rng_.between(1, 30);
+      }
+    }
+    return true;
+  }
+
+  Status persist(Replica& r, const raft::Ready& ready) {
+    if (ready.truncate_from) PHALANX_TRY(r.wal->truncate_suffix(*ready.truncate_from));
+    for (const raft::Entry& e : ready.append) {
+      PHALANX_ASSIGN_OR_RETURN(LogIndex i, r.wal->append(e.term.value(), entry_payload(e)));
+      PHALANX_ASSERT(i == e.index);
+    }
+    if (ready.truncate_from || !ready.append.empty()) PHALANX_TRY(r.wal->sync());
+    if (ready.hard_state)
+      PHALANX_TRY(storage::save_hard_state(*r.fs, kStatePath, *ready.hard_state));
+    return {};
+  }
+
+  void apply(Replica& r, const raft::Entry& e) {
+    bool executed = false;
+    Bytes reply;
+    if (e.kind == raft::EntryKind::kCommand) {
+      const std::uint64_t before = r.kv.executed();
+      reply = r.kv.apply(e.index, e.data);
+      executed = r.kv.executed() > before;
+    }
+    checker_.on_apply(r.id, e, executed);
+    const auto waiting = r.awaiting.find(e.index.value());
+    if (waiting == r.awaiting.end()) return;
+    const auto [client, sequence] = waiting->second;
+    r.awaiting.erase(waiting);
+    Result<kv::KvCommand> c = codec::decode<kv::KvCommand>(e.data);
+    // Another leader may have put a different entry at this index.
+    if (!c || c->sequence != sequence || NodeId{kClientBase + c->client.value()} != client) return;
+    net_.send(now_, r.id, client, Wire(ClientReplyMsg{sequence, false, std::nullopt, reply}));
+  }
+
+  void tick(Replica& r) {
+    if (!r.up) return;
+    r.core->tick();
+    process_ready(r);
+  }
+
+  // ---- Messages ----
+
+  void deliver(SimNetwork<Wire>::Delivery& d) {
+    if (d.to.value() >= kClientBase) {
+      if (const auto* reply = std::get_if<ClientReplyMsg>(&d.message)) {
+        client_reply(clients_[d.to.value() - kClientBase - 1], *reply);
+      }
+      return;
+    }
+    Replica& r = replica(d.to);
+    if (!r.up) return;
+    if (auto* m = std::get_if<raft::Message>(&d.message)) {
+      trace(fmt::format("{}->{} {} term {}", d.from.value(), d.to.value(),
+                        raft::message_name(m->body), m->term.value()));
+      // The channel proves the true sender, as mutual TLS would.
+      auto authenticated = security::verify_channel(registry_, Principal::replica(d.from),
+                                                    Untrusted<raft::Message>(std::move(*m)));
+      if (!authenticated)
+        return violated("channel check failed: " + authenticated.error().to_string());
+      auto authorized = security::authorize(policy_, std::move(*authenticated));
+      if (!authorized) return violated("authorization failed: " + authorized.error().to_string());
+      r.core->step(*authorized);
+      process_ready(r);
+    } else if (auto* req = std::get_if<ClientRequestMsg>(&d.message)) {
+      auto proposed = r.core->propose(req->command);
+      if (const auto* not_leader = std::get_if<raft::NotLeader>(&proposed)) {
+        net_.send(now_, r.id, d.from,
+                  Wire(ClientReplyMsg{req->sequence, true, not_leader->leader_hint, {}}));
+        return;
+      }
+      r.awaiting[std::get<LogIndex>(proposed).value()] = {d.from, req->sequence};
+      process_ready(r);
+    }
+  }
+
+  // ---- Clients ----
+
+  Bytes random_command(Client& c, std::uint64_t sequence) {
+    kv::KvCommand cmd{c.id, sequence, kv::KvOp::kGet, fmt::format("k{}", rng_.uniform(5)), {}, {}};
+    const std::uint64_t dice = rng_.uniform(10);
+    if (dice < 4) {
+      cmd.op = kv::KvOp::kPut;
+      cmd.value = to_bytes(fmt::format("v{}", rng_.uniform(1000)));
+    } else if (dice < 7) {
+      cmd.op = kv::KvOp::kGet;
+    } else if (dice < 9) {
+      cmd.op = kv::KvOp::kCompareAndSet;
+      cmd.value = to_bytes(fmt::format("v{}", rng_.uniform(1000)));
+      if (rng_.coin()) cmd.expected = to_bytes(fmt::format("v{}", rng_.uniform(1000)));
+    } else {
+      cmd.op = kv::KvOp::kDelete;
+    }
+    return codec::encode(cmd);
+  }
+
+  void client_send(Client& c) {
+    c.pending->sent_at = now_;
+    net_.send(now_, c.address, c.target,
+              Wire(ClientRequestMsg{c.pending->sequence, c.pending->command}));
+  }
+
+  void client_step(Client& c, bool may_start) {
+    if (c.pending) {
+      if (now_ - c.pending->sent_at >= kClientTimeoutMs) {
+        ++retries_;
+        c.target = random_replica();
+        client_send(c);  // same sequence: exactly-once is the replicas' job
+      }
+      return;
+    }
+    if (!may_start || now_ < c.next_op_at) return;
+    const std::uint64_t sequence = c.next_sequence++;
+    c.pending = Pending{sequence, random_command(c, sequence), now_, now_};
+    ++ops_invoked_;
+    client_send(c);
+  }
+
+  void client_reply(Client& c, const ClientReplyMsg& reply) {
+    if (!c.pending || reply.sequence != c.pending->sequence) return;  // stale
+    if (reply.not_leader) {
+      c.target = reply.hint && *reply.hint != c.target ? *reply.hint : random_replica();
+      client_send(c);
+      return;
+    }
+    ++ops_completed_;
+    if (now_ >= o_.safety_ms) ++c.completed_after_heal;
+    c.pending.reset();
+    c.next_op_at = now_ + rng_.between(1, 20);
+  }
+
+  // ---- Faults ----
+
+  void inject_faults() {
+    if (o_.crash && rng_.one_in(std::max<std::uint64_t>(1, o_.crash_every_ms / kTickMs))) {
+      Replica& r = replica(random_replica());
+      if (r.up && !r.fs->power_loss_scheduled()) {
+        if (o_.disk && rng_.coin()) {
+          // Power fails within the next few storage calls: mid-write, mid-fsync.
+          r.fs->schedule_power_loss(rng_.uniform(4));
+          r.power_loss_since = now_;
+        } else {
+          crash(r, false, "process killed");
+        }
+      }
+    }
+    if (o_.partition) {
+      if (partition_until_ == 0 &&
+          rng_.one_in(std::max<std::uint64_t>(1, o_.partition_every_ms / kTickMs))) {
+        partition_until_ = now_ + rng_.between(200, 3'000);
+        ++partitions_;
+        if (rng_.coin()) {
+          // Symmetric: a random minority or majority cut off from the rest.
+          std::vector<bool> side(replicas_.size());
+          for (std::size_t i = 0; i < side.size(); ++i) side[i] = rng_.coin();
+          for (std::size_t a = 0; a < side.size(); ++a) {
+            for (std::size_t b = 0; b < side.size(); ++b) {
+              if (side[a] != side[b]) net_.cut(replicas_[a].id, replicas_[b].id);
+            }
+          }
+          trace("partition (symmetric)");
+        } else {
+          const NodeId from = random_replica();
+          const NodeId to = random_replica();
+          net_.cut(from, to);
+          trace(fmt::format("partition (one-way {}->{})", from.value(), to.value()));
+        }
+      } else if (partition_until_ != 0 && now_ >= partition_until_) {
+        net_.heal();
+        partition_until_ = 0;
+        trace("partition healed");
+      }
+    }
+  }
+
+  void heal_everything() {
+    trace("faults stop: heal, restart everything");
+    net_.heal();
+    net_.set_faults({});
+    partition_until_ = 0;
+    for (Replica& r : replicas_) {
+      r.kill_at = 0;
+      if (r.up && r.fs->power_loss_scheduled()) r.fs->cancel_power_loss();
+      if (!r.up) start(r);
+    }
+  }
+
+  // ---- Checks ----
+
+  void check_log_matching() {
+    std::vector<const raft::Core*> cores;
+    for (const Replica& r : replicas_) {
+      if (r.up) cores.push_back(r.core.get());
+    }
+    checker_.check_log_matching(cores);
+  }
+
+  void check_liveness() {
+    for (const Client& c : clients_) {
+      if (c.pending && now_ - std::max(c.pending->invoked_at, o_.safety_ms) > kLivenessBoundMs) {
+        violated(
+            fmt::format("liveness: client {} request {} still pending {} ms after faults stopped",
+                        c.id.value(), c.pending->sequence, now_ - o_.safety_ms));
+        return;
+      }
+      if (c.completed_after_heal == 0) {
+        violated(fmt::format("liveness: client {} completed nothing after faults stopped",
+                             c.id.value()));
+        return;
+      }
+    }
+  }
+
+  void check_convergence() {
+    const Replica& first = replicas_.front();
+    for (const Replica& r : replicas_) {
+      if (!r.up) return violated(fmt::format("node {} is down after the drain", r.id.value()));
+      if (r.core->commit_index() != first.core->commit_index() ||
+          r.kv.digest() != first.kv.digest()) {
+        return violated(fmt::format(
+            "replicas did not converge: node {} commit {} vs node {} commit {}", r.id.value(),
+            r.core->commit_index().value(), first.id.value(), first.core->commit_index().value()));
+      }
+    }
+  }
+
+  RaftSimReport report() {
+    RaftSimReport rep;
+    rep.ops_invoked = ops_invoked_;
+    rep.ops_completed = ops_completed_;
+    rep.retries = retries_;
+    for (const Replica& r : replicas_) {
+      if (r.up) rep.commit_index = std::max(rep.commit_index, r.core->commit_index().value());
+    }
+    rep.leaders_elected = checker_.leaders_elected();
+    rep.crashes = crashes_;
+    rep.power_losses = power_losses_;
+    rep.partitions = partitions_;
+    rep.messages_sent = net_.stats().sent;
+    rep.messages_dropped = net_.stats().dropped;
+    rep.messages_duplicated = net_.stats().duplicated;
+    rep.checks = checker_.checks();
+    rep.violation = checker_.violation() ? checker_.violation() : checker_violation_;
+    for (const TraceEvent& t : trace_)
+      rep.trace_tail.push_back(fmt::format("t={}ms {}", t.at, t.what));
+    rep.trace_hash = hasher_.finish();
+    return rep;
+  }
+
+  RaftSimOptions o_;
+  Random rng_;
+  SimNetwork<Wire> net_;
+  security::TrustRegistry registry_;
+  security::Policy policy_ = security::Policy::standard();
+  raft::Config config_;
+  std::vector<Replica> replicas_;
+  std::vector<Client> clients_;
+  RaftChecker checker_;
+  std::optional<std::string> checker_violation_;
+  crypto::Hasher hasher_;
+  std::deque<TraceEvent> trace_;
+  std::uint64_t now_ = 0;
+  std::uint64_t partition_until_ = 0;
+  std::uint64_t ops_invoked_ = 0;
+  std::uint64_t ops_completed_ = 0;
+  std::uint64_t retries_ = 0;
+  std::uint64_t crashes_ = 0;
+  std::uint64_t power_losses_ = 0;
+  std::uint64_t partitions_ = 0;
+};
+
+}  // namespace
+
+RaftSimOptions random_fault_mix(std::uint64_t seed, int replicas) {
+  Random r(seed * 0x9e3779b97f4a7c15ULL + 17);
+  RaftSimOptions o;
+  o.seed = seed;
+  o.replicas = replicas;
+  o.crash = !r.one_in(4);
+  o.disk = !r.one_in(4);
+  o.partition = !r.one_in(4);
+  o.loss = !r.one_in(4);
+  o.duplicate = !r.one_in(4);
+  static constexpr std::uint64_t kCrashEveryMs[] = {3'000, 1'500, 500, 150};
+  o.crash_every_ms = kCrashEveryMs[r.uniform(4)];
+  o.partition_every_ms = kCrashEveryMs[r.uniform(4)];
+  static constexpr std::uint64_t kKillNewLeader[] = {0, 0, 8, 3};
+  o.kill_new_leader_one_in = kKillNewLeader[r.uniform(4)];
+  return o;
+}
+
+RaftSimReport run_raft_sim(const RaftSimOptions& options) { return Cluster(options).run(); }
+
+std::string RaftSimReport::summary(const RaftSimOptions& o) const {
+  std::string faults;
+  for (const auto& [on, name] : {std::pair{o.crash, "crash"},
+                                 {o.partition, "partition"},
+                                 {o.loss, "loss"},
+                                 {o.duplicate, "dup"},
+                                 {o.disk, "disk"}}) {
+    if (on) faults += faults.empty() ? name : std::string(",") + name;
+  }
+  std::string out = fmt::format(
+      "raft simulation seed {} with {} replicas, {} clients, faults [{}]\n"
+      "  client ops: {} invoked, {} completed, {} retries\n"
+      "  consensus:  commit index {}, {} leaders elected\n"
+      "  faults:     {} crashes ({} power losses), {} partitions, {} of {} messages dropped, {} "
+      "duplicated\n"
+      "  checks:     {} invariant checks, trace {}\n"
+      "  result:     {}\n",
+      o.seed, o.replicas, o.clients, faults, ops_invoked, ops_completed, retries, commit_index,
+      leaders_elected, crashes, power_losses, partitions, messages_dropped, messages_sent,
+      messages_duplicated, checks, to_hex(trace_hash.view()).substr(0, 16),
+      ok() ? "every check held" : "VIOLATION: " + *violation);
+  if (!ok()) {
+    out += "  last events:\n";
+    for (const std::string& t : trace_tail) out += "    " + t + "\n";
+    out += fmt::format(
+        "  reproduce: PHALANX_SIM_SEED={} ./build/release/phalanx_sim_tests "
+        "--gtest_filter='RaftSimulation.*'\n",
+        o.seed);
+  }
+  return out;
+}
+
+}  // namespace phalanx::sim
