@@ -19,5 +19,6 @@ int report(const Error& error);
 // Sets `run` to the chosen subcommand's action.
 void add_key_commands(CLI::App& app, std::function<int()>& run);
 void add_storage_commands(CLI::App& app, std::function<int()>& run);
+void add_sim_commands(CLI::App& app, std::function<int()>& run);
 
 }  // namespace phalanx::cli

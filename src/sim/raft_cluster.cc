@@ -545,7 +545,29 @@ RaftSimOptions random_fault_mix(std::uint64_t seed, int replicas) {
   o.partition_every_ms = kCrashEveryMs[r.uniform(4)];
   static constexpr std::uint64_t kKillNewLeader[] = {0, 0, 8, 3};
   o.kill_new_leader_one_in = kKillNewLeader[r.uniform(4)];
+  o.mix_from_seed = true;
   return o;
+}
+
+std::string RaftSimOptions::command() const {
+  std::string cmd =
+      fmt::format("phalanx sim --protocol raft --seed {} --replicas {}", seed, replicas);
+  if (!mix_from_seed) {
+    std::string faults;
+    for (const auto& [on, name] : {std::pair{crash, "crash"},
+                                   {partition, "partition"},
+                                   {loss, "loss"},
+                                   {duplicate, "dup"},
+                                   {disk, "disk"}}) {
+      if (on) faults += faults.empty() ? name : std::string(",") + name;
+    }
+    cmd += fmt::format(" --ticks {} --faults {}", safety_ms / kTickMs,
+                       faults.empty() ? "none" : faults);
+  }
+  if (TEST_bug != PlantedBug::kNone) {
+    cmd += fmt::format("  (with planted bug #{}, test-only)", static_cast<int>(TEST_bug));
+  }
+  return cmd;
 }
 
 RaftSimReport run_raft_sim(const RaftSimOptions& options) { return Cluster(options).run(); }
@@ -574,10 +596,7 @@ std::string RaftSimReport::summary(const RaftSimOptions& o) const {
   if (!ok()) {
     out += "  last events:\n";
     for (const std::string& t : trace_tail) out += "    " + t + "\n";
-    out += fmt::format(
-        "  reproduce: PHALANX_SIM_SEED={} ./build/release/phalanx_sim_tests "
-        "--gtest_filter='RaftSimulation.*'\n",
-        o.seed);
+    out += "  reproduce: " + o.command() + "\n";
   }
   return out;
 }

@@ -45,6 +45,12 @@ struct RaftSimOptions {
   // replicated old entries but not yet its own no-op.
   std::uint64_t kill_new_leader_one_in = 0;
   PlantedBug TEST_bug = PlantedBug::kNone;
+  // Set by random_fault_mix: the faults were drawn from the seed, so the
+  // seed alone reproduces the run.
+  bool mix_from_seed = false;
+
+  // The `phalanx sim` command line that replays this run.
+  [[nodiscard]] std::string command() const;
 };
 
 // Draws a fault mix from `seed`: each fault on with probability 3/4, and a

@@ -58,6 +58,11 @@ void expect_caught(PlantedBug bug, std::uint64_t seeds_max,
       for (const std::string& inv : invariants)
         expected |= report.violation->find(inv) != std::string::npos;
       EXPECT_TRUE(expected) << "caught, but by another check:\n" << report.summary(options);
+      // A failure names the one command that replays it.
+      EXPECT_NE(report.summary(options).find("reproduce: phalanx sim --protocol raft --seed " +
+                                             std::to_string(seed) + " --replicas 3"),
+                std::string::npos)
+          << report.summary(options);
       return;
     }
   }
