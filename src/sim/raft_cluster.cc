@@ -9,6 +9,7 @@
 #include "apps/kv/kv.h"
 #include "consensus/raft/core.h"
 #include "security/verify.h"
+#include "sim/linearizability.h"
 #include "sim/network.h"
 #include "sim/raft_checkers.h"
 #include "sim/sim_file_system.h"
@@ -61,6 +62,7 @@ struct Pending {
   Bytes command;
   std::uint64_t invoked_at;
   std::uint64_t sent_at;
+  std::size_t history_index;  // its entry in the history for the linearizability check
 };
 
 struct Client {
@@ -146,7 +148,12 @@ class Cluster {
       }
       for (Client& c : clients_) client_step(c, now_ < drain_at);
     }
-    if (!checker_.violation()) check_convergence();
+    if (!checker_.violation() && !checker_violation_) check_convergence();
+    if (!checker_.violation() && !checker_violation_) {
+      const LinearizabilityResult lin = check_kv_linearizable(history_);
+      linearizability_checked_ = lin.operations;
+      if (!lin.ok) violated("linearizability: " + lin.explanation);
+    }
     return report();
   }
 
@@ -335,7 +342,7 @@ class Cluster {
 
   // ---- Clients ----
 
-  Bytes random_command(Client& c, std::uint64_t sequence) {
+  kv::KvCommand random_command(Client& c, std::uint64_t sequence) {
     kv::KvCommand cmd{c.id, sequence, kv::KvOp::kGet, fmt::format("k{}", rng_.uniform(5)), {}, {}};
     const std::uint64_t dice = rng_.uniform(10);
     if (dice < 4) {
@@ -350,7 +357,7 @@ class Cluster {
     } else {
       cmd.op = kv::KvOp::kDelete;
     }
-    return codec::encode(cmd);
+    return cmd;
   }
 
   void client_send(Client& c) {
@@ -370,7 +377,9 @@ class Cluster {
     }
     if (!may_start || now_ < c.next_op_at) return;
     const std::uint64_t sequence = c.next_sequence++;
-    c.pending = Pending{sequence, random_command(c, sequence), now_, now_};
+    kv::KvCommand command = random_command(c, sequence);
+    c.pending = Pending{sequence, codec::encode(command), now_, now_, history_.size()};
+    history_.push_back(KvOperation{now_, std::nullopt, std::move(command), std::nullopt});
     ++ops_invoked_;
     client_send(c);
   }
@@ -383,6 +392,11 @@ class Cluster {
       return;
     }
     ++ops_completed_;
+    KvOperation& op = history_[c.pending->history_index];
+    op.returned_at = now_;
+    Result<kv::KvReply> decoded = codec::decode<kv::KvReply>(reply.reply);
+    if (!decoded) return violated("client received an undecodable reply");
+    op.reply = *decoded;
     if (now_ >= o_.safety_ms) ++c.completed_after_heal;
     c.pending.reset();
     c.next_op_at = now_ + rng_.between(1, 20);
@@ -499,6 +513,7 @@ class Cluster {
     rep.messages_dropped = net_.stats().dropped;
     rep.messages_duplicated = net_.stats().duplicated;
     rep.checks = checker_.checks();
+    rep.history_checked = linearizability_checked_;
     rep.violation = checker_.violation() ? checker_.violation() : checker_violation_;
     for (const TraceEvent& t : trace_)
       rep.trace_tail.push_back(fmt::format("t={}ms {}", t.at, t.what));
@@ -515,6 +530,8 @@ class Cluster {
   std::vector<Replica> replicas_;
   std::vector<Client> clients_;
   RaftChecker checker_;
+  std::vector<KvOperation> history_;
+  std::uint64_t linearizability_checked_ = 0;
   std::optional<std::string> checker_violation_;
   crypto::Hasher hasher_;
   std::deque<TraceEvent> trace_;
@@ -587,11 +604,11 @@ std::string RaftSimReport::summary(const RaftSimOptions& o) const {
       "  consensus:  commit index {}, {} leaders elected\n"
       "  faults:     {} crashes ({} power losses), {} partitions, {} of {} messages dropped, {} "
       "duplicated\n"
-      "  checks:     {} invariant checks, trace {}\n"
+      "  checks:     {} invariant checks, {} client operations linearizable, trace {}\n"
       "  result:     {}\n",
       o.seed, o.replicas, o.clients, faults, ops_invoked, ops_completed, retries, commit_index,
       leaders_elected, crashes, power_losses, partitions, messages_dropped, messages_sent,
-      messages_duplicated, checks, to_hex(trace_hash.view()).substr(0, 16),
+      messages_duplicated, checks, history_checked, to_hex(trace_hash.view()).substr(0, 16),
       ok() ? "every check held" : "VIOLATION: " + *violation);
   if (!ok()) {
     out += "  last events:\n";

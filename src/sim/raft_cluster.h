@@ -70,6 +70,7 @@ struct RaftSimReport {
   std::uint64_t messages_dropped = 0;
   std::uint64_t messages_duplicated = 0;
   std::uint64_t checks = 0;
+  std::uint64_t history_checked = 0;  // client operations checked for linearizability
   std::optional<std::string> violation;
   std::vector<std::string> trace_tail;  // the last events, oldest first
   crypto::Hash32 trace_hash;
