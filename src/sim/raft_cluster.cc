@@ -48,12 +48,20 @@ struct Replica {
   std::unique_ptr<raft::Core> core;
   kv::KvStore kv;
   std::map<std::uint64_t, std::pair<NodeId, std::uint64_t>> awaiting;  // index -> client, sequence
+  struct Read {
+    NodeId client;
+    std::uint64_t sequence;
+    std::string key;
+    LogIndex index;  // set once the core releases it
+  };
+  std::map<std::uint64_t, Read> reads;  // ReadIndex request id -> read
   bool up = false;
   bool lost_power = false;
   std::uint64_t down_until = 0;
   std::uint64_t power_loss_since = 0;
-  std::uint64_t kill_at = 0;  // 0: no kill scheduled
-  Term led_term;              // the last term this replica was leader in
+  std::uint64_t kill_at = 0;   // 0: no kill scheduled
+  std::uint64_t tick_ms = 10;  // its clock: replicas' clocks drift apart
+  Term led_term;               // the last term this replica was leader in
   std::uint64_t lives = 0;
 };
 
@@ -99,6 +107,7 @@ class Cluster {
                          phalanx::Role::kReplica}));
       Replica r;
       r.id = id;
+      r.tick_ms = rng_.between(8, 12);
       replicas_.push_back(std::move(r));
     }
     config_.voters = voters;
@@ -111,6 +120,10 @@ class Cluster {
     config_.TEST_commit_previous_term_entries =
         o_.TEST_bug == PlantedBug::kCommitPreviousTermByCounting;
     config_.TEST_skip_conflict_truncation = o_.TEST_bug == PlantedBug::kSkipConflictTruncation;
+    config_.TEST_read_without_quorum = o_.TEST_bug == PlantedBug::kReadWithoutQuorum;
+    // With check-quorum a deposed leader mostly steps down before a new one
+    // exists, which masks unconfirmed reads; turn it off so they show.
+    if (config_.TEST_read_without_quorum) config_.check_quorum = false;
     for (int c = 0; c < o_.clients; ++c) {
       const auto n = static_cast<std::uint64_t>(c + 1);
       Client client;
@@ -134,8 +147,10 @@ class Cluster {
       if (now_ == heal_at) heal_everything();
       if (now_ == drain_at) check_liveness();
       for (auto& d : net_.due(now_)) deliver(d);
+      for (Replica& r : replicas_) {
+        if (now_ % r.tick_ms == 0) tick(r);
+      }
       if (now_ % kTickMs == 0) {
-        for (Replica& r : replicas_) tick(r);
         if (now_ < heal_at) inject_faults();
         if (now_ % (10 * kTickMs) == 0) check_log_matching();
       }
@@ -211,6 +226,7 @@ class Cluster {
     r.kv = kv::KvStore{};
     r.kv.TEST_apply_retries_twice = o_.TEST_bug == PlantedBug::kApplyRetryTwice;
     r.awaiting.clear();
+    r.reads.clear();
     r.up = true;
     r.lost_power = false;
     ++r.lives;
@@ -227,6 +243,7 @@ class Cluster {
     r.core.reset();
     r.wal.reset();
     r.awaiting.clear();
+    r.reads.clear();
     r.down_until = now_ + rng_.between(20, 2'000);
     net_.forget(r.id, power_loss);
     ++crashes_;
@@ -257,6 +274,7 @@ class Cluster {
       net_.send(now_, r.id, to, Wire(std::move(m)));
     }
     for (const raft::Entry& e : ready.committed) apply(r, e);
+    serve_reads(r, ready.reads);
     checker_.observe(*r.core);
     if (r.core->role() == raft::RaftRole::kLeader && r.core->term() != r.led_term) {
       r.led_term = r.core->term();
@@ -299,6 +317,27 @@ class Cluster {
     net_.send(now_, r.id, client, Wire(ClientReplyMsg{sequence, false, std::nullopt, reply}));
   }
 
+  // ReadIndex reads: released by the core, served once applied that far.
+  void serve_reads(Replica& r, const std::vector<raft::ReadyRead>& released) {
+    for (const raft::ReadyRead& rr : released) {
+      const auto it = r.reads.find(rr.request_id);
+      if (it != r.reads.end()) it->second.index = rr.index;
+    }
+    for (auto it = r.reads.begin(); it != r.reads.end();) {
+      Replica::Read& read = it->second;
+      if (read.index.value() == 0 || r.core->applied_index() < read.index) {
+        ++it;
+        continue;
+      }
+      const std::optional<Bytes> value = r.kv.get(read.key);
+      const kv::KvReply reply = value ? kv::KvReply{kv::KvStatus::kOk, value}
+                                      : kv::KvReply{kv::KvStatus::kNotFound, std::nullopt};
+      net_.send(now_, r.id, read.client,
+                Wire(ClientReplyMsg{read.sequence, false, std::nullopt, codec::encode(reply)}));
+      it = r.reads.erase(it);
+    }
+  }
+
   void tick(Replica& r) {
     if (!r.up) return;
     r.core->tick();
@@ -329,6 +368,19 @@ class Cluster {
       r.core->step(*authorized);
       process_ready(r);
     } else if (auto* req = std::get_if<ClientRequestMsg>(&d.message)) {
+      Result<kv::KvCommand> command = codec::decode<kv::KvCommand>(req->command);
+      if (command && command->op == kv::KvOp::kGet) {
+        // Reads take the ReadIndex path: no log entry.
+        const std::uint64_t id = next_read_id_++;
+        if (auto not_leader = r.core->read_index(id)) {
+          net_.send(now_, r.id, d.from,
+                    Wire(ClientReplyMsg{req->sequence, true, not_leader->leader_hint, {}}));
+          return;
+        }
+        r.reads[id] = Replica::Read{d.from, req->sequence, command->key, LogIndex{0}};
+        process_ready(r);
+        return;
+      }
       auto proposed = r.core->propose(req->command);
       if (const auto* not_leader = std::get_if<raft::NotLeader>(&proposed)) {
         net_.send(now_, r.id, d.from,
@@ -537,6 +589,7 @@ class Cluster {
   std::deque<TraceEvent> trace_;
   std::uint64_t now_ = 0;
   std::uint64_t partition_until_ = 0;
+  std::uint64_t next_read_id_ = 1;
   std::uint64_t ops_invoked_ = 0;
   std::uint64_t ops_completed_ = 0;
   std::uint64_t retries_ = 0;

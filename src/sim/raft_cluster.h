@@ -24,6 +24,7 @@ enum class PlantedBug : std::uint8_t {
   kReplyBeforeVoteDurable,        // vote replies sent before the vote is persisted
   kSkipConflictTruncation,        // a conflicting suffix is kept
   kApplyRetryTwice,               // the session cache is ignored
+  kReadWithoutQuorum,             // ReadIndex reads served unconfirmed (check-quorum off)
 };
 
 struct RaftSimOptions {

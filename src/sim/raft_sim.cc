@@ -84,6 +84,11 @@ TEST(RaftSimulationPlantedBugs, ReplyBeforeTheVoteIsDurable) {
 TEST(RaftSimulationPlantedBugs, SkippedConflictTruncation) {
   expect_caught(PlantedBug::kSkipConflictTruncation, 400, {"log matching", "state machine safety"});
 }
+TEST(RaftSimulationPlantedBugs, ReadServedWithoutLeadershipQuorum) {
+  // A deposed leader that has not noticed serves a stale read: only the
+  // linearizability check over the client history can see it.
+  expect_caught(PlantedBug::kReadWithoutQuorum, 400, {"linearizability"});
+}
 TEST(RaftSimulationPlantedBugs, RetryAppliedTwice) {
   expect_caught(PlantedBug::kApplyRetryTwice, 100, {"executed twice"});
 }

@@ -59,6 +59,8 @@ void Core::become_follower(Term term, std::optional<NodeId> leader) {
   role_ = RaftRole::kFollower;
   leader_ = leader;
   progress_.clear();
+  pending_reads_.clear();
+  reads_before_commit_.clear();
   reset_election_timer();
 }
 
@@ -186,6 +188,8 @@ Ready Core::take_ready() {
   to_append_.clear();
   ready.messages = std::move(outbox_);
   outbox_.clear();
+  ready.reads = std::move(ready_reads_);
+  ready_reads_.clear();
   for (std::uint64_t i = applied_.value() + 1; i <= commit_.value(); ++i) {
     ready.committed.push_back(log_[i - 1]);
   }

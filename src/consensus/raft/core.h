@@ -19,7 +19,7 @@
 // AppendEntries with the consistency check and persisted conflict
 // truncation, a leader's no-op, commit only of current-term entries by
 // counting, batched and pipelined replication with an in-flight window.
-// Not yet: ReadIndex, leadership transfer, snapshots/InstallSnapshot,
+// ReadIndex reads. Not yet: leadership transfer, snapshots/InstallSnapshot,
 // membership change, learners.
 #pragma once
 
@@ -53,6 +53,7 @@ struct Config {
   // Test-only: plant a known bug, to prove the simulator's checks catch it.
   bool TEST_commit_previous_term_entries = false;  // count old-term entries toward commit
   bool TEST_skip_conflict_truncation = false;      // overwrite a conflict, keep the rest
+  bool TEST_read_without_quorum = false;           // serve ReadIndex reads unconfirmed
 };
 
 // What a restarted replica recovered from disk.
@@ -61,15 +62,24 @@ struct Persisted {
   std::vector<Entry> log;  // indexes 1..n, contiguous
 };
 
+// A linearizable read the leader has confirmed: serve it from the state
+// machine once it has applied `index`.
+struct ReadyRead {
+  std::uint64_t request_id;
+  LogIndex index;
+};
+
 struct Ready {
   std::optional<storage::RaftHardState> hard_state;  // persist if set
   std::optional<LogIndex> truncate_from;             // drop entries >= this, first
   std::vector<Entry> append;                         // then append these
   std::vector<Message> messages;                     // send after persisting
   std::vector<Entry> committed;                      // apply after persisting
+  std::vector<ReadyRead> reads;                      // serve after applying up to index
 
   [[nodiscard]] bool empty() const {
-    return !hard_state && !truncate_from && append.empty() && messages.empty() && committed.empty();
+    return !hard_state && !truncate_from && append.empty() && messages.empty() &&
+           committed.empty() && reads.empty();
   }
 };
 
@@ -88,6 +98,12 @@ class Core {
   void step(const Authorized<Message>& message);
   // Leader only: appends the command to the log and starts replicating it.
   [[nodiscard]] std::variant<LogIndex, NotLeader> propose(Bytes command);
+  // Leader only: a linearizable read without a log entry (ReadIndex, Raft
+  // thesis §6.4). The read index is the commit index once this term has
+  // committed an entry; it is released in Ready::reads after a quorum has
+  // answered a heartbeat sent after the call. Dropped if leadership is lost
+  // (the client retries).
+  [[nodiscard]] std::optional<NotLeader> read_index(std::uint64_t request_id);
   [[nodiscard]] Ready take_ready();
 
   [[nodiscard]] NodeId id() const { return config_.id; }
@@ -105,9 +121,15 @@ class Core {
   struct Progress {
     LogIndex match;
     LogIndex next{1};
-    bool probing = true;         // until the first success: one message at a time
-    std::uint32_t inflight = 0;  // append messages not yet answered
-    bool active = false;         // heard from since the last check-quorum round
+    bool probing = true;           // until the first success: one message at a time
+    std::uint32_t inflight = 0;    // append messages not yet answered
+    bool active = false;           // heard from since the last check-quorum round
+    std::uint64_t read_acked = 0;  // highest read round it has answered
+  };
+  struct PendingRead {
+    std::uint64_t request_id;
+    LogIndex index;
+    std::uint64_t context;
   };
 
   // Roles (core.cc).
@@ -136,6 +158,10 @@ class Core {
   void check_quorum_round();
   void append_local(EntryKind kind, Bytes data);
 
+  // Reads (read_index.cc).
+  void start_reads(std::vector<std::uint64_t> request_ids);
+  void confirm_reads();
+
   [[nodiscard]] Term term_at(LogIndex index) const;
   void send(NodeId to, MessageBody body, std::optional<Term> term = std::nullopt);
   void persist_hard_state() { hard_state_dirty_ = true; }
@@ -154,12 +180,16 @@ class Core {
   std::uint32_t heartbeat_elapsed_ = 0;
   std::set<NodeId> votes_granted_;
   std::map<NodeId, Progress> progress_;
+  std::uint64_t read_context_ = 0;
+  std::vector<PendingRead> pending_reads_;          // awaiting a quorum
+  std::vector<std::uint64_t> reads_before_commit_;  // awaiting this term's first commit
 
   // Pending output.
   bool hard_state_dirty_ = false;
   std::optional<LogIndex> truncate_from_;
   std::vector<Entry> to_append_;
   std::vector<Message> outbox_;
+  std::vector<ReadyRead> ready_reads_;
 };
 
 }  // namespace phalanx::raft

@@ -20,6 +20,7 @@ void Core::send_append(NodeId to, bool heartbeat) {
   a.prev_index = LogIndex{p.next.value() - 1};
   a.prev_term = term_at(a.prev_index);
   a.leader_commit = commit_;
+  a.read_context = read_context_;
   const std::uint64_t end =
       std::min(last_index().value(), p.next.value() + config_.entries_per_message_max - 1);
   for (std::uint64_t i = p.next.value(); i <= end; ++i) a.entries.push_back(log_[i - 1]);
@@ -43,7 +44,7 @@ void Core::handle_append(const Message& m, const AppendEntries& a) {
   election_elapsed_ = 0;
 
   if (a.prev_index > last_index()) {
-    send(m.from, AppendEntriesReply{false, LogIndex{0}, last_index().next()});
+    send(m.from, AppendEntriesReply{false, LogIndex{0}, last_index().next(), a.read_context});
     return;
   }
   if (term_at(a.prev_index) != a.prev_term) {
@@ -52,7 +53,7 @@ void Core::handle_append(const Message& m, const AppendEntries& a) {
     const Term conflict = term_at(a.prev_index);
     std::uint64_t hint = a.prev_index.value();
     while (hint > commit_.value() + 1 && term_at(LogIndex{hint - 1}) == conflict) --hint;
-    send(m.from, AppendEntriesReply{false, LogIndex{0}, LogIndex{hint}});
+    send(m.from, AppendEntriesReply{false, LogIndex{0}, LogIndex{hint}, a.read_context});
     return;
   }
   for (const Entry& e : a.entries) {
@@ -79,7 +80,7 @@ void Core::handle_append(const Message& m, const AppendEntries& a) {
   const LogIndex match{a.prev_index.value() + a.entries.size()};
   // A reordered, older message may carry a smaller match: commit only rises.
   commit_ = std::max(commit_, std::min(a.leader_commit, match));
-  send(m.from, AppendEntriesReply{true, match, LogIndex{0}});
+  send(m.from, AppendEntriesReply{true, match, LogIndex{0}, a.read_context});
 }
 
 void Core::handle_append_reply(const Message& m, const AppendEntriesReply& r) {
@@ -88,6 +89,11 @@ void Core::handle_append_reply(const Message& m, const AppendEntriesReply& r) {
   Progress& p = it->second;
   p.active = true;
   if (p.inflight > 0) --p.inflight;
+  // Any answer in our term, even a rejection, confirms our leadership.
+  if (r.read_context > p.read_acked) {
+    p.read_acked = r.read_context;
+    confirm_reads();
+  }
   if (r.success) {
     if (r.match_index > p.match) {
       p.match = r.match_index;
@@ -114,6 +120,10 @@ void Core::maybe_advance_commit() {
     for (const auto& [peer, p] : progress_) replicas += p.match.value() >= n ? 1 : 0;
     if (replicas >= quorum()) {
       commit_ = LogIndex{n};
+      if (term_at(commit_) == term_ && !reads_before_commit_.empty()) {
+        start_reads(std::move(reads_before_commit_));
+        reads_before_commit_.clear();
+      }
       // Followers learn the new commit index right away, not at the next heartbeat.
       for (auto& [peer, p] : progress_) {
         if (p.inflight < config_.inflight_messages_max) send_append(peer, false);

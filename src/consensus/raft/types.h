@@ -47,11 +47,15 @@ struct AppendEntries {
   Term prev_term;
   std::vector<Entry> entries;
   LogIndex leader_commit;
+  // ReadIndex: the leader's latest read round; echoed in the reply, which
+  // proves the follower still took us for leader after that round began.
+  std::uint64_t read_context = 0;
 };
 struct AppendEntriesReply {
   bool success = false;
   LogIndex match_index;  // success: the follower's log matches up to here
   LogIndex hint_index;   // failure: where the leader should retry from
+  std::uint64_t read_context = 0;
 };
 
 using MessageBody = std::variant<PreVote, PreVoteReply, RequestVote, RequestVoteReply,
