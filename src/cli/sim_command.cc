@@ -29,7 +29,7 @@ int run_sim(const SimArgs& a) {
   o.seed = a.seed;
   o.replicas = a.replicas;
   if (!a.faults.empty()) {
-    o.crash = o.partition = o.loss = o.duplicate = o.disk = false;
+    o.crash = o.partition = o.loss = o.duplicate = o.disk = o.transfer = false;
     std::stringstream list(a.faults);
     for (std::string f; std::getline(list, f, ',');) {
       if (f == "crash")
@@ -43,8 +43,9 @@ int run_sim(const SimArgs& a) {
       else if (f == "disk")
         o.disk = true;
       else if (f != "none") {
-        return report(Error(ErrorCode::kInvalidArgument,
-                            "unknown fault '" + f + "' (crash, partition, loss, dup, disk, none)"));
+        return report(
+            Error(ErrorCode::kInvalidArgument,
+                  "unknown fault '" + f + "' (crash, partition, loss, dup, disk, transfer, none)"));
       }
     }
   }
@@ -70,9 +71,9 @@ void add_sim_commands(CLI::App& app, std::function<int()>& run) {
       ->capture_default_str();
   sim->add_option("--ticks", args->ticks,
                   "Length of the fault phase in 10 ms ticks (default 1000), then faults stop");
-  sim->add_option(
-      "--faults", args->faults,
-      "Comma list of crash,partition,loss,dup,disk (or none); default: drawn from the seed");
+  sim->add_option("--faults", args->faults,
+                  "Comma list of crash,partition,loss,dup,disk,transfer (or none); default: drawn "
+                  "from the seed");
   sim->callback([&run, args] { run = [args] { return run_sim(*args); }; });
 }
 

@@ -469,6 +469,17 @@ class Cluster {
         }
       }
     }
+    if (o_.transfer && rng_.one_in(300)) {
+      for (Replica& r : replicas_) {
+        if (!r.up || r.core->role() != raft::RaftRole::kLeader) continue;
+        const NodeId target = random_replica();
+        if (target == r.id || !r.core->transfer_leadership(target)) continue;
+        ++transfers_;
+        trace(fmt::format("node {} transfers leadership to {}", r.id.value(), target.value()));
+        process_ready(r);
+        break;
+      }
+    }
     if (o_.partition) {
       if (partition_until_ == 0 &&
           rng_.one_in(std::max<std::uint64_t>(1, o_.partition_every_ms / kTickMs))) {
@@ -561,6 +572,7 @@ class Cluster {
     rep.crashes = crashes_;
     rep.power_losses = power_losses_;
     rep.partitions = partitions_;
+    rep.transfers = transfers_;
     rep.messages_sent = net_.stats().sent;
     rep.messages_dropped = net_.stats().dropped;
     rep.messages_duplicated = net_.stats().duplicated;
@@ -596,6 +608,7 @@ class Cluster {
   std::uint64_t crashes_ = 0;
   std::uint64_t power_losses_ = 0;
   std::uint64_t partitions_ = 0;
+  std::uint64_t transfers_ = 0;
 };
 
 }  // namespace
@@ -610,6 +623,7 @@ RaftSimOptions random_fault_mix(std::uint64_t seed, int replicas) {
   o.partition = !r.one_in(4);
   o.loss = !r.one_in(4);
   o.duplicate = !r.one_in(4);
+  o.transfer = !r.one_in(4);
   static constexpr std::uint64_t kCrashEveryMs[] = {3'000, 1'500, 500, 150};
   o.crash_every_ms = kCrashEveryMs[r.uniform(4)];
   o.partition_every_ms = kCrashEveryMs[r.uniform(4)];
@@ -628,7 +642,8 @@ std::string RaftSimOptions::command() const {
                                    {partition, "partition"},
                                    {loss, "loss"},
                                    {duplicate, "dup"},
-                                   {disk, "disk"}}) {
+                                   {disk, "disk"},
+                                   {transfer, "transfer"}}) {
       if (on) faults += faults.empty() ? name : std::string(",") + name;
     }
     cmd += fmt::format(" --ticks {} --faults {}", safety_ms / kTickMs,
@@ -648,20 +663,23 @@ std::string RaftSimReport::summary(const RaftSimOptions& o) const {
                                  {o.partition, "partition"},
                                  {o.loss, "loss"},
                                  {o.duplicate, "dup"},
-                                 {o.disk, "disk"}}) {
+                                 {o.disk, "disk"},
+                                 {o.transfer, "transfer"}}) {
     if (on) faults += faults.empty() ? name : std::string(",") + name;
   }
   std::string out = fmt::format(
       "raft simulation seed {} with {} replicas, {} clients, faults [{}]\n"
       "  client ops: {} invoked, {} completed, {} retries\n"
       "  consensus:  commit index {}, {} leaders elected\n"
-      "  faults:     {} crashes ({} power losses), {} partitions, {} of {} messages dropped, {} "
-      "duplicated\n"
+      "  faults:     {} crashes ({} power losses), {} partitions, {} leadership transfers, {} of "
+      "{} "
+      "messages dropped, {} duplicated\n"
       "  checks:     {} invariant checks, {} client operations linearizable, trace {}\n"
       "  result:     {}\n",
       o.seed, o.replicas, o.clients, faults, ops_invoked, ops_completed, retries, commit_index,
-      leaders_elected, crashes, power_losses, partitions, messages_dropped, messages_sent,
-      messages_duplicated, checks, history_checked, to_hex(trace_hash.view()).substr(0, 16),
+      leaders_elected, crashes, power_losses, partitions, transfers, messages_dropped,
+      messages_sent, messages_duplicated, checks, history_checked,
+      to_hex(trace_hash.view()).substr(0, 16),
       ok() ? "every check held" : "VIOLATION: " + *violation);
   if (!ok()) {
     out += "  last events:\n";

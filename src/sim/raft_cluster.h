@@ -38,6 +38,7 @@ struct RaftSimOptions {
   bool partition = true;  // symmetric and one-way partitions
   bool loss = true;
   bool duplicate = true;
+  bool transfer = true;  // leaders hand leadership over at random times
   // Mean simulated time between injected crashes and between partitions.
   std::uint64_t crash_every_ms = 1'500;
   std::uint64_t partition_every_ms = 2'000;
@@ -67,6 +68,7 @@ struct RaftSimReport {
   std::uint64_t crashes = 0;
   std::uint64_t power_losses = 0;
   std::uint64_t partitions = 0;
+  std::uint64_t transfers = 0;
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_dropped = 0;
   std::uint64_t messages_duplicated = 0;

@@ -38,6 +38,7 @@ TEST(RaftSimulation, FaultsAreActuallyInjected) {
   EXPECT_GT(r.crashes, 0u);
   EXPECT_GT(r.power_losses, 0u);
   EXPECT_GT(r.partitions, 0u);
+  EXPECT_GT(r.transfers, 0u);
   EXPECT_GT(r.messages_dropped, 0u);
   EXPECT_GT(r.messages_duplicated, 0u);
   EXPECT_GT(r.ops_completed, 100u);

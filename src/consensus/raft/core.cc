@@ -61,6 +61,7 @@ void Core::become_follower(Term term, std::optional<NodeId> leader) {
   progress_.clear();
   pending_reads_.clear();
   reads_before_commit_.clear();
+  transfer_target_.reset();
   reset_election_timer();
 }
 
@@ -90,7 +91,9 @@ void Core::become_candidate() {
     return;
   }
   for (NodeId peer : config_.voters) {
-    if (peer != config_.id) send(peer, RequestVote{last_index(), last_term()});
+    if (peer != config_.id) {
+      send(peer, RequestVote{last_index(), last_term(), campaign_for_transfer_});
+    }
   }
 }
 
@@ -112,6 +115,9 @@ void Core::become_leader() {
 
 void Core::tick() {
   if (role_ == RaftRole::kLeader) {
+    if (transfer_target_ && ++transfer_elapsed_ >= config_.election_ticks_min) {
+      transfer_target_.reset();  // the target did not take over in time
+    }
     if (++heartbeat_elapsed_ >= config_.heartbeat_ticks) {
       heartbeat_elapsed_ = 0;
       broadcast_append(true);
@@ -143,7 +149,8 @@ void Core::step(const Authorized<Message>& authorized) {
   if (m.term > term_) {
     // A vote request while we hear from a live leader is a disruption
     // (a node coming back from a partition): ignore it.
-    if (std::holds_alternative<RequestVote>(m.body) && config_.check_quorum && in_leader_lease()) {
+    const auto* vote = std::get_if<RequestVote>(&m.body);
+    if (vote != nullptr && !vote->transfer && config_.check_quorum && in_leader_lease()) {
       return;
     }
     const bool from_leader = std::holds_alternative<AppendEntries>(m.body);
@@ -165,11 +172,14 @@ void Core::step(const Authorized<Message>& authorized) {
     handle_append(m, *a);
   } else if (const auto* r = std::get_if<AppendEntriesReply>(&m.body)) {
     if (role_ == RaftRole::kLeader) handle_append_reply(m, *r);
+  } else if (std::holds_alternative<TimeoutNow>(m.body)) {
+    handle_timeout_now(m);
   }
 }
 
 std::variant<LogIndex, NotLeader> Core::propose(Bytes command) {
   if (role_ != RaftRole::kLeader) return NotLeader{leader_};
+  if (transfer_target_) return NotLeader{transfer_target_};  // handing over: go there
   append_local(EntryKind::kCommand, std::move(command));
   broadcast_append(false);
   maybe_advance_commit();

@@ -19,7 +19,7 @@
 // AppendEntries with the consistency check and persisted conflict
 // truncation, a leader's no-op, commit only of current-term entries by
 // counting, batched and pipelined replication with an in-flight window.
-// ReadIndex reads. Not yet: leadership transfer, snapshots/InstallSnapshot,
+// ReadIndex reads, leadership transfer. Not yet: snapshots/InstallSnapshot,
 // membership change, learners.
 #pragma once
 
@@ -104,6 +104,13 @@ class Core {
   // answered a heartbeat sent after the call. Dropped if leadership is lost
   // (the client retries).
   [[nodiscard]] std::optional<NotLeader> read_index(std::uint64_t request_id);
+  // Leader only: hand leadership to `target` (Raft thesis §3.10). Proposals
+  // are refused meanwhile (NotLeader with the target as hint); the target is
+  // brought up to date, then told to campaign at once. Abandoned if it has
+  // not happened within election_ticks_min ticks.
+  // kInvalidArgument unless this node leads and `target` is another voter.
+  [[nodiscard]] Status transfer_leadership(NodeId target);
+  [[nodiscard]] std::optional<NodeId> transferring_to() const { return transfer_target_; }
   [[nodiscard]] Ready take_ready();
 
   [[nodiscard]] NodeId id() const { return config_.id; }
@@ -162,6 +169,10 @@ class Core {
   void start_reads(std::vector<std::uint64_t> request_ids);
   void confirm_reads();
 
+  // Leadership transfer (transfer.cc).
+  void maybe_send_timeout_now();
+  void handle_timeout_now(const Message& m);
+
   [[nodiscard]] Term term_at(LogIndex index) const;
   void send(NodeId to, MessageBody body, std::optional<Term> term = std::nullopt);
   void persist_hard_state() { hard_state_dirty_ = true; }
@@ -181,6 +192,9 @@ class Core {
   std::set<NodeId> votes_granted_;
   std::map<NodeId, Progress> progress_;
   std::uint64_t read_context_ = 0;
+  std::optional<NodeId> transfer_target_;
+  std::uint32_t transfer_elapsed_ = 0;
+  bool campaign_for_transfer_ = false;
   std::vector<PendingRead> pending_reads_;          // awaiting a quorum
   std::vector<std::uint64_t> reads_before_commit_;  // awaiting this term's first commit
 

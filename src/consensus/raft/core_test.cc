@@ -205,6 +205,32 @@ TEST(RaftCore, DivergentUncommittedEntriesAreTruncated) {
   EXPECT_EQ(h.node(old_leader.value()).log(), h.node(new_leader.value()).log());
 }
 
+TEST(RaftCore, LeadershipTransferHandsOverWithoutDisruption) {
+  Harness h(3);
+  h.tick_all(30);
+  const NodeId old_leader = *h.leader();
+  const NodeId target{old_leader.value() % 3 + 1};
+  const Term before = h.node(old_leader.value()).term();
+  ASSERT_TRUE(h.node(old_leader.value()).transfer_leadership(target));
+  // While handing over, proposals are sent to the target.
+  auto refused = h.node(old_leader.value()).propose(to_bytes("x"));
+  ASSERT_TRUE(std::holds_alternative<NotLeader>(refused));
+  EXPECT_EQ(std::get<NotLeader>(refused).leader_hint, target);
+  h.settle();
+  EXPECT_EQ(h.node(target.value()).role(), RaftRole::kLeader);
+  EXPECT_EQ(h.node(target.value()).term(), before.next());  // one election, no churn
+  EXPECT_EQ(h.node(old_leader.value()).role(), RaftRole::kFollower);
+  EXPECT_FALSE(h.node(old_leader.value()).transfer_leadership(target));  // no longer leads
+}
+
+TEST(RaftCore, TransferToANonVoterIsRefused) {
+  Harness h(3);
+  h.tick_all(30);
+  Core& leader = h.node(h.leader()->value());
+  EXPECT_EQ(leader.transfer_leadership(NodeId{9}).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(leader.transfer_leadership(leader.id()).error().code(), ErrorCode::kInvalidArgument);
+}
+
 // Raft §5.4.2 / Figure 8: a leader must not commit an entry of an earlier
 // term by counting replicas, only together with an entry of its own term.
 std::uint64_t commit_after_old_entry_reaches_majority(bool planted_bug) {

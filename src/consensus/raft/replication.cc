@@ -99,6 +99,7 @@ void Core::handle_append_reply(const Message& m, const AppendEntriesReply& r) {
       p.match = r.match_index;
       p.next = std::max(p.next, p.match.next());
       maybe_advance_commit();
+      if (transfer_target_ == m.from) maybe_send_timeout_now();
     }
     p.probing = false;
   } else {

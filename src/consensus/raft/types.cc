@@ -12,13 +12,15 @@ const char* message_name(const MessageBody& body) {
                         [](const RequestVoteReply&) { return "RequestVoteReply"; },
                         [](const AppendEntries&) { return "AppendEntries"; },
                         [](const AppendEntriesReply&) { return "AppendEntriesReply"; },
+                        [](const TimeoutNow&) { return "TimeoutNow"; },
                     },
                     body);
 }
 
 Action Message::action() const {
   const bool replication = std::holds_alternative<AppendEntries>(body) ||
-                           std::holds_alternative<AppendEntriesReply>(body);
+                           std::holds_alternative<AppendEntriesReply>(body) ||
+                           std::holds_alternative<TimeoutNow>(body);
   return replication ? Action::kReplicate : Action::kVote;
 }
 

@@ -38,6 +38,9 @@ struct PreVoteReply {
 struct RequestVote {
   LogIndex last_index;
   Term last_term;
+  // Sent on the leader's TimeoutNow (leadership transfer): voters set the
+  // leader lease aside, since the leader itself asked for this election.
+  bool transfer = false;
 };
 struct RequestVoteReply {
   bool granted = false;
@@ -58,8 +61,11 @@ struct AppendEntriesReply {
   std::uint64_t read_context = 0;
 };
 
+// Leadership transfer: "you are up to date; start an election now".
+struct TimeoutNow {};
+
 using MessageBody = std::variant<PreVote, PreVoteReply, RequestVote, RequestVoteReply,
-                                 AppendEntries, AppendEntriesReply>;
+                                 AppendEntries, AppendEntriesReply, TimeoutNow>;
 
 struct Message {
   NodeId from;
