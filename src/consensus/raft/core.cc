@@ -65,35 +65,32 @@ void Core::become_follower(Term term, std::optional<NodeId> leader) {
   reset_election_timer();
 }
 
-void Core::become_pre_candidate() {
-  role_ = RaftRole::kPreCandidate;
+// Starts a (pre-)vote round with our own vote; true if that alone is a
+// quorum (a single-voter cluster), otherwise `request` goes to every peer.
+bool Core::start_vote_round(RaftRole role, MessageBody request, Term term) {
+  role_ = role;
   leader_.reset();
   votes_granted_ = {config_.id};
   reset_election_timer();
-  if (votes_granted_.size() >= quorum()) {
-    become_candidate();
-    return;
-  }
+  if (votes_granted_.size() >= quorum()) return true;
   for (NodeId peer : config_.voters) {
-    if (peer != config_.id) send(peer, PreVote{last_index(), last_term()}, term_.next());
+    if (peer != config_.id) send(peer, request, term);
+  }
+  return false;
+}
+
+void Core::become_pre_candidate() {
+  if (start_vote_round(RaftRole::kPreCandidate, PreVote{last_index(), last_term()}, term_.next())) {
+    become_candidate();
   }
 }
 
 void Core::become_candidate() {
   set_term(term_.next());
   voted_for_ = config_.id;
-  role_ = RaftRole::kCandidate;
-  leader_.reset();
-  votes_granted_ = {config_.id};
-  reset_election_timer();
-  if (votes_granted_.size() >= quorum()) {
+  if (start_vote_round(RaftRole::kCandidate,
+                       RequestVote{last_index(), last_term(), campaign_for_transfer_}, term_)) {
     become_leader();
-    return;
-  }
-  for (NodeId peer : config_.voters) {
-    if (peer != config_.id) {
-      send(peer, RequestVote{last_index(), last_term(), campaign_for_transfer_});
-    }
   }
 }
 

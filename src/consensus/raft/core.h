@@ -141,6 +141,7 @@ class Core {
 
   // Roles (core.cc).
   void become_follower(Term term, std::optional<NodeId> leader);
+  bool start_vote_round(RaftRole role, MessageBody request, Term term);
   void become_pre_candidate();
   void become_candidate();
   void become_leader();
