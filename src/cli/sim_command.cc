@@ -29,7 +29,7 @@ int run_sim(const SimArgs& a) {
   o.seed = a.seed;
   o.replicas = a.replicas;
   if (!a.faults.empty()) {
-    o.crash = o.partition = o.loss = o.duplicate = o.disk = o.transfer = false;
+    o.crash = o.partition = o.loss = o.duplicate = o.disk = o.transfer = o.membership = false;
     std::stringstream list(a.faults);
     for (std::string f; std::getline(list, f, ',');) {
       if (f == "crash")
@@ -42,10 +42,14 @@ int run_sim(const SimArgs& a) {
         o.duplicate = true;
       else if (f == "disk")
         o.disk = true;
+      else if (f == "transfer")
+        o.transfer = true;
+      else if (f == "member")
+        o.membership = true;
       else if (f != "none") {
-        return report(
-            Error(ErrorCode::kInvalidArgument,
-                  "unknown fault '" + f + "' (crash, partition, loss, dup, disk, transfer, none)"));
+        return report(Error(ErrorCode::kInvalidArgument,
+                            "unknown fault '" + f +
+                                "' (crash, partition, loss, dup, disk, transfer, member, none)"));
       }
     }
   }
@@ -72,8 +76,9 @@ void add_sim_commands(CLI::App& app, std::function<int()>& run) {
   sim->add_option("--ticks", args->ticks,
                   "Length of the fault phase in 10 ms ticks (default 1000), then faults stop");
   sim->add_option("--faults", args->faults,
-                  "Comma list of crash,partition,loss,dup,disk,transfer (or none); default: drawn "
-                  "from the seed");
+                  "Comma list of crash,partition,loss,dup,disk,transfer,member (or none); "
+                  "default: drawn from the seed. member: nodes join as learners, are promoted, "
+                  "voters are removed");
   sim->callback([&run, args] { run = [args] { return run_sim(*args); }; });
 }
 

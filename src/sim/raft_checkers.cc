@@ -32,7 +32,13 @@ void RaftChecker::observe(const raft::Core& core) {
   // A new leader: it must hold every entry committed before its term.
   ++checks_;
   for (const auto& [index, entry] : committed_) {
-    if (index > core.last_index().value() || core.log()[index - 1] != entry) {
+    // Entries up to the base are in its snapshot: only the base's term is left.
+    if (index < core.base_index().value()) continue;
+    const bool holds =
+        index == core.base_index().value()
+            ? core.term_at(LogIndex{index}) == entry.term
+            : core.entry(LogIndex{index}) != nullptr && *core.entry(LogIndex{index}) == entry;
+    if (!holds) {
       violated(fmt::format("leader {} of term {} lacks committed entry {} (term {})", id.value(),
                            core.term().value(), index, entry.term.value()));
       return;
@@ -70,18 +76,20 @@ void RaftChecker::check_log_matching(const std::vector<const raft::Core*>& cores
   for (std::size_t a = 0; a < cores.size(); ++a) {
     for (std::size_t b = a + 1; b < cores.size(); ++b) {
       ++checks_;
-      const auto& la = cores[a]->log();
-      const auto& lb = cores[b]->log();
+      const raft::Core& ca = *cores[a];
+      const raft::Core& cb = *cores[b];
+      // Compare where both still hold entries (compaction drops prefixes).
+      const std::uint64_t lo = std::max(ca.base_index(), cb.base_index()).value() + 1;
+      std::uint64_t i = std::min(ca.last_index(), cb.last_index()).value();
       // The highest index where both hold the same term...
-      std::size_t i = std::min(la.size(), lb.size());
-      while (i > 0 && la[i - 1].term != lb[i - 1].term) --i;
-      // ...and everything up to it must be identical.
-      for (std::size_t k = 0; k < i; ++k) {
-        if (la[k] != lb[k]) {
+      while (i >= lo && ca.term_at(LogIndex{i}) != cb.term_at(LogIndex{i})) --i;
+      // ...and everything from lo up to it must be identical.
+      for (std::uint64_t k = lo; k <= i; ++k) {
+        if (*ca.entry(LogIndex{k}) != *cb.entry(LogIndex{k})) {
           violated(
               fmt::format("log matching: nodes {} and {} agree on term at index {} but "
                           "differ at index {}",
-                          cores[a]->id().value(), cores[b]->id().value(), i, k + 1));
+                          ca.id().value(), cb.id().value(), i, k));
           return;
         }
       }

@@ -14,6 +14,7 @@
 #include "sim/raft_checkers.h"
 #include "sim/sim_file_system.h"
 #include "storage/hard_state.h"
+#include "storage/snapshot.h"
 #include "storage/wal.h"
 
 namespace phalanx::sim {
@@ -28,6 +29,8 @@ constexpr std::uint64_t kForcePowerLossMs = 100;
 constexpr std::size_t kTraceTail = 40;
 constexpr const char* kWalDir = "/data/wal";
 constexpr const char* kStatePath = "/data/raft_state";
+constexpr const char* kSnapshotDir = "/data/snapshots";
+constexpr int kSpareNodes = 2;
 
 struct ClientRequestMsg {
   std::uint64_t sequence;
@@ -41,8 +44,19 @@ struct ClientReplyMsg {
 };
 using Wire = std::variant<raft::Message, ClientRequestMsg, ClientReplyMsg>;
 
+// A node slot's place in the cluster's life.
+enum class Slot : std::uint8_t {
+  kSpare,    // not started yet: a machine waiting to join
+  kActive,   // running (a member, or started to join)
+  kLeaving,  // removed from the voters; shut down once that is committed
+  kRemoved,  // shut down for good
+};
+
 struct Replica {
   NodeId id;
+  Slot slot = Slot::kSpare;
+  std::unique_ptr<storage::SnapshotWriter> receiving;  // a snapshot streamed from the leader
+  std::unique_ptr<storage::SnapshotReader> sending;    // the snapshot chunks are sent from
   std::unique_ptr<SimFileSystem> fs;
   std::unique_ptr<storage::Wal> wal;
   std::unique_ptr<raft::Core> core;
@@ -88,6 +102,27 @@ struct TraceEvent {
   std::string what;
 };
 
+// What the trace shows of a message beyond its type and term.
+std::string details(const raft::MessageBody& body) {
+  if (const auto* a = std::get_if<raft::AppendEntries>(&body)) {
+    return fmt::format(" prev {} entries {} commit {}", a->prev_index.value(), a->entries.size(),
+                       a->leader_commit.value());
+  }
+  if (const auto* r = std::get_if<raft::AppendEntriesReply>(&body)) {
+    return r->success ? fmt::format(" match {}", r->match_index.value())
+                      : fmt::format(" rejected, hint {}", r->hint_index.value());
+  }
+  if (const auto* i = std::get_if<raft::InstallSnapshot>(&body)) {
+    return fmt::format(" snapshot {} chunk {}", i->last_index.value(), i->chunk);
+  }
+  if (const auto* r = std::get_if<raft::InstallSnapshotReply>(&body)) {
+    return r->done
+               ? fmt::format(" done, match {}", r->match.value())
+               : fmt::format(" snapshot {} wants chunk {}", r->last_index.value(), r->next_chunk);
+  }
+  return "";
+}
+
 Bytes entry_payload(const raft::Entry& e) {
   Bytes out{static_cast<std::uint8_t>(e.kind)};
   out.insert(out.end(), e.data.begin(), e.data.end());
@@ -98,8 +133,13 @@ class Cluster {
  public:
   explicit Cluster(const RaftSimOptions& options) : o_(options), rng_(options.seed), net_(rng_) {
     std::vector<NodeId> voters;
-    for (int i = 1; i <= o_.replicas; ++i) voters.push_back(NodeId{static_cast<std::uint64_t>(i)});
-    for (NodeId id : voters) {
+    std::vector<NodeId> nodes;
+    const int spares = o_.membership ? kSpareNodes : 0;
+    for (int i = 1; i <= o_.replicas + spares; ++i) {
+      nodes.push_back(NodeId{static_cast<std::uint64_t>(i)});
+      if (i <= o_.replicas) voters.push_back(nodes.back());
+    }
+    for (NodeId id : nodes) {
       crypto::Seed seed;
       seed[0] = static_cast<std::uint8_t>(id.value());
       PHALANX_ASSERT(
@@ -107,10 +147,19 @@ class Cluster {
                          phalanx::Role::kReplica}));
       Replica r;
       r.id = id;
+      r.slot = id.value() <= static_cast<std::uint64_t>(o_.replicas) ? Slot::kActive : Slot::kSpare;
       r.tick_ms = rng_.between(8, 12);
       replicas_.push_back(std::move(r));
     }
     config_.voters = voters;
+    // Snapshot policy: how often, how much log to keep behind a snapshot
+    // (little: followers that fall behind need InstallSnapshot), chunk size.
+    static constexpr std::uint64_t kSnapshotEvery[] = {8, 20, 50, 100'000};
+    static constexpr std::uint64_t kRetain[] = {0, 3, 20};
+    static constexpr std::uint32_t kChunkBytes[] = {48, 200, 4096};
+    snapshot_every_ = kSnapshotEvery[rng_.uniform(4)];
+    compact_retain_ = kRetain[rng_.uniform(3)];
+    chunk_bytes_ = kChunkBytes[rng_.uniform(3)];
     // Small batches and windows in some runs: more interleavings of
     // replication with elections and crashes.
     if (rng_.coin()) {
@@ -129,13 +178,15 @@ class Cluster {
       Client client;
       client.id = ClientId{n};
       client.address = NodeId{kClientBase + n};
-      client.target = random_replica();
+      client.target = random_active();
       clients_.push_back(std::move(client));
     }
   }
 
   RaftSimReport run() {
-    for (Replica& r : replicas_) start(r);
+    for (Replica& r : replicas_) {
+      if (r.slot == Slot::kActive) start(r);
+    }
     net_.set_faults({.loss_per_mille = o_.loss ? 20u : 0u,
                      .duplicate_per_mille = o_.duplicate ? 20u : 0u,
                      .latency_ms_min = 1,
@@ -143,7 +194,7 @@ class Cluster {
     const std::uint64_t heal_at = o_.safety_ms;
     const std::uint64_t drain_at = heal_at + o_.liveness_ms;
     const std::uint64_t end = drain_at + kDrainMs;
-    for (now_ = 0; now_ < end && !checker_.violation(); ++now_) {
+    for (now_ = 0; now_ < end && !checker_.violation() && !checker_violation_; ++now_) {
       if (now_ == heal_at) heal_everything();
       if (now_ == drain_at) check_liveness();
       for (auto& d : net_.due(now_)) deliver(d);
@@ -152,10 +203,11 @@ class Cluster {
       }
       if (now_ % kTickMs == 0) {
         if (now_ < heal_at) inject_faults();
+        decommission();
         if (now_ % (10 * kTickMs) == 0) check_log_matching();
       }
       for (Replica& r : replicas_) {
-        if (!r.up && now_ >= r.down_until && now_ < heal_at) start(r);
+        if (!r.up && runs(r) && now_ >= r.down_until && now_ < heal_at) start(r);
         if (r.up && r.fs->power_loss_scheduled() && now_ - r.power_loss_since > kForcePowerLossMs) {
           crash(r, true, "power loss");
         }
@@ -173,8 +225,15 @@ class Cluster {
   }
 
  private:
-  NodeId random_replica() {
-    return NodeId{rng_.between(1, static_cast<std::uint64_t>(o_.replicas))};
+  // A node that is meant to be running (a member, joining, or leaving).
+  static bool runs(const Replica& r) { return r.slot == Slot::kActive || r.slot == Slot::kLeaving; }
+
+  NodeId random_active() {
+    std::vector<NodeId> ids;
+    for (const Replica& r : replicas_) {
+      if (runs(r)) ids.push_back(r.id);
+    }
+    return ids[rng_.uniform(ids.size())];
   }
   Replica& replica(NodeId id) { return replicas_[id.value() - 1]; }
 
@@ -200,30 +259,15 @@ class Cluster {
       r.fs->restart_process();
     }
     r.fs->cancel_power_loss();
-    Result<std::unique_ptr<storage::Wal>> wal = storage::Wal::open(*r.fs, kWalDir, {});
-    Result<std::optional<storage::RaftHardState>> hs =
-        storage::load_hard_state<storage::RaftHardState>(*r.fs, kStatePath);
-    if (!wal || !hs) {
+    raft::Persisted persisted;
+    if (Status recovered = recover(r, persisted); !recovered) {
       violated(fmt::format("node {} failed to recover: {}", r.id.value(),
-                           !wal ? wal.error().to_string() : hs.error().to_string()));
+                           recovered.error().to_string()));
       return;
-    }
-    raft::Persisted persisted{hs->value_or(storage::RaftHardState{}), {}};
-    for (std::uint64_t i = 1; i <= (*wal)->last_index().value(); ++i) {
-      Result<storage::WalEntry> e = (*wal)->read(LogIndex{i});
-      if (!e || e->payload.empty() || e->payload[0] > 1) {
-        violated(fmt::format("node {} cannot read log entry {}", r.id.value(), i));
-        return;
-      }
-      persisted.log.push_back({Term{e->term}, LogIndex{i},
-                               static_cast<raft::EntryKind>(e->payload[0]),
-                               Bytes(e->payload.begin() + 1, e->payload.end())});
     }
     raft::Config config = config_;
     config.id = r.id;
-    r.wal = std::move(*wal);
     r.core = std::make_unique<raft::Core>(config, std::move(persisted), rng_.next());
-    r.kv = kv::KvStore{};
     r.kv.TEST_apply_retries_twice = o_.TEST_bug == PlantedBug::kApplyRetryTwice;
     r.awaiting.clear();
     r.reads.clear();
@@ -236,8 +280,63 @@ class Cluster {
     process_ready(r);
   }
 
+  // The newest snapshot (the state machine is restored from it), then the
+  // log after it. A log that does not continue the snapshot (a crash between
+  // installing a snapshot and resetting the log) is reset to follow it.
+  Status recover(Replica& r, raft::Persisted& persisted) {
+    storage::WalOptions wal_options;
+    wal_options.segment_bytes_target = 1024;  // small segments, so compaction removes files
+    PHALANX_ASSIGN_OR_RETURN(r.wal, storage::Wal::open(*r.fs, kWalDir, wal_options));
+    PHALANX_ASSIGN_OR_RETURN(std::optional<storage::RaftHardState> hs,
+                             storage::load_hard_state<storage::RaftHardState>(*r.fs, kStatePath));
+    persisted.hard_state = hs.value_or(storage::RaftHardState{});
+    PHALANX_ASSIGN_OR_RETURN(std::optional<std::string> snapshot,
+                             storage::latest_snapshot(*r.fs, kSnapshotDir));
+    r.kv = kv::KvStore{};
+    LogIndex base{0};
+    if (snapshot) {
+      PHALANX_ASSIGN_OR_RETURN(storage::SnapshotManifest manifest, restore(r, *snapshot));
+      base = manifest.meta.last_index;
+      const std::optional<std::uint64_t> term = r.wal->term_at(base);
+      const bool continues =
+          term ? *term == manifest.meta.last_term : r.wal->first_index() == base.next();
+      if (!continues) PHALANX_TRY(r.wal->reset(base.next(), manifest.meta.last_entry_hash));
+      persisted.snapshot = std::move(manifest);
+    }
+    for (std::uint64_t i = base.value() + 1; i <= r.wal->last_index().value(); ++i) {
+      PHALANX_ASSIGN_OR_RETURN(storage::WalEntry e, r.wal->read(LogIndex{i}));
+      if (e.payload.empty() || e.payload[0] > raft::kEntryKindMax) {
+        return fail(ErrorCode::kCorruption, fmt::format("log entry {} has no valid kind", i));
+      }
+      raft::Entry entry{Term{e.term}, LogIndex{i}, static_cast<raft::EntryKind>(e.payload[0]),
+                        Bytes(e.payload.begin() + 1, e.payload.end())};
+      if (entry.kind == raft::EntryKind::kConfig) {
+        PHALANX_TRY(codec::decode<raft::Membership>(entry.data));
+      }
+      persisted.log.push_back(std::move(entry));
+    }
+    return {};
+  }
+
+  // Restores the state machine from the snapshot at `path` (every chunk verified).
+  Result<storage::SnapshotManifest> restore(Replica& r, const std::string& path) {
+    PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotReader> reader,
+                             storage::SnapshotReader::open(*r.fs, path));
+    Bytes state;
+    while (true) {
+      PHALANX_ASSIGN_OR_RETURN(std::optional<Bytes> chunk, reader->next_chunk());
+      if (!chunk) break;
+      state.insert(state.end(), chunk->begin(), chunk->end());
+    }
+    PHALANX_TRY(codec::decode<raft::Membership>(reader->manifest().meta.membership));
+    PHALANX_ASSIGN_OR_RETURN(r.kv, kv::KvStore::restore(state));
+    return reader->manifest();
+  }
+
   void crash(Replica& r, bool power_loss, const char* why) {
     r.up = false;
+    r.receiving.reset();
+    r.sending.reset();
     r.kill_at = 0;
     r.lost_power = power_loss;
     r.core.reset();
@@ -270,10 +369,23 @@ class Cluster {
       return false;
     }
     for (raft::Message& m : ready.messages) {
+      if (auto* s = std::get_if<raft::InstallSnapshot>(&m.body)) {
+        Result<Bytes> chunk = read_snapshot_chunk(r, s->last_index, s->chunk);
+        if (!chunk) {
+          violated("reading a snapshot chunk to send failed: " + chunk.error().to_string());
+          return false;
+        }
+        s->data = std::move(*chunk);
+      }
       const NodeId to = m.to;
       net_.send(now_, r.id, to, Wire(std::move(m)));
     }
     for (const raft::Entry& e : ready.committed) apply(r, e);
+    if (Status taken = maybe_snapshot(r); !taken) {
+      if (!r.fs->powered_off()) violated("snapshot failed: " + taken.error().to_string());
+      crash(r, true, "power lost while snapshotting");
+      return false;
+    }
     serve_reads(r, ready.reads);
     checker_.observe(*r.core);
     if (r.core->role() == raft::RaftRole::kLeader && r.core->term() != r.led_term) {
@@ -287,6 +399,26 @@ class Cluster {
   }
 
   Status persist(Replica& r, const raft::Ready& ready) {
+    for (const raft::SnapshotChunk& chunk : ready.snapshot_chunks) {
+      if (chunk.manifest) {
+        PHALANX_ASSIGN_OR_RETURN(
+            r.receiving, storage::SnapshotWriter::create(*r.fs, kSnapshotDir, chunk.manifest->meta,
+                                                         storage::kSnapshotChunkBytesMax));
+      }
+      PHALANX_ASSERT(r.receiving != nullptr);
+      PHALANX_TRY(r.receiving->write_chunk(chunk.data));
+    }
+    if (const auto& installed = ready.snapshot_installed) {
+      PHALANX_ASSERT(r.receiving != nullptr);
+      PHALANX_TRY(r.receiving->finish(installed->root));
+      r.receiving.reset();
+      const LogIndex at = installed->meta.last_index;
+      PHALANX_TRY(restore(r, std::string(kSnapshotDir) + "/" + storage::snapshot_file_name(at)));
+      PHALANX_TRY(r.wal->reset(at.next(), installed->meta.last_entry_hash));
+      std::erase_if(r.awaiting, [&](const auto& kv) { return kv.first <= at.value(); });
+      ++snapshots_installed_;
+      trace(fmt::format("node {} installed a snapshot at {}", r.id.value(), at.value()));
+    }
     if (ready.truncate_from) PHALANX_TRY(r.wal->truncate_suffix(*ready.truncate_from));
     for (const raft::Entry& e : ready.append) {
       PHALANX_ASSIGN_OR_RETURN(LogIndex i, r.wal->append(e.term.value(), entry_payload(e)));
@@ -295,6 +427,47 @@ class Cluster {
     if (ready.truncate_from || !ready.append.empty()) PHALANX_TRY(r.wal->sync());
     if (ready.hard_state)
       PHALANX_TRY(storage::save_hard_state(*r.fs, kStatePath, *ready.hard_state));
+    return {};
+  }
+
+  // The runner's half of InstallSnapshot: the chunk's bytes come from disk.
+  Result<Bytes> read_snapshot_chunk(Replica& r, LogIndex last_index, std::uint64_t chunk) {
+    if (!r.sending || r.sending->manifest().meta.last_index != last_index) {
+      const std::string path =
+          std::string(kSnapshotDir) + "/" + storage::snapshot_file_name(last_index);
+      PHALANX_ASSIGN_OR_RETURN(r.sending, storage::SnapshotReader::open(*r.fs, path));
+    }
+    return r.sending->read_chunk(chunk);
+  }
+
+  // Every snapshot_every_ applied entries: snapshot the state machine, tell
+  // the core, and compact the log up to compact_retain_ entries behind it.
+  Status maybe_snapshot(Replica& r) {
+    raft::Core& core = *r.core;
+    const LogIndex at = core.applied_index();
+    const LogIndex last = core.snapshot() ? core.snapshot()->meta.last_index : LogIndex{0};
+    if (at.value() < last.value() + snapshot_every_) return {};
+    // Let a transfer in progress finish, unless the log has grown long.
+    if (core.sending_snapshot() && at.value() < last.value() + 4 * snapshot_every_) return {};
+    PHALANX_ASSIGN_OR_RETURN(storage::WalEntry entry, r.wal->read(at));
+    storage::SnapshotMeta meta{at, core.term_at(at).value(), entry.hash,
+                               codec::encode(core.membership_at(at))};
+    PHALANX_ASSIGN_OR_RETURN(
+        std::unique_ptr<storage::SnapshotWriter> writer,
+        storage::SnapshotWriter::create(*r.fs, kSnapshotDir, meta, chunk_bytes_));
+    const Bytes state = r.kv.snapshot();
+    for (std::size_t off = 0; off < state.size(); off += chunk_bytes_) {
+      const std::size_t n = std::min<std::size_t>(chunk_bytes_, state.size() - off);
+      PHALANX_TRY(writer->write_chunk(ByteView(state).subspan(off, n)));
+    }
+    PHALANX_ASSIGN_OR_RETURN(storage::SnapshotManifest manifest, writer->finish());
+    const LogIndex through{
+        std::max(core.base_index().value(), at.value() - std::min(at.value(), compact_retain_))};
+    core.snapshot_taken(std::move(manifest), through);
+    PHALANX_TRY(r.wal->compact_prefix(through));
+    ++snapshots_taken_;
+    trace(fmt::format("node {} snapshot at {}, log from {}", r.id.value(), at.value(),
+                      through.value() + 1));
     return {};
   }
 
@@ -356,8 +529,8 @@ class Cluster {
     Replica& r = replica(d.to);
     if (!r.up) return;
     if (auto* m = std::get_if<raft::Message>(&d.message)) {
-      trace(fmt::format("{}->{} {} term {}", d.from.value(), d.to.value(),
-                        raft::message_name(m->body), m->term.value()));
+      trace(fmt::format("{}->{} {} term {}{}", d.from.value(), d.to.value(),
+                        raft::message_name(m->body), m->term.value(), details(m->body)));
       // The channel proves the true sender, as mutual TLS would.
       auto authenticated = security::verify_channel(registry_, Principal::replica(d.from),
                                                     Untrusted<raft::Message>(std::move(*m)));
@@ -422,7 +595,7 @@ class Cluster {
     if (c.pending) {
       if (now_ - c.pending->sent_at >= kClientTimeoutMs) {
         ++retries_;
-        c.target = random_replica();
+        c.target = random_active();
         client_send(c);  // same sequence: exactly-once is the replicas' job
       }
       return;
@@ -439,7 +612,7 @@ class Cluster {
   void client_reply(Client& c, const ClientReplyMsg& reply) {
     if (!c.pending || reply.sequence != c.pending->sequence) return;  // stale
     if (reply.not_leader) {
-      c.target = reply.hint && *reply.hint != c.target ? *reply.hint : random_replica();
+      c.target = reply.hint && *reply.hint != c.target ? *reply.hint : random_active();
       client_send(c);
       return;
     }
@@ -458,7 +631,7 @@ class Cluster {
 
   void inject_faults() {
     if (o_.crash && rng_.one_in(std::max<std::uint64_t>(1, o_.crash_every_ms / kTickMs))) {
-      Replica& r = replica(random_replica());
+      Replica& r = replica(random_active());
       if (r.up && !r.fs->power_loss_scheduled()) {
         if (o_.disk && rng_.coin()) {
           // Power fails within the next few storage calls: mid-write, mid-fsync.
@@ -472,7 +645,7 @@ class Cluster {
     if (o_.transfer && rng_.one_in(300)) {
       for (Replica& r : replicas_) {
         if (!r.up || r.core->role() != raft::RaftRole::kLeader) continue;
-        const NodeId target = random_replica();
+        const NodeId target = random_active();
         if (target == r.id || !r.core->transfer_leadership(target)) continue;
         ++transfers_;
         trace(fmt::format("node {} transfers leadership to {}", r.id.value(), target.value()));
@@ -480,6 +653,7 @@ class Cluster {
         break;
       }
     }
+    if (o_.membership && rng_.one_in(250)) change_membership();
     if (o_.partition) {
       if (partition_until_ == 0 &&
           rng_.one_in(std::max<std::uint64_t>(1, o_.partition_every_ms / kTickMs))) {
@@ -496,8 +670,8 @@ class Cluster {
           }
           trace("partition (symmetric)");
         } else {
-          const NodeId from = random_replica();
-          const NodeId to = random_replica();
+          const NodeId from = random_active();
+          const NodeId to = random_active();
           net_.cut(from, to);
           trace(fmt::format("partition (one-way {}->{})", from.value(), to.value()));
         }
@@ -505,6 +679,74 @@ class Cluster {
         net_.heal();
         partition_until_ = 0;
         trace("partition healed");
+      }
+    }
+  }
+
+  // One step of a membership change, proposed to the current leader: add a
+  // fresh node as a learner, promote a learner (refused until it has caught
+  // up), or remove a voter (possibly the leader itself).
+  void change_membership() {
+    Replica* leader = nullptr;
+    for (Replica& r : replicas_) {
+      if (r.up && r.core->role() == raft::RaftRole::kLeader &&
+          (!leader || r.core->term() > leader->core->term())) {
+        leader = &r;
+      }
+    }
+    if (!leader) return;
+    const raft::Membership& now = leader->core->membership();
+    std::vector<NodeId> voters = now.voters;
+    std::vector<NodeId> learners = now.learners;
+    Replica* joining = nullptr;
+    Replica* leaving = nullptr;
+    const std::uint64_t dice = rng_.uniform(3);
+    if (dice == 0 && !learners.empty()) {
+      voters.push_back(learners.front());
+      learners.erase(learners.begin());
+    } else if (dice == 1 && learners.empty()) {
+      for (Replica& r : replicas_) {
+        if ((r.slot == Slot::kSpare || r.slot == Slot::kActive) && !now.is_voter(r.id)) {
+          joining = &r;
+          break;
+        }
+      }
+      if (!joining) return;
+      learners.push_back(joining->id);
+    } else if (dice == 2 &&
+               voters.size() > static_cast<std::size_t>(std::max(2, o_.replicas - 1))) {
+      leaving = &replica(voters[rng_.uniform(voters.size())]);
+      std::erase(voters, leaving->id);
+    } else {
+      return;
+    }
+    const std::string change =
+        fmt::format("{} -> voters {} learners {}", now.to_string(), voters.size(), learners.size());
+    Result<LogIndex> proposed = leader->core->change_membership(voters, learners);
+    if (!proposed) return;  // a change in progress, a learner behind: try later
+    ++membership_changes_;
+    trace(fmt::format("node {} proposes membership change at {}: {}", leader->id.value(),
+                      proposed->value(), change));
+    if (leaving) leaving->slot = Slot::kLeaving;
+    process_ready(*leader);
+    if (joining && joining->slot == Slot::kSpare) {
+      joining->slot = Slot::kActive;
+      start(*joining);
+    }
+  }
+
+  // Shuts down leaving nodes once a leader has committed a configuration
+  // without them.
+  void decommission() {
+    for (const Replica& l : replicas_) {
+      if (!l.up || l.core->role() != raft::RaftRole::kLeader) continue;
+      const raft::Membership& m = l.core->membership_at(l.core->commit_index());
+      if (m.joint()) continue;
+      for (Replica& r : replicas_) {
+        if (r.slot != Slot::kLeaving || m.is_voter(r.id) || m.is_learner(r.id)) continue;
+        if (r.up) crash(r, false, "removed from the cluster");
+        r.slot = Slot::kRemoved;
+        trace(fmt::format("node {} decommissioned", r.id.value()));
       }
     }
   }
@@ -517,7 +759,7 @@ class Cluster {
     for (Replica& r : replicas_) {
       r.kill_at = 0;
       if (r.up && r.fs->power_loss_scheduled()) r.fs->cancel_power_loss();
-      if (!r.up) start(r);
+      if (!r.up && runs(r)) start(r);
     }
   }
 
@@ -547,15 +789,23 @@ class Cluster {
     }
   }
 
+  // Every member of the final configuration is up, with the same commit
+  // index and the same state.
   void check_convergence() {
-    const Replica& first = replicas_.front();
+    const Replica* most = nullptr;
     for (const Replica& r : replicas_) {
+      if (r.up && (!most || r.core->commit_index() > most->core->commit_index())) most = &r;
+    }
+    if (!most) return violated("no replica is up after the drain");
+    const raft::Membership final_membership = most->core->membership_at(most->core->commit_index());
+    for (NodeId id : final_membership.members()) {
+      const Replica& r = replica(id);
       if (!r.up) return violated(fmt::format("node {} is down after the drain", r.id.value()));
-      if (r.core->commit_index() != first.core->commit_index() ||
-          r.kv.digest() != first.kv.digest()) {
+      if (r.core->commit_index() != most->core->commit_index() ||
+          r.kv.digest() != most->kv.digest()) {
         return violated(fmt::format(
             "replicas did not converge: node {} commit {} vs node {} commit {}", r.id.value(),
-            r.core->commit_index().value(), first.id.value(), first.core->commit_index().value()));
+            r.core->commit_index().value(), most->id.value(), most->core->commit_index().value()));
       }
     }
   }
@@ -573,6 +823,9 @@ class Cluster {
     rep.power_losses = power_losses_;
     rep.partitions = partitions_;
     rep.transfers = transfers_;
+    rep.membership_changes = membership_changes_;
+    rep.snapshots_taken = snapshots_taken_;
+    rep.snapshots_installed = snapshots_installed_;
     rep.messages_sent = net_.stats().sent;
     rep.messages_dropped = net_.stats().dropped;
     rep.messages_duplicated = net_.stats().duplicated;
@@ -609,6 +862,12 @@ class Cluster {
   std::uint64_t power_losses_ = 0;
   std::uint64_t partitions_ = 0;
   std::uint64_t transfers_ = 0;
+  std::uint64_t membership_changes_ = 0;
+  std::uint64_t snapshots_taken_ = 0;
+  std::uint64_t snapshots_installed_ = 0;
+  std::uint64_t snapshot_every_ = 0;
+  std::uint64_t compact_retain_ = 0;
+  std::uint32_t chunk_bytes_ = 0;
 };
 
 }  // namespace
@@ -624,6 +883,7 @@ RaftSimOptions random_fault_mix(std::uint64_t seed, int replicas) {
   o.loss = !r.one_in(4);
   o.duplicate = !r.one_in(4);
   o.transfer = !r.one_in(4);
+  o.membership = !r.one_in(4);
   static constexpr std::uint64_t kCrashEveryMs[] = {3'000, 1'500, 500, 150};
   o.crash_every_ms = kCrashEveryMs[r.uniform(4)];
   o.partition_every_ms = kCrashEveryMs[r.uniform(4)];
@@ -643,7 +903,8 @@ std::string RaftSimOptions::command() const {
                                    {loss, "loss"},
                                    {duplicate, "dup"},
                                    {disk, "disk"},
-                                   {transfer, "transfer"}}) {
+                                   {transfer, "transfer"},
+                                   {membership, "member"}}) {
       if (on) faults += faults.empty() ? name : std::string(",") + name;
     }
     cmd += fmt::format(" --ticks {} --faults {}", safety_ms / kTickMs,
@@ -664,7 +925,8 @@ std::string RaftSimReport::summary(const RaftSimOptions& o) const {
                                  {o.loss, "loss"},
                                  {o.duplicate, "dup"},
                                  {o.disk, "disk"},
-                                 {o.transfer, "transfer"}}) {
+                                 {o.transfer, "transfer"},
+                                 {o.membership, "member"}}) {
     if (on) faults += faults.empty() ? name : std::string(",") + name;
   }
   std::string out = fmt::format(
@@ -674,12 +936,13 @@ std::string RaftSimReport::summary(const RaftSimOptions& o) const {
       "  faults:     {} crashes ({} power losses), {} partitions, {} leadership transfers, {} of "
       "{} "
       "messages dropped, {} duplicated\n"
+      "  changes:    {} membership changes, {} snapshots taken, {} installed from a leader\n"
       "  checks:     {} invariant checks, {} client operations linearizable, trace {}\n"
       "  result:     {}\n",
       o.seed, o.replicas, o.clients, faults, ops_invoked, ops_completed, retries, commit_index,
       leaders_elected, crashes, power_losses, partitions, transfers, messages_dropped,
-      messages_sent, messages_duplicated, checks, history_checked,
-      to_hex(trace_hash.view()).substr(0, 16),
+      messages_sent, messages_duplicated, membership_changes, snapshots_taken, snapshots_installed,
+      checks, history_checked, to_hex(trace_hash.view()).substr(0, 16),
       ok() ? "every check held" : "VIOLATION: " + *violation);
   if (!ok()) {
     out += "  last events:\n";

@@ -39,6 +39,9 @@ struct RaftSimOptions {
   bool loss = true;
   bool duplicate = true;
   bool transfer = true;  // leaders hand leadership over at random times
+  // Membership changes: fresh nodes join as learners and are promoted,
+  // voters (the leader too) are removed and shut down. Two spare nodes.
+  bool membership = true;
   // Mean simulated time between injected crashes and between partitions.
   std::uint64_t crash_every_ms = 1'500;
   std::uint64_t partition_every_ms = 2'000;
@@ -69,6 +72,9 @@ struct RaftSimReport {
   std::uint64_t power_losses = 0;
   std::uint64_t partitions = 0;
   std::uint64_t transfers = 0;
+  std::uint64_t membership_changes = 0;
+  std::uint64_t snapshots_taken = 0;
+  std::uint64_t snapshots_installed = 0;
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_dropped = 0;
   std::uint64_t messages_duplicated = 0;

@@ -18,16 +18,16 @@ constexpr std::size_t kTrailerBytes = 28;
 constexpr std::size_t kManifestBytesMax =
     SnapshotManifest::kMembershipBytesMax + SnapshotManifest::kChunksMax * 32 + 1024;
 
-crypto::Hash32 chunk_root(const std::vector<crypto::Hash32>& hashes) {
-  return crypto::MerkleTree::from_leaf_hashes(hashes).root();
-}
-
 Unexpected<Error> corrupt(const std::string& path, std::uint64_t offset, std::string_view why) {
   return fail(ErrorCode::kCorruption,
               fmt::format("snapshot corruption in {} at offset {}: {}", path, offset, why));
 }
 
 }  // namespace
+
+crypto::Hash32 chunk_root(const std::vector<crypto::Hash32>& hashes) {
+  return crypto::MerkleTree::from_leaf_hashes(hashes).root();
+}
 
 void SnapshotManifest::encode(codec::Writer& w) const {
   w.id(meta.last_index);
@@ -221,18 +221,26 @@ Result<std::unique_ptr<SnapshotReader>> SnapshotReader::open(FileSystem& fs,
 
 Result<std::optional<Bytes>> SnapshotReader::next_chunk() {
   if (next_ == offsets_.size()) return std::optional<Bytes>{};
-  const std::uint64_t at = offsets_[next_];
+  PHALANX_ASSIGN_OR_RETURN(Bytes chunk, read_chunk(next_));
+  ++next_;
+  return std::optional<Bytes>(std::move(chunk));
+}
+
+Result<Bytes> SnapshotReader::read_chunk(std::uint64_t index) {
+  if (index >= offsets_.size()) {
+    return fail(ErrorCode::kNotFound, fmt::format("snapshot {} has no chunk {}", path_, index));
+  }
+  const std::uint64_t at = offsets_[index];
   PHALANX_ASSIGN_OR_RETURN(Bytes len_bytes, file_->read_exact(at, 4));
   const std::uint64_t len = get_le(len_bytes.data(), 4);
   PHALANX_ASSIGN_OR_RETURN(Bytes framed, file_->read_exact(at + 4, len + 32));
   const ByteView chunk = ByteView(framed).first(len);
   const crypto::Hash32 hash = crypto::blake2b256(chunk);
-  if (hash != manifest_.chunk_hashes[next_] ||
+  if (hash != manifest_.chunk_hashes[index] ||
       std::memcmp(hash.data(), framed.data() + len, 32) != 0) {
-    return corrupt(path_, at, fmt::format("chunk {} does not match its hash", next_));
+    return corrupt(path_, at, fmt::format("chunk {} does not match its hash", index));
   }
-  ++next_;
-  return std::optional<Bytes>(Bytes(chunk.begin(), chunk.end()));
+  return Bytes(chunk.begin(), chunk.end());
 }
 
 Status SnapshotReader::verify_all() {

@@ -29,6 +29,7 @@ struct SnapshotMeta {
   std::uint64_t last_term = 0;
   crypto::Hash32 last_entry_hash;
   Bytes membership;  // encoded cluster configuration
+  bool operator==(const SnapshotMeta&) const = default;
 };
 
 struct SnapshotManifest {
@@ -43,7 +44,11 @@ struct SnapshotManifest {
 
   void encode(codec::Writer& w) const;
   [[nodiscard]] static Result<SnapshotManifest> decode(codec::Reader& r);
+  bool operator==(const SnapshotManifest&) const = default;
 };
+
+// The Merkle root over a snapshot's chunk hashes (as in its manifest).
+[[nodiscard]] crypto::Hash32 chunk_root(const std::vector<crypto::Hash32>& hashes);
 
 inline constexpr std::uint32_t kSnapshotChunkBytesMax = 64u << 20;
 
@@ -90,6 +95,8 @@ class SnapshotReader {
   // The next chunk, verified against its hash; nullopt after the last one
   // (when the root is verified too).
   [[nodiscard]] Result<std::optional<Bytes>> next_chunk();
+  // Chunk `index`, verified against its hash; kNotFound past the last one.
+  [[nodiscard]] Result<Bytes> read_chunk(std::uint64_t index);
   // Reads and verifies every chunk.
   [[nodiscard]] Status verify_all();
 

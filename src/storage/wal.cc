@@ -81,6 +81,12 @@ Status Wal::recover() {
   if (segments_.empty()) {
     first_index_ = LogIndex{1};
     durable_hash_ = crypto::Hash32{};
+  } else if (!segments_.back().writable) {
+    // The segment after it was an interrupted creation, now removed: this
+    // closed (and durable) segment is the open one again.
+    Segment& open = segments_.back();
+    PHALANX_ASSIGN_OR_RETURN(open.file, fs_.open(open.path, OpenMode::kReadWrite));
+    open.writable = true;
   }
   // Segment creations and removals a dead process left unsynced must not
   // come undone after we act on what we found.
@@ -126,7 +132,7 @@ Status Wal::recover_segment(SegmentVisit& v) {
     durable_hash_ = r.hash;
   }
   segments_.push_back(
-      {v.first, v.scan.header->prev_hash, v.path, std::move(file), v.scan.valid_end});
+      {v.first, v.scan.header->prev_hash, v.path, std::move(file), v.scan.valid_end, v.is_last});
   return {};
 }
 
@@ -263,6 +269,13 @@ Status Wal::truncate_suffix(LogIndex from) {
   if (removed > 0) {
     if (Status s = fs_.sync_dir(dir_); !s) return poison(std::move(s).error());
     segments_.resize(segments_.size() - removed);
+    // The holder becomes the open segment; recovery opened it read-only.
+    if (!holder.writable) {
+      Result<std::unique_ptr<File>> writable = fs_.open(holder.path, OpenMode::kReadWrite);
+      if (!writable) return poison(std::move(writable).error());
+      holder.file = std::move(*writable);
+      holder.writable = true;
+    }
   }
   Segment& segment = segments_.back();
   const std::uint64_t k = from.value() - first_index_.value();

@@ -96,6 +96,7 @@ class Wal {
     std::string path;
     std::unique_ptr<File> file;
     std::uint64_t durable_bytes = 0;
+    bool writable = true;  // recovery opens closed segments read-only
   };
   struct Slot {  // a durable entry's place on disk
     std::uint64_t offset;

@@ -120,6 +120,46 @@ TEST(Wal, TruncateSuffixWithinAndAcrossSegmentsIsDurable) {
   expect_entries(*wal, 1, 5);
 }
 
+// Found by the Raft simulation (seed 169, small segments): after a restart,
+// closed segments are opened read-only; a truncation back into one made it
+// the open segment, and the next append failed with "opened read-only".
+TEST(Wal, TruncateIntoARecoveredClosedSegmentThenAppend) {
+  SimFileSystem fs(6);
+  const WalOptions small{.segment_bytes_target = 300, .entry_bytes_max = 1024};
+  {
+    auto wal = open_wal(fs, small);
+    append_synced(*wal, 1, 20);
+  }
+  auto wal = open_wal(fs, small);
+  ASSERT_GT(segments(fs).size(), 2u);
+  ASSERT_TRUE(wal->truncate_suffix(LogIndex{3}));
+  append_synced(*wal, 3, 6, 2);
+  fs.power_cycle();
+  auto reopened = open_wal(fs, small);
+  expect_entries(*reopened, 1, 6);
+}
+
+// The same for a rollover cut short by a crash: recovery removes the new,
+// headerless segment, and the closed one before it is the open one again.
+TEST(Wal, AppendAfterAnInterruptedRollover) {
+  SimFileSystem fs(7);
+  const WalOptions small{.segment_bytes_target = 430, .entry_bytes_max = 1024};
+  {
+    auto wal = open_wal(fs, small);
+    append_synced(*wal, 1, 21);  // 3 entries per segment: 19..21 is full
+  }
+  fs.TEST_put(std::string(kDir) + "/" + segment_file_name(LogIndex{22}), Bytes{0x50, 0x48});
+  auto wal = open_wal(fs, small);
+  EXPECT_TRUE(wal->recovery().removed_interrupted_segment);
+  // An entry smaller than the one that did not fit still fits the segment.
+  ASSERT_TRUE(wal->append(2, Bytes{7}));
+  ASSERT_TRUE(wal->sync());
+  fs.power_cycle();
+  auto reopened = open_wal(fs, small);
+  EXPECT_EQ(reopened->last_index(), LogIndex{22});
+  EXPECT_EQ(reopened->read(LogIndex{22})->payload, Bytes{7});
+}
+
 TEST(Wal, TruncateOfStagedEntriesOnly) {
   SimFileSystem fs(5);
   auto wal = open_wal(fs);

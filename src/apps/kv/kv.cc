@@ -98,15 +98,46 @@ std::optional<Bytes> KvStore::get(const std::string& key) const {
   return it->second;
 }
 
-crypto::Hash32 KvStore::digest() const {
-  codec::Writer w;
+void KvStore::encode_state(codec::Writer& w) const {
   w.varint(data_.size());
   for (const auto& [key, value] : data_) {
     w.string(key, kKeyBytesMax);
     w.bytes(value, kValueBytesMax);
   }
   sessions_.encode(w);
+}
+
+crypto::Hash32 KvStore::digest() const {
+  codec::Writer w;
+  encode_state(w);
   return crypto::blake2b256(w.buffer());
+}
+
+Bytes KvStore::snapshot() const {
+  codec::Writer w;
+  w.id(last_applied_);
+  encode_state(w);
+  return w.take();
+}
+
+Result<KvStore> KvStore::restore(ByteView snapshot) {
+  codec::Reader r(snapshot);
+  KvStore kv;
+  PHALANX_ASSIGN_OR_RETURN(kv.last_applied_, r.id<LogIndex>());
+  PHALANX_ASSIGN_OR_RETURN(const std::uint64_t count, r.varint_max(snapshot.size()));
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::size_t at = r.offset();
+    PHALANX_ASSIGN_OR_RETURN(std::string key, r.string(kKeyBytesMax));
+    PHALANX_ASSIGN_OR_RETURN(Bytes value, r.bytes(kValueBytesMax));
+    // Canonical: keys strictly increasing.
+    if (!kv.data_.empty() && key <= kv.data_.rbegin()->first) {
+      return codec::Reader::malformed(MalformedReason::kNonCanonical, at);
+    }
+    kv.data_.emplace_hint(kv.data_.end(), std::move(key), std::move(value));
+  }
+  PHALANX_ASSIGN_OR_RETURN(kv.sessions_, storage::SessionTable::decode(r));
+  PHALANX_TRY(r.finish());
+  return kv;
 }
 
 }  // namespace phalanx::kv

@@ -76,7 +76,15 @@ class KvStore {
   // Digest of data and sessions: equal states, equal digests.
   [[nodiscard]] crypto::Hash32 digest() const;
 
+  // The whole replicated state (data, sessions, last applied index),
+  // canonically encoded; restore(snapshot()) is an equal store.
+  [[nodiscard]] Bytes snapshot() const;
+  // MalformedInput if the bytes are not exactly what snapshot() writes.
+  [[nodiscard]] static Result<KvStore> restore(ByteView snapshot);
+
  private:
+  void encode_state(codec::Writer& w) const;
+
   KvReply execute(const KvCommand& c);
 
   std::map<std::string, Bytes> data_;

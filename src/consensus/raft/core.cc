@@ -20,21 +20,72 @@ Core::Core(Config config, Persisted persisted, std::uint64_t rng_seed)
       rng_(rng_seed),
       term_(persisted.hard_state.term),
       voted_for_(persisted.hard_state.voted_for),
-      log_(std::move(persisted.log)) {
-  PHALANX_ASSERT(std::find(config_.voters.begin(), config_.voters.end(), config_.id) !=
-                 config_.voters.end());
+      snapshot_(std::move(persisted.snapshot)) {
   PHALANX_ASSERT(config_.election_ticks_min < config_.election_ticks_max);
   PHALANX_ASSERT(config_.heartbeat_ticks < config_.election_ticks_min);
-  for (std::size_t i = 0; i < log_.size(); ++i) PHALANX_ASSERT(log_[i].index.value() == i + 1);
-  // Committed entries are re-applied from the log after a restart.
-  commit_ = std::min(persisted.hard_state.commit, last_index());
+  if (snapshot_) {
+    base_index_ = snapshot_->meta.last_index;
+    base_term_ = Term{snapshot_->meta.last_term};
+    Result<Membership> m = codec::decode<Membership>(snapshot_->meta.membership);
+    PHALANX_ASSERT(m.has_value());
+    base_membership_ = std::move(*m);
+  } else {
+    base_membership_.voters = config_.voters;
+    std::sort(base_membership_.voters.begin(), base_membership_.voters.end());
+    PHALANX_ASSERT(base_membership_.validate().has_value());
+  }
+  for (Entry& e : persisted.log) {
+    PHALANX_ASSERT(e.index == last_index().next());
+    note_config(e);
+    log_.push_back(std::move(e));
+  }
+  // Committed entries after the snapshot are re-applied from the log.
+  commit_ = std::max(base_index_, std::min(persisted.hard_state.commit, last_index()));
+  applied_ = base_index_;
   reset_election_timer();
 }
 
 Term Core::term_at(LogIndex index) const {
-  if (index.value() == 0) return Term{0};
-  PHALANX_ASSERT(index <= last_index());
-  return log_[index.value() - 1].term;
+  if (index == base_index_) return base_term_;
+  PHALANX_ASSERT(index > base_index_ && index <= last_index());
+  return log_[index.value() - base_index_.value() - 1].term;
+}
+
+const Entry* Core::entry(LogIndex index) const {
+  if (index <= base_index_ || index > last_index()) return nullptr;
+  return &log_[index.value() - base_index_.value() - 1];
+}
+
+bool Core::note_config(const Entry& e) {
+  if (e.kind != EntryKind::kConfig) return false;
+  Result<Membership> m = codec::decode<Membership>(e.data);
+  PHALANX_ASSERT(m.has_value());
+  config_entries_[e.index] = std::move(*m);
+  return true;
+}
+
+void Core::append_entry(Entry e) {
+  const bool config = note_config(e);
+  log_.push_back(e);
+  to_append_.push_back(std::move(e));
+  if (config) membership_changed();
+}
+
+// Drops entries >= from, in memory and (through Ready) on disk.
+void Core::truncate_log(LogIndex from) {
+  PHALANX_ASSERT(from > commit_ && from <= last_index());
+  log_.resize(from.value() - base_index_.value() - 1);
+  if (!to_append_.empty() && from >= to_append_.front().index) {
+    to_append_.resize(from.value() - to_append_.front().index.value());
+  } else {
+    to_append_.clear();
+    truncate_from_ = std::min(truncate_from_.value_or(from), from);
+  }
+  const auto dropped = config_entries_.lower_bound(from);
+  if (dropped != config_entries_.end()) {
+    config_entries_.erase(dropped, config_entries_.end());
+    membership_changed();
+  }
 }
 
 void Core::send(NodeId to, MessageBody body, std::optional<Term> term) {
@@ -72,8 +123,8 @@ bool Core::start_vote_round(RaftRole role, MessageBody request, Term term) {
   leader_.reset();
   votes_granted_ = {config_.id};
   reset_election_timer();
-  if (votes_granted_.size() >= quorum()) return true;
-  for (NodeId peer : config_.voters) {
+  if (quorum_of(votes_granted_)) return true;
+  for (NodeId peer : membership().all_voters()) {
     if (peer != config_.id) send(peer, request, term);
   }
   return false;
@@ -98,10 +149,7 @@ void Core::become_leader() {
   role_ = RaftRole::kLeader;
   leader_ = config_.id;
   progress_.clear();
-  for (NodeId peer : config_.voters) {
-    if (peer != config_.id)
-      progress_[peer] = Progress{LogIndex{0}, last_index().next(), true, 0, true};
-  }
+  membership_changed();  // a Progress for every other member
   heartbeat_elapsed_ = 0;
   election_elapsed_ = 0;
   // Entries of earlier terms commit only once an entry of this term does.
@@ -125,7 +173,12 @@ void Core::tick() {
     }
     return;
   }
-  if (++election_elapsed_ >= election_timeout_) campaign();
+  if (++election_elapsed_ < election_timeout_) return;
+  if (membership().is_voter(config_.id)) {
+    campaign();
+  } else {
+    reset_election_timer();  // learners and non-members never campaign
+  }
 }
 
 void Core::step(const Authorized<Message>& authorized) {
@@ -150,11 +203,13 @@ void Core::step(const Authorized<Message>& authorized) {
     if (vote != nullptr && !vote->transfer && config_.check_quorum && in_leader_lease()) {
       return;
     }
-    const bool from_leader = std::holds_alternative<AppendEntries>(m.body);
+    const bool from_leader = std::holds_alternative<AppendEntries>(m.body) ||
+                             std::holds_alternative<InstallSnapshot>(m.body);
     become_follower(m.term, from_leader ? std::optional<NodeId>(m.from) : std::nullopt);
   } else if (m.term < term_) {
     // Tell a stale sender about the newer term so it steps down.
-    if (std::holds_alternative<AppendEntries>(m.body)) {
+    if (std::holds_alternative<AppendEntries>(m.body) ||
+        std::holds_alternative<InstallSnapshot>(m.body)) {
       send(m.from, AppendEntriesReply{false, LogIndex{0}, LogIndex{0}});
     } else if (std::holds_alternative<RequestVote>(m.body)) {
       send(m.from, RequestVoteReply{false});
@@ -171,6 +226,10 @@ void Core::step(const Authorized<Message>& authorized) {
     if (role_ == RaftRole::kLeader) handle_append_reply(m, *r);
   } else if (std::holds_alternative<TimeoutNow>(m.body)) {
     handle_timeout_now(m);
+  } else if (const auto* s = std::get_if<InstallSnapshot>(&m.body)) {
+    handle_install_snapshot(m, *s);
+  } else if (const auto* r = std::get_if<InstallSnapshotReply>(&m.body)) {
+    if (role_ == RaftRole::kLeader) handle_install_snapshot_reply(m, *r);
   }
 }
 
@@ -185,6 +244,10 @@ std::variant<LogIndex, NotLeader> Core::propose(Bytes command) {
 
 Ready Core::take_ready() {
   Ready ready;
+  ready.snapshot_chunks = std::move(snapshot_chunks_);
+  snapshot_chunks_.clear();
+  ready.snapshot_installed = std::move(snapshot_installed_);
+  snapshot_installed_.reset();
   if (hard_state_dirty_) {
     ready.hard_state = storage::RaftHardState{term_, voted_for_, commit_};
     hard_state_dirty_ = false;
@@ -198,7 +261,7 @@ Ready Core::take_ready() {
   ready.reads = std::move(ready_reads_);
   ready_reads_.clear();
   for (std::uint64_t i = applied_.value() + 1; i <= commit_.value(); ++i) {
-    ready.committed.push_back(log_[i - 1]);
+    ready.committed.push_back(*entry(LogIndex{i}));
   }
   applied_ = commit_;
   return ready;

@@ -3,24 +3,30 @@
 // No sockets, files, clocks or threads: the core takes ticks, authorized
 // messages and proposals, and hands back a Ready batch. The runner must, in
 // this order:
-//   1. persist Ready::hard_state and the log changes (truncate_from, then
-//      append) and fsync them;
+//   1. persist: received snapshot chunks, then an installed snapshot (finish
+//      it, restore the state machine from it, reset the log after it), then
+//      the log changes (truncate_from, then append), then hard_state; fsync;
 //   2. only then send Ready::messages (a vote or an acknowledgement leaves
-//      the node only after what it promises is durable);
-//   3. apply Ready::committed to the state machine, in order.
+//      the node only after what it promises is durable), filling in the data
+//      of InstallSnapshot messages from the snapshot on disk;
+//   3. apply Ready::committed to the state machine, in order;
+//   4. serve Ready::reads once applied that far.
 //
 //   raft::Core core(config, recovered, seed);
 //   core.tick();                         // every tick_ms
 //   core.step(authorized_message);
 //   auto p = core.propose(command);      // NotLeader{hint} unless leader
 //   raft::Ready ready = core.take_ready();
+//   // after writing a snapshot of the state machine at applied index A:
+//   core.snapshot_taken(manifest, /*compact_through=*/A - keep);
 //
 // Implemented: randomized election timeouts, pre-vote, check-quorum,
 // AppendEntries with the consistency check and persisted conflict
 // truncation, a leader's no-op, commit only of current-term entries by
-// counting, batched and pipelined replication with an in-flight window.
-// ReadIndex reads, leadership transfer. Not yet: snapshots/InstallSnapshot,
-// membership change, learners.
+// counting, batched and pipelined replication with an in-flight window,
+// ReadIndex reads, leadership transfer, log compaction behind snapshots,
+// chunked InstallSnapshot checked against the manifest, membership change by
+// joint consensus, learners that must catch up before promotion.
 #pragma once
 
 #include <map>
@@ -29,6 +35,7 @@
 #include <variant>
 #include <vector>
 
+#include "consensus/raft/membership.h"
 #include "consensus/raft/types.h"
 #include "core/random.h"
 #include "core/trust.h"
@@ -41,7 +48,10 @@ enum class RaftRole : std::uint8_t { kFollower, kPreCandidate, kCandidate, kLead
 
 struct Config {
   NodeId id;
-  std::vector<NodeId> voters;  // includes id
+  // The cluster's first voters: the membership until the log or a snapshot
+  // says otherwise. A node started to join an existing cluster is given the
+  // same list and waits, not being in it, until the leader adds it.
+  std::vector<NodeId> voters;
   std::uint32_t election_ticks_min = 10;
   std::uint32_t election_ticks_max = 20;  // timeouts drawn from [min, max)
   std::uint32_t heartbeat_ticks = 2;
@@ -59,7 +69,18 @@ struct Config {
 // What a restarted replica recovered from disk.
 struct Persisted {
   storage::RaftHardState hard_state;
-  std::vector<Entry> log;  // indexes 1..n, contiguous
+  // The newest durable snapshot; the state machine was restored from it.
+  std::optional<storage::SnapshotManifest> snapshot;
+  // Contiguous, starting right after the snapshot (or at index 1).
+  std::vector<Entry> log;
+};
+
+// A snapshot chunk received from the leader and checked against its
+// manifest: write it to the snapshot being received (chunk 0 starts a new one).
+struct SnapshotChunk {
+  std::optional<storage::SnapshotManifest> manifest;  // chunk 0 only
+  std::uint64_t index = 0;
+  Bytes data;
 };
 
 // A linearizable read the leader has confirmed: serve it from the state
@@ -70,16 +91,21 @@ struct ReadyRead {
 };
 
 struct Ready {
-  std::optional<storage::RaftHardState> hard_state;  // persist if set
-  std::optional<LogIndex> truncate_from;             // drop entries >= this, first
+  std::vector<SnapshotChunk> snapshot_chunks;  // persist first, in order
+  // The received snapshot is complete: finish it (durable, root checked),
+  // restore the state machine from it, and restart the log after its last
+  // index (Wal::reset with its last entry hash). The in-memory log is gone.
+  std::optional<storage::SnapshotManifest> snapshot_installed;
+  std::optional<LogIndex> truncate_from;             // drop entries >= this
   std::vector<Entry> append;                         // then append these
+  std::optional<storage::RaftHardState> hard_state;  // persist if set
   std::vector<Message> messages;                     // send after persisting
   std::vector<Entry> committed;                      // apply after persisting
   std::vector<ReadyRead> reads;                      // serve after applying up to index
 
   [[nodiscard]] bool empty() const {
-    return !hard_state && !truncate_from && append.empty() && messages.empty() &&
-           committed.empty() && reads.empty();
+    return snapshot_chunks.empty() && !snapshot_installed && !hard_state && !truncate_from &&
+           append.empty() && messages.empty() && committed.empty() && reads.empty();
   }
 };
 
@@ -87,10 +113,19 @@ struct NotLeader {
   std::optional<NodeId> leader_hint;
 };
 
+// Why a snapshot received from a peer was refused (counted, never applied).
+enum class SnapshotRejection : std::uint8_t {
+  kBadManifest,  // inconsistent with the message, its chunk hashes or its root
+  kBadChunk,     // the chunk's hash is not the manifest's
+  kOutOfOrder,   // not the chunk expected next (a duplicate or a restarted transfer)
+};
+
 class Core {
  public:
-  // REQUIRES: config.id in config.voters; election_ticks_min < max;
-  // persisted.log contiguous from index 1.
+  // REQUIRES: election_ticks_min < max; heartbeat_ticks < election_ticks_min;
+  // persisted.log contiguous after the snapshot; the snapshot's membership
+  // and every config entry decode (a runner checks with Membership::decode
+  // before trusting its disk).
   Core(Config config, Persisted persisted, std::uint64_t rng_seed);
 
   void tick();
@@ -111,6 +146,35 @@ class Core {
   // kInvalidArgument unless this node leads and `target` is another voter.
   [[nodiscard]] Status transfer_leadership(NodeId target);
   [[nodiscard]] std::optional<NodeId> transferring_to() const { return transfer_target_; }
+
+  // Leader only: change the voters and learners. A change of voters goes
+  // through a joint configuration (both majorities needed), and the leader
+  // appends the final one as soon as the joint one commits. Learners join
+  // and leave in one step. Returns the index of the config entry.
+  // kInvalidArgument when: not the leader; this term has not committed an
+  // entry yet; a change is still in progress (joint or uncommitted); the
+  // result is invalid; or a new voter is not a learner whose log has
+  // caught up with the commit index.
+  [[nodiscard]] Result<LogIndex> change_membership(std::vector<NodeId> voters,
+                                                   std::vector<NodeId> learners);
+  [[nodiscard]] const Membership& membership() const;
+  // The membership in effect at `index` (base_index() <= index <= last_index()).
+  [[nodiscard]] const Membership& membership_at(LogIndex index) const;
+
+  // The runner wrote a durable snapshot of the state machine at
+  // manifest.meta.last_index; followers that need it get this one from now
+  // on. Entries up to `compact_through` are dropped from memory (the runner
+  // compacts its log as it likes, but never past a durable snapshot).
+  // REQUIRES: base_index() <= last_index <= applied_index(); last_term and
+  // membership as in this log; base_index() <= compact_through <= last_index.
+  void snapshot_taken(storage::SnapshotManifest manifest, LogIndex compact_through);
+  [[nodiscard]] const std::optional<storage::SnapshotManifest>& snapshot() const {
+    return snapshot_;
+  }
+  // Leader: some follower is being sent the snapshot. A new snapshot would
+  // restart its transfer, so a runner may hold off taking one for a while.
+  [[nodiscard]] bool sending_snapshot() const;
+
   [[nodiscard]] Ready take_ready();
 
   [[nodiscard]] NodeId id() const { return config_.id; }
@@ -119,19 +183,34 @@ class Core {
   [[nodiscard]] std::optional<NodeId> leader() const { return leader_; }
   [[nodiscard]] LogIndex commit_index() const { return commit_; }
   [[nodiscard]] LogIndex applied_index() const { return applied_; }
-  [[nodiscard]] LogIndex last_index() const { return LogIndex{log_.size()}; }
+  [[nodiscard]] LogIndex last_index() const { return LogIndex{base_index_.value() + log_.size()}; }
   [[nodiscard]] Term last_term() const { return term_at(last_index()); }
-  // Index 1 is log()[0].
+  // The entry before log()[0]: compacted (or 0 with term 0).
+  [[nodiscard]] LogIndex base_index() const { return base_index_; }
+  // Entries base_index()+1 .. last_index().
   [[nodiscard]] const std::vector<Entry>& log() const { return log_; }
+  // The entry at `index`, if still held (base_index() < index <= last_index()).
+  [[nodiscard]] const Entry* entry(LogIndex index) const;
+  [[nodiscard]] Term term_at(LogIndex index) const;
+  [[nodiscard]] std::uint64_t snapshot_rejections(SnapshotRejection why) const {
+    return snapshot_rejections_[static_cast<std::size_t>(why)];
+  }
 
  private:
   struct Progress {
     LogIndex match;
     LogIndex next{1};
-    bool probing = true;           // until the first success: one message at a time
-    std::uint32_t inflight = 0;    // append messages not yet answered
-    bool active = false;           // heard from since the last check-quorum round
-    std::uint64_t read_acked = 0;  // highest read round it has answered
+    bool probing = true;               // until the first success: one message at a time
+    std::uint32_t inflight = 0;        // append messages not yet answered
+    bool active = false;               // heard from since the last check-quorum round
+    std::uint64_t read_acked = 0;      // highest read round it has answered
+    std::uint64_t snapshot_chunk = 0;  // next chunk to send when behind the log's base
+  };
+  struct IncomingSnapshot {
+    NodeId from;
+    Term term;
+    storage::SnapshotManifest manifest;
+    std::uint64_t next_chunk = 0;
   };
   struct PendingRead {
     std::uint64_t request_id;
@@ -155,7 +234,6 @@ class Core {
   void handle_vote_reply(const Message& m, bool granted);
   [[nodiscard]] bool log_up_to_date(LogIndex last_index, Term last_term) const;
   [[nodiscard]] bool in_leader_lease() const;
-  [[nodiscard]] std::size_t quorum() const { return config_.voters.size() / 2 + 1; }
 
   // Replication (replication.cc).
   void handle_append(const Message& m, const AppendEntries& a);
@@ -163,8 +241,30 @@ class Core {
   void send_append(NodeId to, bool heartbeat);
   void broadcast_append(bool heartbeat);
   void maybe_advance_commit();
+  void note_read_ack(Progress& p, std::uint64_t read_context);
+  void after_match(NodeId peer);
+  void resend(NodeId peer);
   void check_quorum_round();
   void append_local(EntryKind kind, Bytes data);
+  void append_entry(Entry e);
+  bool note_config(const Entry& e);  // true if `e` is a config entry
+  void truncate_log(LogIndex from);
+
+  // Snapshots (snapshot.cc).
+  void send_snapshot_chunk(NodeId to, Progress& p);
+  void handle_install_snapshot(const Message& m, const InstallSnapshot& s);
+  void handle_install_snapshot_reply(const Message& m, const InstallSnapshotReply& r);
+  void install_snapshot(storage::SnapshotManifest manifest);
+  void reject_snapshot(SnapshotRejection why) {
+    ++snapshot_rejections_[static_cast<std::size_t>(why)];
+  }
+
+  // Membership (membership_change.cc).
+  void membership_changed();
+  void maybe_finish_membership_change();
+  [[nodiscard]] LogIndex membership_index() const;
+  // Acks from `acks` (the leader itself included) form a quorum.
+  [[nodiscard]] bool quorum_of(std::set<NodeId> acks) const;
 
   // Reads (read_index.cc).
   void start_reads(std::vector<std::uint64_t> request_ids);
@@ -174,7 +274,6 @@ class Core {
   void maybe_send_timeout_now();
   void handle_timeout_now(const Message& m);
 
-  [[nodiscard]] Term term_at(LogIndex index) const;
   void send(NodeId to, MessageBody body, std::optional<Term> term = std::nullopt);
   void persist_hard_state() { hard_state_dirty_ = true; }
 
@@ -184,7 +283,14 @@ class Core {
   Term term_;
   std::optional<NodeId> voted_for_;
   std::optional<NodeId> leader_;
+  LogIndex base_index_;
+  Term base_term_;
   std::vector<Entry> log_;
+  Membership base_membership_;                     // in effect at base_index_
+  std::map<LogIndex, Membership> config_entries_;  // config entries in log_
+  std::optional<storage::SnapshotManifest> snapshot_;
+  std::optional<IncomingSnapshot> incoming_;
+  std::uint64_t snapshot_rejections_[3] = {};
   LogIndex commit_;
   LogIndex applied_;
   std::uint32_t election_elapsed_ = 0;
@@ -201,6 +307,8 @@ class Core {
 
   // Pending output.
   bool hard_state_dirty_ = false;
+  std::vector<SnapshotChunk> snapshot_chunks_;
+  std::optional<storage::SnapshotManifest> snapshot_installed_;
   std::optional<LogIndex> truncate_from_;
   std::vector<Entry> to_append_;
   std::vector<Message> outbox_;

@@ -253,6 +253,7 @@ std::uint64_t commit_after_old_entry_reaches_majority(bool planted_bug) {
   // Node 1 holds an uncommitted entry of term 1 at index 2; node 2 only index 1.
   Core a(c,
          Persisted{{Term{2}, std::nullopt, LogIndex{1}},
+                   std::nullopt,
                    {{Term{1}, LogIndex{1}, EntryKind::kNoop, {}},
                     {Term{1}, LogIndex{2}, EntryKind::kCommand, to_bytes("old")}}},
          3);
@@ -281,7 +282,7 @@ TEST(RaftCore, RestartedNodeReappliesCommittedEntries) {
   std::vector<Entry> log = {{Term{1}, LogIndex{1}, EntryKind::kNoop, {}},
                             {Term{1}, LogIndex{2}, EntryKind::kCommand, to_bytes("a")}};
   Config c{.id = NodeId{1}, .voters = {NodeId{1}, NodeId{2}, NodeId{3}}};
-  Core core(c, Persisted{{Term{1}, NodeId{1}, LogIndex{2}}, log}, 7);
+  Core core(c, Persisted{{Term{1}, NodeId{1}, LogIndex{2}}, std::nullopt, log}, 7);
   EXPECT_EQ(core.term(), Term{1});
   EXPECT_EQ(core.commit_index(), LogIndex{2});
   Ready r = core.take_ready();

@@ -41,7 +41,7 @@ void Core::handle_request_vote(const Message& m, const RequestVote& v) {
 void Core::handle_vote_reply(const Message& m, bool granted) {
   if (!granted) return;
   votes_granted_.insert(m.from);
-  if (votes_granted_.size() < quorum()) return;
+  if (!quorum_of(votes_granted_)) return;
   if (role_ == RaftRole::kPreCandidate) {
     become_candidate();
   } else if (role_ == RaftRole::kCandidate) {

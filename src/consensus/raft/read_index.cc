@@ -30,7 +30,7 @@ void Core::start_reads(std::vector<std::uint64_t> request_ids) {
       pending_reads_.push_back({id, commit_, read_context_});
     }
   }
-  if (quorum() == 1) {
+  if (quorum_of({})) {
     confirm_reads();
   } else if (!pending_reads_.empty()) {
     broadcast_append(true);
@@ -42,9 +42,11 @@ void Core::confirm_reads() {
   // heartbeat, so it cannot be confirmed before an earlier one.
   std::size_t confirmed = 0;
   for (const PendingRead& r : pending_reads_) {
-    std::size_t acks = 1;  // the leader itself
-    for (const auto& [peer, p] : progress_) acks += p.read_acked >= r.context ? 1 : 0;
-    if (acks < quorum()) break;
+    std::set<NodeId> acks;
+    for (const auto& [peer, p] : progress_) {
+      if (p.read_acked >= r.context) acks.insert(peer);
+    }
+    if (!quorum_of(std::move(acks))) break;
     ready_reads_.push_back({r.request_id, r.index});
     ++confirmed;
   }

@@ -7,15 +7,18 @@
 namespace phalanx::raft {
 
 void Core::append_local(EntryKind kind, Bytes data) {
-  Entry e{term_, last_index().next(), kind, std::move(data)};
-  log_.push_back(e);
-  to_append_.push_back(std::move(e));
+  append_entry(Entry{term_, last_index().next(), kind, std::move(data)});
 }
 
 void Core::send_append(NodeId to, bool heartbeat) {
   Progress& p = progress_.at(to);
   const bool window_full = p.probing ? p.inflight > 0 : p.inflight >= config_.inflight_messages_max;
   if (window_full && !heartbeat) return;
+  if (p.next.value() - 1 < base_index_.value()) {
+    // What it needs next was compacted away: it gets the snapshot instead.
+    send_snapshot_chunk(to, p);
+    return;
+  }
   AppendEntries a;
   a.prev_index = LogIndex{p.next.value() - 1};
   a.prev_term = term_at(a.prev_index);
@@ -23,7 +26,7 @@ void Core::send_append(NodeId to, bool heartbeat) {
   a.read_context = read_context_;
   const std::uint64_t end =
       std::min(last_index().value(), p.next.value() + config_.entries_per_message_max - 1);
-  for (std::uint64_t i = p.next.value(); i <= end; ++i) a.entries.push_back(log_[i - 1]);
+  for (std::uint64_t i = p.next.value(); i <= end; ++i) a.entries.push_back(*entry(LogIndex{i}));
   // Pipelining: once the follower's position is known, assume delivery.
   if (!p.probing && !a.entries.empty()) p.next = LogIndex{end + 1};
   ++p.inflight;
@@ -42,9 +45,18 @@ void Core::handle_append(const Message& m, const AppendEntries& a) {
   if (role_ != RaftRole::kFollower) become_follower(term_, m.from);
   leader_ = m.from;
   election_elapsed_ = 0;
+  const auto reply = [&](bool success, LogIndex match, LogIndex hint) {
+    send(m.from, AppendEntriesReply{success, match, hint, a.read_context});
+  };
 
+  if (a.prev_index < commit_) {
+    // Everything up to our commit index is already here and matches the
+    // leader's (an old, reordered message, or one sent before a snapshot).
+    reply(true, commit_, LogIndex{0});
+    return;
+  }
   if (a.prev_index > last_index()) {
-    send(m.from, AppendEntriesReply{false, LogIndex{0}, last_index().next(), a.read_context});
+    reply(false, LogIndex{0}, last_index().next());
     return;
   }
   if (term_at(a.prev_index) != a.prev_term) {
@@ -53,34 +65,39 @@ void Core::handle_append(const Message& m, const AppendEntries& a) {
     const Term conflict = term_at(a.prev_index);
     std::uint64_t hint = a.prev_index.value();
     while (hint > commit_.value() + 1 && term_at(LogIndex{hint - 1}) == conflict) --hint;
-    send(m.from, AppendEntriesReply{false, LogIndex{0}, LogIndex{hint}, a.read_context});
+    reply(false, LogIndex{0}, LogIndex{hint});
     return;
+  }
+  for (const Entry& e : a.entries) {
+    // A leader never replicates a config entry that does not decode; if
+    // one arrives anyway, nothing of the message is taken.
+    if (e.kind == EntryKind::kConfig && !codec::decode<Membership>(e.data)) return;
   }
   for (const Entry& e : a.entries) {
     if (e.index <= last_index()) {
       if (term_at(e.index) == e.term) continue;
-      // Conflict: a committed entry can never be overwritten.
-      PHALANX_ASSERT(e.index > commit_);
       if (config_.TEST_skip_conflict_truncation) {
-        log_[e.index.value() - 1] = e;  // the planted bug: the stale suffix stays
+        // The planted bug: the conflicting entry is overwritten, the stale suffix stays.
+        log_[e.index.value() - base_index_.value() - 1] = e;
         to_append_.clear();
         continue;
       }
-      log_.resize(e.index.value() - 1);
-      if (!to_append_.empty() && e.index >= to_append_.front().index) {
-        to_append_.resize(e.index.value() - to_append_.front().index.value());
-      } else {
-        to_append_.clear();
-        truncate_from_ = std::min(truncate_from_.value_or(e.index), e.index);
-      }
+      truncate_log(e.index);  // a committed entry can never conflict (asserted)
     }
-    log_.push_back(e);
-    to_append_.push_back(e);
+    append_entry(e);
   }
   const LogIndex match{a.prev_index.value() + a.entries.size()};
   // A reordered, older message may carry a smaller match: commit only rises.
   commit_ = std::max(commit_, std::min(a.leader_commit, match));
-  send(m.from, AppendEntriesReply{true, match, LogIndex{0}, a.read_context});
+  reply(true, match, LogIndex{0});
+}
+
+void Core::note_read_ack(Progress& p, std::uint64_t read_context) {
+  // Any answer in our term, even a rejection, confirms our leadership.
+  if (read_context > p.read_acked) {
+    p.read_acked = read_context;
+    confirm_reads();
+  }
 }
 
 void Core::handle_append_reply(const Message& m, const AppendEntriesReply& r) {
@@ -89,17 +106,13 @@ void Core::handle_append_reply(const Message& m, const AppendEntriesReply& r) {
   Progress& p = it->second;
   p.active = true;
   if (p.inflight > 0) --p.inflight;
-  // Any answer in our term, even a rejection, confirms our leadership.
-  if (r.read_context > p.read_acked) {
-    p.read_acked = r.read_context;
-    confirm_reads();
-  }
+  note_read_ack(p, r.read_context);
+  bool matched_more = false;
   if (r.success) {
     if (r.match_index > p.match) {
       p.match = r.match_index;
       p.next = std::max(p.next, p.match.next());
-      maybe_advance_commit();
-      if (transfer_target_ == m.from) maybe_send_timeout_now();
+      matched_more = true;
     }
     p.probing = false;
   } else {
@@ -109,38 +122,69 @@ void Core::handle_append_reply(const Message& m, const AppendEntriesReply& r) {
     p.probing = true;
     p.inflight = 0;
   }
-  if (p.next <= last_index() || !r.success) send_append(m.from, false);
+  const bool more = p.next <= last_index() || !r.success;
+  if (matched_more) after_match(m.from);
+  if (more) resend(m.from);
+}
+
+// A follower's match index rose: maybe commit, maybe hand leadership over.
+void Core::after_match(NodeId peer) {
+  maybe_advance_commit();
+  if (role_ == RaftRole::kLeader && transfer_target_ == peer) maybe_send_timeout_now();
+}
+
+// Committing may have changed the membership (or our role): look again.
+void Core::resend(NodeId peer) {
+  if (role_ == RaftRole::kLeader && progress_.contains(peer)) send_append(peer, false);
+}
+
+bool Core::quorum_of(std::set<NodeId> acks) const {
+  acks.insert(config_.id);  // the leader (or candidate) itself
+  return membership().has_quorum(acks);
 }
 
 void Core::maybe_advance_commit() {
-  for (std::uint64_t n = last_index().value(); n > commit_.value(); --n) {
-    // Only entries of the current term are committed by counting (§5.4.2);
-    // earlier ones commit with them.
-    if (term_at(LogIndex{n}) != term_ && !config_.TEST_commit_previous_term_entries) break;
-    std::size_t replicas = 1;  // the leader's own log
-    for (const auto& [peer, p] : progress_) replicas += p.match.value() >= n ? 1 : 0;
-    if (replicas >= quorum()) {
+  if (role_ != RaftRole::kLeader) return;
+  const LogIndex before = commit_;
+  for (bool advanced = true; advanced;) {
+    advanced = false;
+    for (std::uint64_t n = last_index().value(); n > commit_.value(); --n) {
+      // Only entries of the current term are committed by counting (§5.4.2);
+      // earlier ones commit with them.
+      if (term_at(LogIndex{n}) != term_ && !config_.TEST_commit_previous_term_entries) break;
+      std::set<NodeId> acks;
+      for (const auto& [peer, p] : progress_) {
+        if (p.match.value() >= n) acks.insert(peer);
+      }
+      if (!quorum_of(std::move(acks))) continue;
       commit_ = LogIndex{n};
-      if (term_at(commit_) == term_ && !reads_before_commit_.empty()) {
-        start_reads(std::move(reads_before_commit_));
-        reads_before_commit_.clear();
-      }
-      // Followers learn the new commit index right away, not at the next heartbeat.
-      for (auto& [peer, p] : progress_) {
-        if (p.inflight < config_.inflight_messages_max) send_append(peer, false);
-      }
-      return;
+      advanced = true;
+      break;
     }
+    if (!advanced) break;
+    if (term_at(commit_) == term_ && !reads_before_commit_.empty()) {
+      start_reads(std::move(reads_before_commit_));
+      reads_before_commit_.clear();
+    }
+    // May append the final configuration (loop again to commit it at once
+    // when we alone are a quorum) or step down.
+    maybe_finish_membership_change();
+    if (role_ != RaftRole::kLeader) return;
+  }
+  if (commit_ == before) return;
+  // Followers learn the new commit index right away, not at the next heartbeat.
+  for (auto& [peer, p] : progress_) {
+    if (p.inflight < config_.inflight_messages_max) send_append(peer, false);
   }
 }
 
 void Core::check_quorum_round() {
-  std::size_t active = 1;
+  std::set<NodeId> active;
   for (auto& [peer, p] : progress_) {
-    active += p.active ? 1 : 0;
+    if (p.active) active.insert(peer);
     p.active = false;
   }
-  if (active < quorum()) become_follower(term_, std::nullopt);
+  if (!quorum_of(std::move(active))) become_follower(term_, std::nullopt);
 }
 
 }  // namespace phalanx::raft

@@ -11,8 +11,7 @@ Status Core::transfer_leadership(NodeId target) {
   if (role_ != RaftRole::kLeader) {
     return fail(ErrorCode::kInvalidArgument, "leadership transfer: not the leader");
   }
-  if (target == config_.id ||
-      std::find(config_.voters.begin(), config_.voters.end(), target) == config_.voters.end()) {
+  if (target == config_.id || !membership().is_voter(target) || !progress_.contains(target)) {
     return fail(ErrorCode::kInvalidArgument,
                 "leadership transfer: target " + target.to_string() + " is not another voter");
   }
@@ -33,7 +32,9 @@ void Core::maybe_send_timeout_now() {
 
 void Core::handle_timeout_now(const Message& m) {
   // Only the leader of our term may ask; a stale or forged request is ignored.
-  if (role_ == RaftRole::kLeader || leader_ != m.from) return;
+  if (role_ == RaftRole::kLeader || leader_ != m.from || !membership().is_voter(config_.id)) {
+    return;
+  }
   campaign_for_transfer_ = true;
   become_candidate();
   campaign_for_transfer_ = false;

@@ -13,15 +13,17 @@ const char* message_name(const MessageBody& body) {
                         [](const AppendEntries&) { return "AppendEntries"; },
                         [](const AppendEntriesReply&) { return "AppendEntriesReply"; },
                         [](const TimeoutNow&) { return "TimeoutNow"; },
+                        [](const InstallSnapshot&) { return "InstallSnapshot"; },
+                        [](const InstallSnapshotReply&) { return "InstallSnapshotReply"; },
                     },
                     body);
 }
 
 Action Message::action() const {
-  const bool replication = std::holds_alternative<AppendEntries>(body) ||
-                           std::holds_alternative<AppendEntriesReply>(body) ||
-                           std::holds_alternative<TimeoutNow>(body);
-  return replication ? Action::kReplicate : Action::kVote;
+  const bool election =
+      std::holds_alternative<PreVote>(body) || std::holds_alternative<PreVoteReply>(body) ||
+      std::holds_alternative<RequestVote>(body) || std::holds_alternative<RequestVoteReply>(body);
+  return election ? Action::kVote : Action::kReplicate;
 }
 
 }  // namespace phalanx::raft

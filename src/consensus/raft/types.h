@@ -9,13 +9,16 @@
 #include "core/bytes.h"
 #include "core/ids.h"
 #include "core/principal.h"
+#include "storage/snapshot.h"
 
 namespace phalanx::raft {
 
 enum class EntryKind : std::uint8_t {
   kNoop = 0,     // appended by a new leader to commit earlier terms' entries
   kCommand = 1,  // a client command for the state machine
+  kConfig = 2,   // an encoded Membership; in effect from the moment it is appended
 };
+inline constexpr std::uint8_t kEntryKindMax = 2;
 
 struct Entry {
   Term term;
@@ -64,8 +67,30 @@ struct AppendEntriesReply {
 // Leadership transfer: "you are up to date; start an election now".
 struct TimeoutNow {};
 
-using MessageBody = std::variant<PreVote, PreVoteReply, RequestVote, RequestVoteReply,
-                                 AppendEntries, AppendEntriesReply, TimeoutNow>;
+// One chunk of the leader's latest snapshot, for a follower whose next entry
+// the leader has compacted away. Chunk 0 carries the manifest (every chunk's
+// hash and their Merkle root); the follower checks each chunk against it.
+// The core leaves `data` empty: the runner reads chunk `chunk` of the
+// snapshot at `last_index` from disk and fills it in before sending.
+struct InstallSnapshot {
+  LogIndex last_index;
+  Term last_term;
+  std::uint64_t chunk = 0;
+  std::optional<storage::SnapshotManifest> manifest;  // chunk 0 only
+  Bytes data;
+  std::uint64_t read_context = 0;
+};
+struct InstallSnapshotReply {
+  LogIndex last_index;           // of the snapshot being received
+  std::uint64_t next_chunk = 0;  // the chunk the follower wants next
+  bool done = false;             // installed (or not needed): its log matches up to `match`
+  LogIndex match;
+  std::uint64_t read_context = 0;
+};
+
+using MessageBody =
+    std::variant<PreVote, PreVoteReply, RequestVote, RequestVoteReply, AppendEntries,
+                 AppendEntriesReply, TimeoutNow, InstallSnapshot, InstallSnapshotReply>;
 
 struct Message {
   NodeId from;
