@@ -34,10 +34,12 @@ constexpr int kSpareNodes = 2;
 
 struct ClientRequestMsg {
   std::uint64_t sequence;
+  std::uint64_t attempt;  // echoed in a NotLeader answer
   Bytes command;
 };
 struct ClientReplyMsg {
   std::uint64_t sequence;
+  std::uint64_t attempt;
   bool not_leader;
   std::optional<NodeId> hint;
   Bytes reply;
@@ -85,6 +87,8 @@ struct Pending {
   std::uint64_t invoked_at;
   std::uint64_t sent_at;
   std::size_t history_index;  // its entry in the history for the linearizability check
+  std::uint64_t attempt = 0;
+  std::uint64_t resend_at = 0;  // after a NotLeader answer (0: none due)
 };
 
 struct Client {
@@ -487,7 +491,7 @@ class Cluster {
     Result<kv::KvCommand> c = codec::decode<kv::KvCommand>(e.data);
     // Another leader may have put a different entry at this index.
     if (!c || c->sequence != sequence || NodeId{kClientBase + c->client.value()} != client) return;
-    net_.send(now_, r.id, client, Wire(ClientReplyMsg{sequence, false, std::nullopt, reply}));
+    net_.send(now_, r.id, client, Wire(ClientReplyMsg{sequence, 0, false, std::nullopt, reply}));
   }
 
   // ReadIndex reads: released by the core, served once applied that far.
@@ -506,7 +510,7 @@ class Cluster {
       const kv::KvReply reply = value ? kv::KvReply{kv::KvStatus::kOk, value}
                                       : kv::KvReply{kv::KvStatus::kNotFound, std::nullopt};
       net_.send(now_, r.id, read.client,
-                Wire(ClientReplyMsg{read.sequence, false, std::nullopt, codec::encode(reply)}));
+                Wire(ClientReplyMsg{read.sequence, 0, false, std::nullopt, codec::encode(reply)}));
       it = r.reads.erase(it);
     }
   }
@@ -546,8 +550,9 @@ class Cluster {
         // Reads take the ReadIndex path: no log entry.
         const std::uint64_t id = next_read_id_++;
         if (auto not_leader = r.core->read_index(id)) {
-          net_.send(now_, r.id, d.from,
-                    Wire(ClientReplyMsg{req->sequence, true, not_leader->leader_hint, {}}));
+          net_.send(
+              now_, r.id, d.from,
+              Wire(ClientReplyMsg{req->sequence, req->attempt, true, not_leader->leader_hint, {}}));
           return;
         }
         r.reads[id] = Replica::Read{d.from, req->sequence, command->key, LogIndex{0}};
@@ -556,8 +561,9 @@ class Cluster {
       }
       auto proposed = r.core->propose(req->command);
       if (const auto* not_leader = std::get_if<raft::NotLeader>(&proposed)) {
-        net_.send(now_, r.id, d.from,
-                  Wire(ClientReplyMsg{req->sequence, true, not_leader->leader_hint, {}}));
+        net_.send(
+            now_, r.id, d.from,
+            Wire(ClientReplyMsg{req->sequence, req->attempt, true, not_leader->leader_hint, {}}));
         return;
       }
       r.awaiting[std::get<LogIndex>(proposed).value()] = {d.from, req->sequence};
@@ -585,15 +591,21 @@ class Cluster {
     return cmd;
   }
 
+  // One attempt at a time: answers to older attempts are ignored, so
+  // duplicated messages cannot multiply into a storm of retries.
   void client_send(Client& c) {
     c.pending->sent_at = now_;
+    c.pending->resend_at = 0;
+    ++c.pending->attempt;
     net_.send(now_, c.address, c.target,
-              Wire(ClientRequestMsg{c.pending->sequence, c.pending->command}));
+              Wire(ClientRequestMsg{c.pending->sequence, c.pending->attempt, c.pending->command}));
   }
 
   void client_step(Client& c, bool may_start) {
     if (c.pending) {
-      if (now_ - c.pending->sent_at >= kClientTimeoutMs) {
+      if (c.pending->resend_at != 0 && now_ >= c.pending->resend_at) {
+        client_send(c);
+      } else if (now_ - c.pending->sent_at >= kClientTimeoutMs) {
         ++retries_;
         c.target = random_active();
         client_send(c);  // same sequence: exactly-once is the replicas' job
@@ -612,8 +624,9 @@ class Cluster {
   void client_reply(Client& c, const ClientReplyMsg& reply) {
     if (!c.pending || reply.sequence != c.pending->sequence) return;  // stale
     if (reply.not_leader) {
+      if (reply.attempt != c.pending->attempt || c.pending->resend_at != 0) return;
       c.target = reply.hint && *reply.hint != c.target ? *reply.hint : random_active();
-      client_send(c);
+      c.pending->resend_at = now_ + rng_.between(1, 10);  // a short pause, as a real client would
       return;
     }
     ++ops_completed_;
@@ -653,7 +666,7 @@ class Cluster {
         break;
       }
     }
-    if (o_.membership && rng_.one_in(250)) change_membership();
+    if (o_.membership && rng_.one_in(150)) change_membership();
     if (o_.partition) {
       if (partition_until_ == 0 &&
           rng_.one_in(std::max<std::uint64_t>(1, o_.partition_every_ms / kTickMs))) {
@@ -725,6 +738,7 @@ class Cluster {
     Result<LogIndex> proposed = leader->core->change_membership(voters, learners);
     if (!proposed) return;  // a change in progress, a learner behind: try later
     ++membership_changes_;
+    (joining ? learners_added_ : leaving ? removals_ : promotions_) += 1;
     trace(fmt::format("node {} proposes membership change at {}: {}", leader->id.value(),
                       proposed->value(), change));
     if (leaving) leaving->slot = Slot::kLeaving;
@@ -824,6 +838,9 @@ class Cluster {
     rep.partitions = partitions_;
     rep.transfers = transfers_;
     rep.membership_changes = membership_changes_;
+    rep.learners_added = learners_added_;
+    rep.promotions = promotions_;
+    rep.removals = removals_;
     rep.snapshots_taken = snapshots_taken_;
     rep.snapshots_installed = snapshots_installed_;
     rep.messages_sent = net_.stats().sent;
@@ -863,6 +880,9 @@ class Cluster {
   std::uint64_t partitions_ = 0;
   std::uint64_t transfers_ = 0;
   std::uint64_t membership_changes_ = 0;
+  std::uint64_t learners_added_ = 0;
+  std::uint64_t promotions_ = 0;
+  std::uint64_t removals_ = 0;
   std::uint64_t snapshots_taken_ = 0;
   std::uint64_t snapshots_installed_ = 0;
   std::uint64_t snapshot_every_ = 0;
@@ -936,13 +956,15 @@ std::string RaftSimReport::summary(const RaftSimOptions& o) const {
       "  faults:     {} crashes ({} power losses), {} partitions, {} leadership transfers, {} of "
       "{} "
       "messages dropped, {} duplicated\n"
-      "  changes:    {} membership changes, {} snapshots taken, {} installed from a leader\n"
+      "  changes:    {} membership changes ({} learners added, {} promoted, {} voters removed), "
+      "{} snapshots taken, {} installed from a leader\n"
       "  checks:     {} invariant checks, {} client operations linearizable, trace {}\n"
       "  result:     {}\n",
       o.seed, o.replicas, o.clients, faults, ops_invoked, ops_completed, retries, commit_index,
       leaders_elected, crashes, power_losses, partitions, transfers, messages_dropped,
-      messages_sent, messages_duplicated, membership_changes, snapshots_taken, snapshots_installed,
-      checks, history_checked, to_hex(trace_hash.view()).substr(0, 16),
+      messages_sent, messages_duplicated, membership_changes, learners_added, promotions, removals,
+      snapshots_taken, snapshots_installed, checks, history_checked,
+      to_hex(trace_hash.view()).substr(0, 16),
       ok() ? "every check held" : "VIOLATION: " + *violation);
   if (!ok()) {
     out += "  last events:\n";

@@ -72,7 +72,10 @@ struct RaftSimReport {
   std::uint64_t power_losses = 0;
   std::uint64_t partitions = 0;
   std::uint64_t transfers = 0;
-  std::uint64_t membership_changes = 0;
+  std::uint64_t membership_changes = 0;  // proposals accepted by a leader
+  std::uint64_t learners_added = 0;
+  std::uint64_t promotions = 0;
+  std::uint64_t removals = 0;
   std::uint64_t snapshots_taken = 0;
   std::uint64_t snapshots_installed = 0;
   std::uint64_t messages_sent = 0;

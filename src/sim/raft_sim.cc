@@ -1,6 +1,7 @@
 // Raft under simulated faults: many seeds, every check after every event.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -11,11 +12,37 @@ namespace phalanx::sim {
 namespace {
 
 void run_seeds(int replicas, std::uint64_t default_seeds) {
-  for (std::uint64_t seed : sim_seeds(default_seeds)) {
+  std::uint64_t changes = 0;
+  std::uint64_t promotions = 0;
+  std::uint64_t removals = 0;
+  std::uint64_t installs = 0;
+  std::uint64_t snapshots = 0;
+  const std::vector<std::uint64_t> seeds = sim_seeds(default_seeds);
+  for (std::uint64_t seed : seeds) {
     const RaftSimOptions options = random_fault_mix(seed, replicas);
     const RaftSimReport report = run_raft_sim(options);
     ASSERT_TRUE(report.ok()) << report.summary(options);
+    changes += report.membership_changes;
+    promotions += report.promotions;
+    removals += report.removals;
+    installs += report.snapshots_installed;
+    snapshots += report.snapshots_taken;
   }
+  // The swarm really exercises membership changes, compaction and
+  // InstallSnapshot (a sizeable share of runs, not a lucky few).
+  if (seeds.size() >= 100) {
+    EXPECT_GT(changes, seeds.size() / 2);
+    EXPECT_GT(promotions, seeds.size() / 10);
+    EXPECT_GT(removals, seeds.size() / 10);
+    EXPECT_GT(installs, seeds.size() / 4);
+    EXPECT_GT(snapshots, seeds.size() * 10);
+  }
+  std::printf(
+      "%zu seeds: %lu membership changes (%lu promotions, %lu removals), %lu snapshots, %lu "
+      "installed from a leader\n",
+      seeds.size(), static_cast<unsigned long>(changes), static_cast<unsigned long>(promotions),
+      static_cast<unsigned long>(removals), static_cast<unsigned long>(snapshots),
+      static_cast<unsigned long>(installs));
 }
 
 TEST(RaftSimulation, ThreeReplicasMixedFaults) { run_seeds(3, 300); }

@@ -3,93 +3,12 @@
 
 #include <gtest/gtest.h>
 
-#include <set>
-
-#include "security/verify.h"
+#include "consensus/raft/test_cluster.h"
 
 namespace phalanx::raft {
 namespace {
 
-class Harness {
- public:
-  explicit Harness(int n, std::uint64_t seed = 1) {
-    for (int i = 1; i <= n; ++i) ids_.push_back(NodeId{static_cast<std::uint64_t>(i)});
-    for (NodeId id : ids_) {
-      crypto::Seed s;
-      s[0] = static_cast<std::uint8_t>(id.value());
-      EXPECT_TRUE(registry_.add({Principal::replica(id), crypto::KeyPair::from_seed(s).public_key(),
-                                 phalanx::Role::kReplica}));
-      Config c{.id = id, .voters = ids_};
-      cores_.emplace(id, std::make_unique<Core>(c, Persisted{}, seed * 100 + id.value()));
-    }
-  }
-
-  Core& node(std::uint64_t id) { return *cores_.at(NodeId{id}); }
-
-  // Delivers every message (except across cut links) until quiet; returns
-  // the Ready batches seen, per node.
-  std::map<NodeId, std::vector<Ready>> settle() {
-    std::map<NodeId, std::vector<Ready>> seen;
-    for (int round = 0; round < 1000; ++round) {
-      std::vector<Message> in_flight;
-      for (auto& [id, core] : cores_) {
-        Ready r = core->take_ready();
-        for (const Message& m : r.messages) in_flight.push_back(m);
-        for (const Entry& e : r.committed) applied_[id].push_back(e);
-        if (!r.empty()) seen[id].push_back(std::move(r));
-      }
-      if (in_flight.empty()) return seen;
-      for (const Message& m : in_flight) deliver(m);
-    }
-    ADD_FAILURE() << "did not settle";
-    return seen;
-  }
-
-  void deliver(const Message& m) {
-    if (cut_.contains({m.from, m.to})) return;
-    auto a = security::verify_channel(registry_, Principal::replica(m.from), Untrusted<Message>(m));
-    ASSERT_TRUE(a);
-    auto z = security::authorize(policy_, *a);
-    ASSERT_TRUE(z);
-    cores_.at(m.to)->step(*z);
-  }
-
-  void tick_all(int ticks) {
-    for (int t = 0; t < ticks; ++t) {
-      for (auto& [id, core] : cores_) core->tick();
-      settle();
-    }
-  }
-
-  void isolate(std::uint64_t id) {
-    for (NodeId other : ids_) {
-      cut_.insert({NodeId{id}, other});
-      cut_.insert({other, NodeId{id}});
-    }
-  }
-  void heal() { cut_.clear(); }
-
-  std::optional<NodeId> leader() {
-    std::optional<NodeId> found;
-    for (auto& [id, core] : cores_) {
-      if (core->role() == RaftRole::kLeader &&
-          !cut_.contains({id, ids_[0] == id ? ids_[1] : ids_[0]})) {
-        found = id;
-      }
-    }
-    return found;
-  }
-
-  const std::vector<Entry>& applied(std::uint64_t id) { return applied_[NodeId{id}]; }
-
- private:
-  std::vector<NodeId> ids_;
-  std::map<NodeId, std::unique_ptr<Core>> cores_;
-  std::set<std::pair<NodeId, NodeId>> cut_;
-  std::map<NodeId, std::vector<Entry>> applied_;
-  security::TrustRegistry registry_;
-  security::Policy policy_ = security::Policy::standard();
-};
+using Harness = testing::TestCluster;
 
 TEST(RaftCore, SingleNodeElectsItselfAndCommitsAtOnce) {
   Harness h(1);

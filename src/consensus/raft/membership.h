@@ -21,9 +21,9 @@ namespace phalanx::raft {
 struct Membership {
   static constexpr std::size_t kMembersMax = 1024;
 
-  std::vector<NodeId> voters;    // sorted, unique, non-empty
-  std::vector<NodeId> outgoing;  // the previous voters while joint; empty otherwise
-  std::vector<NodeId> learners;  // sorted, unique, disjoint from voters and outgoing
+  std::vector<NodeId> voters = {};    // sorted, unique, non-empty
+  std::vector<NodeId> outgoing = {};  // the previous voters while joint; empty otherwise
+  std::vector<NodeId> learners = {};  // sorted, unique, disjoint from voters and outgoing
 
   [[nodiscard]] bool joint() const { return !outgoing.empty(); }
   // In `voters` or `outgoing`: it votes and is counted.
