@@ -48,6 +48,21 @@ void run_seeds(int replicas, std::uint64_t default_seeds) {
 TEST(RaftSimulation, ThreeReplicasMixedFaults) { run_seeds(3, 300); }
 TEST(RaftSimulation, FiveReplicasMixedFaults) { run_seeds(5, 200); }
 
+// Seeds that once found a bug (the fix is pinned by a unit test as well):
+//   169, 211  WAL append after truncating into / rolling back to a recovered
+//             closed segment failed (opened read-only)
+//   508       a snapshot install finishing after AppendEntries had extended
+//             the log wiped acknowledged entries; the follower never caught up
+//   2683      duplicated NotLeader answers multiplied client retries into a
+//             storm of proposals (the simulated client now keeps one attempt)
+TEST(RaftSimulation, RegressionSeeds) {
+  for (std::uint64_t seed : {169, 211, 508, 2683}) {
+    const RaftSimOptions options = random_fault_mix(seed, 3);
+    const RaftSimReport report = run_raft_sim(options);
+    EXPECT_TRUE(report.ok()) << report.summary(options);
+  }
+}
+
 TEST(RaftSimulation, SameSeedSameRun) {
   const RaftSimOptions options = random_fault_mix(42, 3);
   const RaftSimReport a = run_raft_sim(options);

@@ -75,19 +75,22 @@ void Core::handle_install_snapshot(const Message& m, const InstallSnapshot& s) {
     reply(0, true, commit_);
     return;
   }
+  if (s.last_index <= last_index() && term_at(s.last_index) == s.last_term) {
+    // Our log holds the snapshot's last entry, so it matches the leader's up
+    // to there (log matching): nothing to transfer, and nothing to wipe.
+    // Entries may have arrived by AppendEntries while chunks did; installing
+    // now would erase entries we have acknowledged.
+    incoming_.reset();
+    commit_ = s.last_index;
+    reply(0, true, s.last_index);
+    return;
+  }
   const bool same_transfer = incoming_ && incoming_->from == m.from && incoming_->term == term_ &&
                              incoming_->manifest.meta.last_index == s.last_index;
   if (s.chunk == 0 && !(same_transfer && incoming_->next_chunk > 0)) {
     if (!s.manifest || !consistent(*s.manifest, s)) {
       reject_snapshot(SnapshotRejection::kBadManifest);
       reply(0, false, LogIndex{0});
-      return;
-    }
-    if (s.last_index <= last_index() && term_at(s.last_index) == s.last_term) {
-      // Our log already holds the snapshot's last entry, so it matches the
-      // leader's up to there (log matching): no transfer needed.
-      commit_ = s.last_index;
-      reply(0, true, s.last_index);
       return;
     }
     incoming_ = IncomingSnapshot{m.from, term_, *s.manifest, 0};

@@ -82,6 +82,17 @@ class SnapshotReceiver : public ::testing::Test {
     manifest_.meta = {LogIndex{40}, 3, {}, codec::encode(m)};
   }
 
+  void append(std::uint64_t from, std::uint64_t to, Term term) {
+    AppendEntries a{LogIndex{from - 1}, from == 1 ? Term{0} : term, {}, LogIndex{0}, 0};
+    for (std::uint64_t i = from; i <= to; ++i) {
+      a.entries.push_back({term, LogIndex{i}, EntryKind::kCommand, to_bytes("e")});
+    }
+    Message m{NodeId{1}, NodeId{2}, Term{3}, std::move(a)};
+    auto v = security::verify_channel(registry_, Principal::replica(m.from), Untrusted<Message>(m));
+    core_.step(*security::authorize(policy_, *v));
+    last_ = core_.take_ready();
+  }
+
   InstallSnapshotReply send(std::uint64_t chunk, Bytes data,
                             std::optional<storage::SnapshotManifest> manifest = std::nullopt) {
     Message m{
@@ -158,6 +169,26 @@ TEST_F(SnapshotReceiver, ChunksOutOfOrderAreRefusedWithTheChunkWanted) {
   EXPECT_EQ(core_.snapshot_rejections(SnapshotRejection::kOutOfOrder), 2u);
   // A duplicate of chunk 0 does not restart the transfer.
   EXPECT_EQ(send(0, chunks_[0], manifest_).next_chunk, 1u);
+}
+
+// Found by the simulation swarm (seed 508): chunk 0 arrived, then
+// AppendEntries brought the log past the snapshot (and the follower
+// acknowledged those entries), then the last chunk arrived. Installing then
+// wiped acknowledged entries; the leader, having counted them, could never
+// repair the follower. The transfer must be dropped instead.
+TEST_F(SnapshotReceiver, EntriesThatArriveDuringATransferAreNeverWiped) {
+  (void)send(0, chunks_[0], manifest_);
+  (void)send(1, chunks_[1]);
+  append(1, 42, Term{3});  // the log now holds 40 (term 3) and beyond
+  ASSERT_EQ(core_.last_index(), LogIndex{42});
+  const InstallSnapshotReply r = send(2, chunks_[2]);
+  EXPECT_TRUE(r.done);
+  EXPECT_EQ(r.match, LogIndex{40});
+  EXPECT_FALSE(last_.snapshot_installed);
+  EXPECT_TRUE(last_.snapshot_chunks.empty());
+  EXPECT_EQ(core_.last_index(), LogIndex{42});  // acknowledged entries kept
+  EXPECT_EQ(core_.base_index(), LogIndex{0});
+  EXPECT_EQ(core_.commit_index(), LogIndex{40});
 }
 
 TEST(RaftSnapshot, ASnapshotOurLogAlreadyCoversIsNotTransferred) {
