@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "consensus/raft/test_cluster.h"
+#include "testing/raft_cluster.h"
 
 namespace phalanx::raft {
 namespace {

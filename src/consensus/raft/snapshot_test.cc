@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "consensus/raft/core.h"
-#include "consensus/raft/test_cluster.h"
 #include "crypto/hash.h"
+#include "testing/raft_cluster.h"
 
 namespace phalanx::raft {
 namespace {
