@@ -241,7 +241,9 @@ class Core {
   void send_append(NodeId to, bool heartbeat);
   void broadcast_append(bool heartbeat);
   void maybe_advance_commit();
-  void note_read_ack(Progress& p, std::uint64_t read_context);
+  // A follower answered (append or snapshot): it is active, a message less
+  // is in flight, a read round may be confirmed. Null if it is no member.
+  Progress* answer_from(NodeId peer, std::uint64_t read_context);
   void after_match(NodeId peer);
   void resend(NodeId peer);
   void check_quorum_round();

@@ -92,21 +92,24 @@ void Core::handle_append(const Message& m, const AppendEntries& a) {
   reply(true, match, LogIndex{0});
 }
 
-void Core::note_read_ack(Progress& p, std::uint64_t read_context) {
+Core::Progress* Core::answer_from(NodeId peer, std::uint64_t read_context) {
+  const auto it = progress_.find(peer);
+  if (it == progress_.end()) return nullptr;
+  Progress& p = it->second;
+  p.active = true;
+  if (p.inflight > 0) --p.inflight;
   // Any answer in our term, even a rejection, confirms our leadership.
   if (read_context > p.read_acked) {
     p.read_acked = read_context;
     confirm_reads();
   }
+  return &p;
 }
 
 void Core::handle_append_reply(const Message& m, const AppendEntriesReply& r) {
-  const auto it = progress_.find(m.from);
-  if (it == progress_.end()) return;
-  Progress& p = it->second;
-  p.active = true;
-  if (p.inflight > 0) --p.inflight;
-  note_read_ack(p, r.read_context);
+  Progress* found = answer_from(m.from, r.read_context);
+  if (found == nullptr) return;
+  Progress& p = *found;
   bool matched_more = false;
   if (r.success) {
     if (r.match_index > p.match) {

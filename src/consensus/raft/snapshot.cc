@@ -139,12 +139,9 @@ void Core::install_snapshot(storage::SnapshotManifest manifest) {
 }
 
 void Core::handle_install_snapshot_reply(const Message& m, const InstallSnapshotReply& r) {
-  const auto it = progress_.find(m.from);
-  if (it == progress_.end()) return;
-  Progress& p = it->second;
-  p.active = true;
-  if (p.inflight > 0) --p.inflight;
-  note_read_ack(p, r.read_context);
+  Progress* found = answer_from(m.from, r.read_context);
+  if (found == nullptr) return;
+  Progress& p = *found;
   if (!r.done) {
     const bool current = snapshot_ && r.last_index == snapshot_->meta.last_index;
     const std::uint64_t wanted = current ? r.next_chunk : 0;
