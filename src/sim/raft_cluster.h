@@ -17,6 +17,9 @@
 
 namespace phalanx::sim {
 
+// Replicas tick every 8-12 ms of simulated time; faults are drawn every kSimTickMs.
+inline constexpr std::uint64_t kSimTickMs = 10;
+
 // Known bugs the simulator must catch (tests prove it does).
 enum class PlantedBug : std::uint8_t {
   kNone,
@@ -56,6 +59,8 @@ struct RaftSimOptions {
 
   // The `phalanx sim` command line that replays this run.
   [[nodiscard]] std::string command() const;
+  // "crash,partition,..." for the faults that are on (empty: none).
+  [[nodiscard]] std::string fault_list() const;
 };
 
 // Draws a fault mix from `seed`: each fault on with probability 3/4, and a
