@@ -6,16 +6,13 @@
 #include <map>
 #include <memory>
 
-#include "apps/kv/kv.h"
-#include "consensus/raft/core.h"
-#include "security/verify.h"
+#include "apps/kv/kv_machine.h"
+#include "consensus/raft/wire.h"
+#include "node/raft_replica.h"
 #include "sim/linearizability.h"
 #include "sim/network.h"
 #include "sim/raft_checkers.h"
 #include "sim/sim_file_system.h"
-#include "storage/hard_state.h"
-#include "storage/snapshot.h"
-#include "storage/wal.h"
 
 namespace phalanx::sim {
 namespace {
@@ -27,24 +24,10 @@ constexpr std::uint64_t kDrainMs = 2'000;
 constexpr std::uint64_t kClientBase = 1000;  // network ids of clients
 constexpr std::uint64_t kForcePowerLossMs = 100;
 constexpr std::size_t kTraceTail = 40;
-constexpr const char* kWalDir = "/data/wal";
-constexpr const char* kStatePath = "/data/raft_state";
-constexpr const char* kSnapshotDir = "/data/snapshots";
 constexpr int kSpareNodes = 2;
 
-struct ClientRequestMsg {
-  std::uint64_t sequence;
-  std::uint64_t attempt;  // echoed in a NotLeader answer
-  Bytes command;
-};
-struct ClientReplyMsg {
-  std::uint64_t sequence;
-  std::uint64_t attempt;
-  bool not_leader;
-  std::optional<NodeId> hint;
-  Bytes reply;
-};
-using Wire = std::variant<raft::Message, ClientRequestMsg, ClientReplyMsg>;
+// Between replicas: encoded frames, decoded by the receiving replica.
+using Wire = std::variant<Bytes, consensus::ClientCall, consensus::ClientAnswer>;
 
 // A node slot's place in the cluster's life.
 enum class Slot : std::uint8_t {
@@ -57,20 +40,8 @@ enum class Slot : std::uint8_t {
 struct Replica {
   NodeId id;
   Slot slot = Slot::kSpare;
-  std::unique_ptr<storage::SnapshotWriter> receiving;  // a snapshot streamed from the leader
-  std::unique_ptr<storage::SnapshotReader> sending;    // the snapshot chunks are sent from
   std::unique_ptr<SimFileSystem> fs;
-  std::unique_ptr<storage::Wal> wal;
-  std::unique_ptr<raft::Core> core;
-  kv::KvStore kv;
-  std::map<std::uint64_t, std::pair<NodeId, std::uint64_t>> awaiting;  // index -> client, sequence
-  struct Read {
-    NodeId client;
-    std::uint64_t sequence;
-    std::string key;
-    LogIndex index;  // set once the core releases it
-  };
-  std::map<std::uint64_t, Read> reads;  // ReadIndex request id -> read
+  std::unique_ptr<node::RaftReplica> replica;  // null while down
   bool up = false;
   bool lost_power = false;
   std::uint64_t down_until = 0;
@@ -86,8 +57,9 @@ struct Pending {
   Bytes command;
   std::uint64_t invoked_at;
   std::uint64_t sent_at;
-  std::size_t history_index;  // its entry in the history for the linearizability check
-  std::uint64_t attempt = 0;
+  std::size_t history_index;     // its entry in the history for the linearizability check
+  std::uint64_t first_call = 0;  // call ids first_call..call are this operation's attempts
+  std::uint64_t call = 0;
   std::uint64_t resend_at = 0;  // after a NotLeader answer (0: none due)
 };
 
@@ -96,6 +68,7 @@ struct Client {
   NodeId address;
   NodeId target;
   std::uint64_t next_sequence = 1;
+  std::uint64_t next_call = 1;
   std::optional<Pending> pending;
   std::uint64_t next_op_at = 0;
   std::uint64_t completed_after_heal = 0;
@@ -105,33 +78,6 @@ struct TraceEvent {
   std::uint64_t at;
   std::string what;
 };
-
-// What the trace shows of a message beyond its type and term.
-std::string details(const raft::MessageBody& body) {
-  if (const auto* a = std::get_if<raft::AppendEntries>(&body)) {
-    return fmt::format(" prev {} entries {} commit {}", a->prev_index.value(), a->entries.size(),
-                       a->leader_commit.value());
-  }
-  if (const auto* r = std::get_if<raft::AppendEntriesReply>(&body)) {
-    return r->success ? fmt::format(" match {}", r->match_index.value())
-                      : fmt::format(" rejected, hint {}", r->hint_index.value());
-  }
-  if (const auto* i = std::get_if<raft::InstallSnapshot>(&body)) {
-    return fmt::format(" snapshot {} chunk {}", i->last_index.value(), i->chunk);
-  }
-  if (const auto* r = std::get_if<raft::InstallSnapshotReply>(&body)) {
-    return r->done
-               ? fmt::format(" done, match {}", r->match.value())
-               : fmt::format(" snapshot {} wants chunk {}", r->last_index.value(), r->next_chunk);
-  }
-  return "";
-}
-
-Bytes entry_payload(const raft::Entry& e) {
-  Bytes out{static_cast<std::uint8_t>(e.kind)};
-  out.insert(out.end(), e.data.begin(), e.data.end());
-  return out;
-}
 
 class Cluster {
  public:
@@ -252,7 +198,7 @@ class Cluster {
 
   void violated(std::string what) { checker_violation_ = std::move(what); }
 
-  // ---- Replicas: start, crash, persistence ----
+  // ---- Replicas: start, crash, drive ----
 
   void start(Replica& r) {
     if (!r.fs) {
@@ -263,90 +209,45 @@ class Cluster {
       r.fs->restart_process();
     }
     r.fs->cancel_power_loss();
-    raft::Persisted persisted;
-    if (Status recovered = recover(r, persisted); !recovered) {
-      violated(fmt::format("node {} failed to recover: {}", r.id.value(),
-                           recovered.error().to_string()));
-      return;
+    node::RaftReplicaOptions options;
+    options.raft = config_;
+    options.raft.id = r.id;
+    options.wal.segment_bytes_target = 1024;  // small segments, so compaction removes files
+    options.snapshot_every = snapshot_every_;
+    options.snapshot_retain = compact_retain_;
+    options.snapshot_chunk_bytes = chunk_bytes_;
+    options.TEST_reply_before_vote_durable = o_.TEST_bug == PlantedBug::kReplyBeforeVoteDurable;
+    node::RaftReplicaHooks hooks;
+    hooks.applied = [this, id = r.id](const raft::Entry& e, bool executed) {
+      checker_.on_apply(id, e, executed);
+    };
+    hooks.event = [this](const std::string& what) { trace(what); };
+    auto app = std::make_unique<kv::KvMachine>(o_.TEST_bug == PlantedBug::kApplyRetryTwice);
+    auto opened = node::RaftReplica::open(*r.fs, registry_, std::move(options), std::move(app),
+                                          rng_.next(), std::move(hooks));
+    if (!opened) {
+      return violated(
+          fmt::format("node {} failed to recover: {}", r.id.value(), opened.error().to_string()));
     }
-    raft::Config config = config_;
-    config.id = r.id;
-    r.core = std::make_unique<raft::Core>(config, std::move(persisted), rng_.next());
-    r.kv.TEST_apply_retries_twice = o_.TEST_bug == PlantedBug::kApplyRetryTwice;
-    r.awaiting.clear();
-    r.reads.clear();
+    r.replica = std::move(*opened);
     r.up = true;
     r.lost_power = false;
     ++r.lives;
     checker_.on_restart(r.id);
     trace(fmt::format("start node {} (life {}, term {}, log {})", r.id.value(), r.lives,
-                      r.core->term().value(), r.core->last_index().value()));
-    process_ready(r);
+                      core(r).term().value(), core(r).last_index().value()));
+    after_input(r);
   }
 
-  // The newest snapshot (the state machine is restored from it), then the
-  // log after it. A log that does not continue the snapshot (a crash between
-  // installing a snapshot and resetting the log) is reset to follow it.
-  Status recover(Replica& r, raft::Persisted& persisted) {
-    storage::WalOptions wal_options;
-    wal_options.segment_bytes_target = 1024;  // small segments, so compaction removes files
-    PHALANX_ASSIGN_OR_RETURN(r.wal, storage::Wal::open(*r.fs, kWalDir, wal_options));
-    PHALANX_ASSIGN_OR_RETURN(std::optional<storage::RaftHardState> hs,
-                             storage::load_hard_state<storage::RaftHardState>(*r.fs, kStatePath));
-    persisted.hard_state = hs.value_or(storage::RaftHardState{});
-    PHALANX_ASSIGN_OR_RETURN(std::optional<std::string> snapshot,
-                             storage::latest_snapshot(*r.fs, kSnapshotDir));
-    r.kv = kv::KvStore{};
-    LogIndex base{0};
-    if (snapshot) {
-      PHALANX_ASSIGN_OR_RETURN(storage::SnapshotManifest manifest, restore(r, *snapshot));
-      base = manifest.meta.last_index;
-      const std::optional<std::uint64_t> term = r.wal->term_at(base);
-      const bool continues =
-          term ? *term == manifest.meta.last_term : r.wal->first_index() == base.next();
-      if (!continues) PHALANX_TRY(r.wal->reset(base.next(), manifest.meta.last_entry_hash));
-      persisted.snapshot = std::move(manifest);
-    }
-    for (std::uint64_t i = base.value() + 1; i <= r.wal->last_index().value(); ++i) {
-      PHALANX_ASSIGN_OR_RETURN(storage::WalEntry e, r.wal->read(LogIndex{i}));
-      if (e.payload.empty() || e.payload[0] > raft::kEntryKindMax) {
-        return fail(ErrorCode::kCorruption, fmt::format("log entry {} has no valid kind", i));
-      }
-      raft::Entry entry{Term{e.term}, LogIndex{i}, static_cast<raft::EntryKind>(e.payload[0]),
-                        Bytes(e.payload.begin() + 1, e.payload.end())};
-      if (entry.kind == raft::EntryKind::kConfig) {
-        PHALANX_TRY(codec::decode<raft::Membership>(entry.data));
-      }
-      persisted.log.push_back(std::move(entry));
-    }
-    return {};
-  }
-
-  // Restores the state machine from the snapshot at `path` (every chunk verified).
-  Result<storage::SnapshotManifest> restore(Replica& r, const std::string& path) {
-    PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotReader> reader,
-                             storage::SnapshotReader::open(*r.fs, path));
-    Bytes state;
-    while (true) {
-      PHALANX_ASSIGN_OR_RETURN(std::optional<Bytes> chunk, reader->next_chunk());
-      if (!chunk) break;
-      state.insert(state.end(), chunk->begin(), chunk->end());
-    }
-    PHALANX_TRY(codec::decode<raft::Membership>(reader->manifest().meta.membership));
-    PHALANX_ASSIGN_OR_RETURN(r.kv, kv::KvStore::restore(state));
-    return reader->manifest();
-  }
+  static const raft::Core& core(const Replica& r) { return r.replica->core(); }
 
   void crash(Replica& r, bool power_loss, const char* why) {
     r.up = false;
-    r.receiving.reset();
-    r.sending.reset();
     r.kill_at = 0;
     r.lost_power = power_loss;
-    r.core.reset();
-    r.wal.reset();
-    r.awaiting.clear();
-    r.reads.clear();
+    snapshots_taken_ += r.replica->snapshots_taken();
+    snapshots_installed_ += r.replica->snapshots_installed();
+    r.replica.reset();
     r.down_until = now_ + rng_.between(20, 2'000);
     net_.forget(r.id, power_loss);
     ++crashes_;
@@ -354,221 +255,61 @@ class Cluster {
     trace(fmt::format("crash node {} ({})", r.id.value(), why));
   }
 
-  // Persists, then sends, then applies (the runner contract of raft::Core).
-  // Returns false if the replica died on the way.
-  bool process_ready(Replica& r) {
-    raft::Ready ready = r.core->take_ready();
-    if (o_.TEST_bug == PlantedBug::kReplyBeforeVoteDurable) {
-      // The planted bug: vote replies leave before the vote is on disk.
-      std::erase_if(ready.messages, [&](raft::Message& m) {
-        if (!std::holds_alternative<raft::RequestVoteReply>(m.body)) return false;
-        net_.send(now_, r.id, m.to, Wire(m));
-        return true;
-      });
+  // After every input: send what the replica released (all of it backed by
+  // durable state), then check it. A replica whose storage failed is dead.
+  void after_input(Replica& r) {
+    consensus::Output out = r.replica->take_output();
+    for (consensus::Output::ToPeer& m : out.messages) {
+      net_.send(now_, r.id, m.to, Wire(std::move(m.frame)));
     }
-    Status persisted = persist(r, ready);
-    if (!persisted) {
-      if (!r.fs->powered_off()) violated("storage failed: " + persisted.error().to_string());
-      crash(r, true, "power lost while persisting");
-      return false;
+    for (consensus::Output::ToClient& a : out.answers) {
+      net_.send(now_, r.id, NodeId{a.client}, Wire(std::move(a.answer)));
     }
-    for (raft::Message& m : ready.messages) {
-      if (auto* s = std::get_if<raft::InstallSnapshot>(&m.body)) {
-        Result<Bytes> chunk = read_snapshot_chunk(r, s->last_index, s->chunk);
-        if (!chunk) {
-          violated("reading a snapshot chunk to send failed: " + chunk.error().to_string());
-          return false;
-        }
-        s->data = std::move(*chunk);
-      }
-      const NodeId to = m.to;
-      net_.send(now_, r.id, to, Wire(std::move(m)));
+    if (const std::optional<Error>& failed = r.replica->failure()) {
+      if (!r.fs->powered_off()) violated("storage failed: " + failed->to_string());
+      crash(r, true, "power lost while writing");
+      return;
     }
-    for (const raft::Entry& e : ready.committed) apply(r, e);
-    if (Status taken = maybe_snapshot(r); !taken) {
-      if (!r.fs->powered_off()) violated("snapshot failed: " + taken.error().to_string());
-      crash(r, true, "power lost while snapshotting");
-      return false;
-    }
-    serve_reads(r, ready.reads);
-    checker_.observe(*r.core);
-    if (r.core->role() == raft::RaftRole::kLeader && r.core->term() != r.led_term) {
-      r.led_term = r.core->term();
+    checker_.observe(core(r));
+    if (core(r).role() == raft::RaftRole::kLeader && core(r).term() != r.led_term) {
+      r.led_term = core(r).term();
       if (o_.crash && o_.kill_new_leader_one_in != 0 && now_ < o_.safety_ms &&
           rng_.one_in(o_.kill_new_leader_one_in)) {
         r.kill_at = now_ + rng_.between(1, 30);
       }
     }
-    return true;
-  }
-
-  Status persist(Replica& r, const raft::Ready& ready) {
-    for (const raft::SnapshotChunk& chunk : ready.snapshot_chunks) {
-      if (chunk.manifest) {
-        PHALANX_ASSIGN_OR_RETURN(
-            r.receiving, storage::SnapshotWriter::create(*r.fs, kSnapshotDir, chunk.manifest->meta,
-                                                         storage::kSnapshotChunkBytesMax));
-      }
-      PHALANX_ASSERT(r.receiving != nullptr);
-      PHALANX_TRY(r.receiving->write_chunk(chunk.data));
-    }
-    if (const auto& installed = ready.snapshot_installed) {
-      PHALANX_ASSERT(r.receiving != nullptr);
-      PHALANX_TRY(r.receiving->finish(installed->root));
-      r.receiving.reset();
-      const LogIndex at = installed->meta.last_index;
-      PHALANX_TRY(restore(r, std::string(kSnapshotDir) + "/" + storage::snapshot_file_name(at)));
-      PHALANX_TRY(r.wal->reset(at.next(), installed->meta.last_entry_hash));
-      std::erase_if(r.awaiting, [&](const auto& kv) { return kv.first <= at.value(); });
-      ++snapshots_installed_;
-      trace(fmt::format("node {} installed a snapshot at {}", r.id.value(), at.value()));
-    }
-    if (ready.truncate_from) PHALANX_TRY(r.wal->truncate_suffix(*ready.truncate_from));
-    for (const raft::Entry& e : ready.append) {
-      PHALANX_ASSIGN_OR_RETURN(LogIndex i, r.wal->append(e.term.value(), entry_payload(e)));
-      PHALANX_ASSERT(i == e.index);
-    }
-    if (ready.truncate_from || !ready.append.empty()) PHALANX_TRY(r.wal->sync());
-    if (ready.hard_state)
-      PHALANX_TRY(storage::save_hard_state(*r.fs, kStatePath, *ready.hard_state));
-    return {};
-  }
-
-  // The runner's half of InstallSnapshot: the chunk's bytes come from disk.
-  Result<Bytes> read_snapshot_chunk(Replica& r, LogIndex last_index, std::uint64_t chunk) {
-    if (!r.sending || r.sending->manifest().meta.last_index != last_index) {
-      const std::string path =
-          std::string(kSnapshotDir) + "/" + storage::snapshot_file_name(last_index);
-      PHALANX_ASSIGN_OR_RETURN(r.sending, storage::SnapshotReader::open(*r.fs, path));
-    }
-    return r.sending->read_chunk(chunk);
-  }
-
-  // Every snapshot_every_ applied entries: snapshot the state machine, tell
-  // the core, and compact the log up to compact_retain_ entries behind it.
-  Status maybe_snapshot(Replica& r) {
-    raft::Core& core = *r.core;
-    const LogIndex at = core.applied_index();
-    const LogIndex last = core.snapshot() ? core.snapshot()->meta.last_index : LogIndex{0};
-    if (at.value() < last.value() + snapshot_every_) return {};
-    // Let a transfer in progress finish, unless the log has grown long.
-    if (core.sending_snapshot() && at.value() < last.value() + 4 * snapshot_every_) return {};
-    PHALANX_ASSIGN_OR_RETURN(storage::WalEntry entry, r.wal->read(at));
-    storage::SnapshotMeta meta{at, core.term_at(at).value(), entry.hash,
-                               codec::encode(core.membership_at(at))};
-    PHALANX_ASSIGN_OR_RETURN(
-        std::unique_ptr<storage::SnapshotWriter> writer,
-        storage::SnapshotWriter::create(*r.fs, kSnapshotDir, meta, chunk_bytes_));
-    const Bytes state = r.kv.snapshot();
-    for (std::size_t off = 0; off < state.size(); off += chunk_bytes_) {
-      const std::size_t n = std::min<std::size_t>(chunk_bytes_, state.size() - off);
-      PHALANX_TRY(writer->write_chunk(ByteView(state).subspan(off, n)));
-    }
-    PHALANX_ASSIGN_OR_RETURN(storage::SnapshotManifest manifest, writer->finish());
-    const LogIndex through{
-        std::max(core.base_index().value(), at.value() - std::min(at.value(), compact_retain_))};
-    core.snapshot_taken(std::move(manifest), through);
-    PHALANX_TRY(r.wal->compact_prefix(through));
-    ++snapshots_taken_;
-    trace(fmt::format("node {} snapshot at {}, log from {}", r.id.value(), at.value(),
-                      through.value() + 1));
-    return {};
-  }
-
-  void apply(Replica& r, const raft::Entry& e) {
-    bool executed = false;
-    Bytes reply;
-    if (e.kind == raft::EntryKind::kCommand) {
-      const std::uint64_t before = r.kv.executed();
-      reply = r.kv.apply(e.index, e.data);
-      executed = r.kv.executed() > before;
-    }
-    checker_.on_apply(r.id, e, executed);
-    const auto waiting = r.awaiting.find(e.index.value());
-    if (waiting == r.awaiting.end()) return;
-    const auto [client, sequence] = waiting->second;
-    r.awaiting.erase(waiting);
-    Result<kv::KvCommand> c = codec::decode<kv::KvCommand>(e.data);
-    // Another leader may have put a different entry at this index.
-    if (!c || c->sequence != sequence || NodeId{kClientBase + c->client.value()} != client) return;
-    net_.send(now_, r.id, client, Wire(ClientReplyMsg{sequence, 0, false, std::nullopt, reply}));
-  }
-
-  // ReadIndex reads: released by the core, served once applied that far.
-  void serve_reads(Replica& r, const std::vector<raft::ReadyRead>& released) {
-    for (const raft::ReadyRead& rr : released) {
-      const auto it = r.reads.find(rr.request_id);
-      if (it != r.reads.end()) it->second.index = rr.index;
-    }
-    for (auto it = r.reads.begin(); it != r.reads.end();) {
-      Replica::Read& read = it->second;
-      if (read.index.value() == 0 || r.core->applied_index() < read.index) {
-        ++it;
-        continue;
-      }
-      const std::optional<Bytes> value = r.kv.get(read.key);
-      const kv::KvReply reply = value ? kv::KvReply{kv::KvStatus::kOk, value}
-                                      : kv::KvReply{kv::KvStatus::kNotFound, std::nullopt};
-      net_.send(now_, r.id, read.client,
-                Wire(ClientReplyMsg{read.sequence, 0, false, std::nullopt, codec::encode(reply)}));
-      it = r.reads.erase(it);
-    }
   }
 
   void tick(Replica& r) {
     if (!r.up) return;
-    r.core->tick();
-    process_ready(r);
+    r.replica->tick();
+    after_input(r);
   }
 
   // ---- Messages ----
 
   void deliver(SimNetwork<Wire>::Delivery& d) {
     if (d.to.value() >= kClientBase) {
-      if (const auto* reply = std::get_if<ClientReplyMsg>(&d.message)) {
-        client_reply(clients_[d.to.value() - kClientBase - 1], *reply);
+      if (const auto* answer = std::get_if<consensus::ClientAnswer>(&d.message)) {
+        client_answer(clients_[d.to.value() - kClientBase - 1], *answer);
       }
       return;
     }
     Replica& r = replica(d.to);
     if (!r.up) return;
-    if (auto* m = std::get_if<raft::Message>(&d.message)) {
-      trace(fmt::format("{}->{} {} term {}{}", d.from.value(), d.to.value(),
-                        raft::message_name(m->body), m->term.value(), details(m->body)));
+    if (const auto* frame = std::get_if<Bytes>(&d.message)) {
+      Result<Untrusted<raft::Message>> m = raft::decode_message(*frame);
+      if (!m) return violated("a replica sent an undecodable frame: " + m.error().to_string());
+      trace(fmt::format("{}->{} term {} {}", d.from.value(), d.to.value(),
+                        m->unverified().term.value(), raft::describe(m->unverified().body)));
       // The channel proves the true sender, as mutual TLS would.
-      auto authenticated = security::verify_channel(registry_, Principal::replica(d.from),
-                                                    Untrusted<raft::Message>(std::move(*m)));
-      if (!authenticated)
-        return violated("channel check failed: " + authenticated.error().to_string());
-      auto authorized = security::authorize(policy_, std::move(*authenticated));
-      if (!authorized) return violated("authorization failed: " + authorized.error().to_string());
-      r.core->step(*authorized);
-      process_ready(r);
-    } else if (auto* req = std::get_if<ClientRequestMsg>(&d.message)) {
-      Result<kv::KvCommand> command = codec::decode<kv::KvCommand>(req->command);
-      if (command && command->op == kv::KvOp::kGet) {
-        // Reads take the ReadIndex path: no log entry.
-        const std::uint64_t id = next_read_id_++;
-        if (auto not_leader = r.core->read_index(id)) {
-          net_.send(
-              now_, r.id, d.from,
-              Wire(ClientReplyMsg{req->sequence, req->attempt, true, not_leader->leader_hint, {}}));
-          return;
-        }
-        r.reads[id] = Replica::Read{d.from, req->sequence, command->key, LogIndex{0}};
-        process_ready(r);
-        return;
+      if (Status received = r.replica->receive(d.from, *frame); !received) {
+        return violated("a replica refused a peer's frame: " + received.error().to_string());
       }
-      auto proposed = r.core->propose(req->command);
-      if (const auto* not_leader = std::get_if<raft::NotLeader>(&proposed)) {
-        net_.send(
-            now_, r.id, d.from,
-            Wire(ClientReplyMsg{req->sequence, req->attempt, true, not_leader->leader_hint, {}}));
-        return;
-      }
-      r.awaiting[std::get<LogIndex>(proposed).value()] = {d.from, req->sequence};
-      process_ready(r);
+    } else if (auto* call = std::get_if<consensus::ClientCall>(&d.message)) {
+      r.replica->call(d.from.value(), std::move(*call));
     }
+    after_input(r);
   }
 
   // ---- Clients ----
@@ -596,9 +337,9 @@ class Cluster {
   void client_send(Client& c) {
     c.pending->sent_at = now_;
     c.pending->resend_at = 0;
-    ++c.pending->attempt;
+    c.pending->call = c.next_call++;
     net_.send(now_, c.address, c.target,
-              Wire(ClientRequestMsg{c.pending->sequence, c.pending->attempt, c.pending->command}));
+              Wire(consensus::ClientCall{c.pending->call, c.pending->command}));
   }
 
   void client_step(Client& c, bool may_start) {
@@ -616,23 +357,25 @@ class Cluster {
     const std::uint64_t sequence = c.next_sequence++;
     kv::KvCommand command = random_command(c, sequence);
     c.pending = Pending{sequence, codec::encode(command), now_, now_, history_.size()};
+    c.pending->first_call = c.next_call;
     history_.push_back(KvOperation{now_, std::nullopt, std::move(command), std::nullopt});
     ++ops_invoked_;
     client_send(c);
   }
 
-  void client_reply(Client& c, const ClientReplyMsg& reply) {
-    if (!c.pending || reply.sequence != c.pending->sequence) return;  // stale
-    if (reply.not_leader) {
-      if (reply.attempt != c.pending->attempt || c.pending->resend_at != 0) return;
-      c.target = reply.hint && *reply.hint != c.target ? *reply.hint : random_active();
+  void client_answer(Client& c, const consensus::ClientAnswer& answer) {
+    if (!c.pending || answer.call_id < c.pending->first_call) return;  // stale
+    if (answer.outcome == consensus::CallOutcome::kNotLeader) {
+      if (answer.call_id != c.pending->call || c.pending->resend_at != 0) return;
+      const std::optional<NodeId> hint = answer.leader_hint;
+      c.target = hint && *hint != c.target ? *hint : random_active();
       c.pending->resend_at = now_ + rng_.between(1, 10);  // a short pause, as a real client would
       return;
     }
     ++ops_completed_;
     KvOperation& op = history_[c.pending->history_index];
     op.returned_at = now_;
-    Result<kv::KvReply> decoded = codec::decode<kv::KvReply>(reply.reply);
+    Result<kv::KvReply> decoded = codec::decode<kv::KvReply>(answer.reply);
     if (!decoded) return violated("client received an undecodable reply");
     op.reply = *decoded;
     if (now_ >= o_.safety_ms) ++c.completed_after_heal;
@@ -657,12 +400,12 @@ class Cluster {
     }
     if (o_.transfer && rng_.one_in(300)) {
       for (Replica& r : replicas_) {
-        if (!r.up || r.core->role() != raft::RaftRole::kLeader) continue;
+        if (!r.up || core(r).role() != raft::RaftRole::kLeader) continue;
         const NodeId target = random_active();
-        if (target == r.id || !r.core->transfer_leadership(target)) continue;
+        if (target == r.id || !r.replica->transfer_leadership(target)) continue;
         ++transfers_;
         trace(fmt::format("node {} transfers leadership to {}", r.id.value(), target.value()));
-        process_ready(r);
+        after_input(r);
         break;
       }
     }
@@ -702,13 +445,13 @@ class Cluster {
   void change_membership() {
     Replica* leader = nullptr;
     for (Replica& r : replicas_) {
-      if (r.up && r.core->role() == raft::RaftRole::kLeader &&
-          (!leader || r.core->term() > leader->core->term())) {
+      if (r.up && core(r).role() == raft::RaftRole::kLeader &&
+          (!leader || core(r).term() > core(*leader).term())) {
         leader = &r;
       }
     }
     if (!leader) return;
-    const raft::Membership& now = leader->core->membership();
+    const raft::Membership& now = core(*leader).membership();
     std::vector<NodeId> voters = now.voters;
     std::vector<NodeId> learners = now.learners;
     Replica* joining = nullptr;
@@ -735,14 +478,14 @@ class Cluster {
     }
     const std::string change =
         fmt::format("{} -> voters {} learners {}", now.to_string(), voters.size(), learners.size());
-    Result<LogIndex> proposed = leader->core->change_membership(voters, learners);
+    Result<LogIndex> proposed = leader->replica->change_membership(voters, learners);
     if (!proposed) return;  // a change in progress, a learner behind: try later
     ++membership_changes_;
     (joining ? learners_added_ : leaving ? removals_ : promotions_) += 1;
     trace(fmt::format("node {} proposes membership change at {}: {}", leader->id.value(),
                       proposed->value(), change));
     if (leaving) leaving->slot = Slot::kLeaving;
-    process_ready(*leader);
+    after_input(*leader);
     if (joining && joining->slot == Slot::kSpare) {
       joining->slot = Slot::kActive;
       start(*joining);
@@ -753,8 +496,8 @@ class Cluster {
   // without them.
   void decommission() {
     for (const Replica& l : replicas_) {
-      if (!l.up || l.core->role() != raft::RaftRole::kLeader) continue;
-      const raft::Membership& m = l.core->membership_at(l.core->commit_index());
+      if (!l.up || core(l).role() != raft::RaftRole::kLeader) continue;
+      const raft::Membership& m = core(l).membership_at(core(l).commit_index());
       if (m.joint()) continue;
       for (Replica& r : replicas_) {
         if (r.slot != Slot::kLeaving || m.is_voter(r.id) || m.is_learner(r.id)) continue;
@@ -782,7 +525,7 @@ class Cluster {
   void check_log_matching() {
     std::vector<const raft::Core*> cores;
     for (const Replica& r : replicas_) {
-      if (r.up) cores.push_back(r.core.get());
+      if (r.up) cores.push_back(&core(r));
     }
     checker_.check_log_matching(cores);
   }
@@ -808,18 +551,19 @@ class Cluster {
   void check_convergence() {
     const Replica* most = nullptr;
     for (const Replica& r : replicas_) {
-      if (r.up && (!most || r.core->commit_index() > most->core->commit_index())) most = &r;
+      if (r.up && (!most || core(r).commit_index() > core(*most).commit_index())) most = &r;
     }
     if (!most) return violated("no replica is up after the drain");
-    const raft::Membership final_membership = most->core->membership_at(most->core->commit_index());
+    const LogIndex commit = core(*most).commit_index();
+    const raft::Membership final_membership = core(*most).membership_at(commit);
     for (NodeId id : final_membership.members()) {
       const Replica& r = replica(id);
       if (!r.up) return violated(fmt::format("node {} is down after the drain", r.id.value()));
-      if (r.core->commit_index() != most->core->commit_index() ||
-          r.kv.digest() != most->kv.digest()) {
+      if (core(r).commit_index() != commit ||
+          r.replica->state_machine().digest() != most->replica->state_machine().digest()) {
         return violated(fmt::format(
             "replicas did not converge: node {} commit {} vs node {} commit {}", r.id.value(),
-            r.core->commit_index().value(), most->id.value(), most->core->commit_index().value()));
+            core(r).commit_index().value(), most->id.value(), commit.value()));
       }
     }
   }
@@ -830,7 +574,10 @@ class Cluster {
     rep.ops_completed = ops_completed_;
     rep.retries = retries_;
     for (const Replica& r : replicas_) {
-      if (r.up) rep.commit_index = std::max(rep.commit_index, r.core->commit_index().value());
+      if (!r.up) continue;
+      rep.commit_index = std::max(rep.commit_index, core(r).commit_index().value());
+      rep.snapshots_taken += r.replica->snapshots_taken();
+      rep.snapshots_installed += r.replica->snapshots_installed();
     }
     rep.leaders_elected = checker_.leaders_elected();
     rep.crashes = crashes_;
@@ -841,8 +588,8 @@ class Cluster {
     rep.learners_added = learners_added_;
     rep.promotions = promotions_;
     rep.removals = removals_;
-    rep.snapshots_taken = snapshots_taken_;
-    rep.snapshots_installed = snapshots_installed_;
+    rep.snapshots_taken += snapshots_taken_;
+    rep.snapshots_installed += snapshots_installed_;
     rep.messages_sent = net_.stats().sent;
     rep.messages_dropped = net_.stats().dropped;
     rep.messages_duplicated = net_.stats().duplicated;
@@ -859,7 +606,6 @@ class Cluster {
   Random rng_;
   SimNetwork<Wire> net_;
   security::TrustRegistry registry_;
-  security::Policy policy_ = security::Policy::standard();
   raft::Config config_;
   std::vector<Replica> replicas_;
   std::vector<Client> clients_;
@@ -871,7 +617,6 @@ class Cluster {
   std::deque<TraceEvent> trace_;
   std::uint64_t now_ = 0;
   std::uint64_t partition_until_ = 0;
-  std::uint64_t next_read_id_ = 1;
   std::uint64_t ops_invoked_ = 0;
   std::uint64_t ops_completed_ = 0;
   std::uint64_t retries_ = 0;

@@ -136,8 +136,7 @@ Result<MessageBody> decode_body(Reader& r) {
       PHALANX_ASSIGN_OR_RETURN(a.read_context, r.varint());
       return MessageBody(a);
     }
-    case 6:
-      return MessageBody(TimeoutNow{});
+    case 6: return MessageBody(TimeoutNow{});
     case 7: {
       InstallSnapshot s;
       PHALANX_ASSIGN_OR_RETURN(s.last_index, r.id<LogIndex>());
@@ -160,8 +159,7 @@ Result<MessageBody> decode_body(Reader& r) {
       PHALANX_ASSIGN_OR_RETURN(s.read_context, r.varint());
       return MessageBody(s);
     }
-    default:
-      return Reader::malformed(MalformedReason::kBadTag, tag_at);
+    default: return Reader::malformed(MalformedReason::kBadTag, tag_at);
   }
 }
 
@@ -177,11 +175,15 @@ Bytes encode_message(const Message& m) {
   return w.take();
 }
 
-Result<Untrusted<Message>> decode_message(ByteView frame) {
+Result<Untrusted<Message>> decode_message(ByteView frame, std::optional<NodeId> receiver) {
   Reader r(frame);
   Message m;
   PHALANX_ASSIGN_OR_RETURN(m.from, r.id<NodeId>());
+  const std::size_t to_at = r.offset();
   PHALANX_ASSIGN_OR_RETURN(m.to, r.id<NodeId>());
+  if (receiver && m.to != *receiver) {
+    return Reader::malformed(MalformedReason::kValueOutOfRange, to_at);
+  }
   PHALANX_ASSIGN_OR_RETURN(m.term, r.id<Term>());
   PHALANX_ASSIGN_OR_RETURN(m.body, decode_body(r));
   PHALANX_TRY(r.finish());
@@ -202,9 +204,9 @@ std::string describe(const MessageBody& body) {
         return fmt::format(" snapshot {} chunk {}", s.last_index.value(), s.chunk);
       },
       [](const InstallSnapshotReply& r) {
-        return r.done ? fmt::format(" done, match {}", r.match.value())
-                      : fmt::format(" snapshot {} wants chunk {}", r.last_index.value(),
-                                    r.next_chunk);
+        return r.done
+                   ? fmt::format(" done, match {}", r.match.value())
+                   : fmt::format(" snapshot {} wants chunk {}", r.last_index.value(), r.next_chunk);
       },
       [](const auto&) { return std::string(); },
   };

@@ -21,8 +21,11 @@ inline constexpr std::size_t kEntriesPerMessageMax = 4096;
 inline constexpr std::size_t kEntryDataBytesMax = (1u << 20) + 4096;
 
 [[nodiscard]] Bytes encode_message(const Message& m);
-// MalformedInput (a SecurityError) for anything encode_message cannot produce.
-[[nodiscard]] Result<Untrusted<Message>> decode_message(ByteView frame);
+// MalformedInput (a SecurityError) for anything encode_message cannot
+// produce, and (kValueOutOfRange) for a message addressed to anyone but
+// `receiver` when one is given.
+[[nodiscard]] Result<Untrusted<Message>> decode_message(
+    ByteView frame, std::optional<NodeId> receiver = std::nullopt);
 
 // The message in one line, for traces and logs: "AppendEntries prev 4 entries 2 commit 3".
 [[nodiscard]] std::string describe(const MessageBody& body);

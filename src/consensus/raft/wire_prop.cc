@@ -47,14 +47,10 @@ Entry entry(LogIndex index) {
 
 MessageBody body() {
   switch (*rc::gen::inRange<int>(0, static_cast<int>(std::variant_size_v<MessageBody>))) {
-    case 0:
-      return PreVote{LogIndex{any_u64()}, Term{any_u64()}};
-    case 1:
-      return PreVoteReply{*rc::gen::arbitrary<bool>()};
-    case 2:
-      return RequestVote{LogIndex{any_u64()}, Term{any_u64()}, *rc::gen::arbitrary<bool>()};
-    case 3:
-      return RequestVoteReply{*rc::gen::arbitrary<bool>()};
+    case 0: return PreVote{LogIndex{any_u64()}, Term{any_u64()}};
+    case 1: return PreVoteReply{*rc::gen::arbitrary<bool>()};
+    case 2: return RequestVote{LogIndex{any_u64()}, Term{any_u64()}, *rc::gen::arbitrary<bool>()};
+    case 3: return RequestVoteReply{*rc::gen::arbitrary<bool>()};
     case 4: {
       AppendEntries a{LogIndex{small()}, Term{small()}, {}, LogIndex{small()}, any_u64()};
       const std::size_t n = *rc::gen::inRange<std::size_t>(0, 5);
@@ -65,11 +61,10 @@ MessageBody body() {
     case 5:
       return AppendEntriesReply{*rc::gen::arbitrary<bool>(), LogIndex{any_u64()},
                                 LogIndex{any_u64()}, any_u64()};
-    case 6:
-      return TimeoutNow{};
+    case 6: return TimeoutNow{};
     case 7: {
-      InstallSnapshot s{LogIndex{small()}, Term{small()}, small() % 3, std::nullopt, some_bytes(),
-                        any_u64()};
+      InstallSnapshot s{LogIndex{small()}, Term{small()}, small() % 3,
+                        std::nullopt,      some_bytes(),  any_u64()};
       if (s.chunk == 0) s.manifest = manifest();
       return s;
     }

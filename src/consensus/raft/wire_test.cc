@@ -101,12 +101,23 @@ TEST(RaftWire, OversizedEntryIsRejected) {
 
 TEST(RaftWire, FirstSnapshotChunkWithoutManifestIsRejected) {
   // Chunk 0 must carry the manifest; cutting it leaves too few bytes.
-  const Bytes frame = encode_message(Message{NodeId{1}, NodeId{2}, Term{3},
-                                             InstallSnapshot{LogIndex{9}, Term{2}, 1, std::nullopt,
-                                                             Bytes{1, 2, 3}, 0}});
+  const Bytes frame = encode_message(
+      Message{NodeId{1}, NodeId{2}, Term{3},
+              InstallSnapshot{LogIndex{9}, Term{2}, 1, std::nullopt, Bytes{1, 2, 3}, 0}});
   Bytes as_chunk_zero = frame;
   as_chunk_zero[kTagOffset + 3] = 0;  // chunk 1 -> 0: the data now reads as a manifest
   EXPECT_FALSE(decode_message(as_chunk_zero).has_value());
+}
+
+TEST(RaftWire, MessageForAnotherReplicaIsRejected) {
+  const Bytes frame = encode_message(Message{NodeId{1}, NodeId{2}, Term{3}, TimeoutNow{}});
+  EXPECT_TRUE(decode_message(frame, NodeId{2}).has_value());
+  Result<Untrusted<Message>> misrouted = decode_message(frame, NodeId{3});
+  ASSERT_FALSE(misrouted.has_value());
+  const auto* malformed = std::get_if<MalformedInput>(misrouted.error().security());
+  ASSERT_NE(malformed, nullptr);
+  EXPECT_EQ(malformed->reason, MalformedReason::kValueOutOfRange);
+  EXPECT_EQ(malformed->offset, 1u);
 }
 
 TEST(RaftWire, TrailingBytesAreRejected) {

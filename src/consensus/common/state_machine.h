@@ -1,0 +1,45 @@
+// What a replicated application implements (pure, deterministic): the KV
+// store now, the evidence service later. A replica of either mode feeds it
+// committed commands in log order and asks it for snapshots.
+//
+//   StateMachine::Applied a = app.apply(LogIndex{12}, command);
+//   if (app.read_only(command)) reply = app.query(command);   // after ReadIndex
+#pragma once
+
+#include "core/bytes.h"
+#include "core/error.h"
+#include "core/ids.h"
+#include "crypto/hash.h"
+
+namespace phalanx::consensus {
+
+class StateMachine {
+ public:
+  struct Applied {
+    Bytes reply;            // the encoded answer for the client
+    bool executed = false;  // false: answered from the session cache (a retry)
+  };
+
+  virtual ~StateMachine() = default;
+
+  // One committed command. REQUIRES: index above every index applied so far.
+  // A command that does not decode is answered with the app's own
+  // malformed reply; it never stops the log.
+  [[nodiscard]] virtual Applied apply(LogIndex index, ByteView command) = 0;
+  // True if `command` only reads: a replica answers it with query() once it
+  // has confirmed a read index and applied that far, without a log entry.
+  [[nodiscard]] virtual bool read_only(ByteView command) const = 0;
+  [[nodiscard]] virtual Bytes query(ByteView command) const = 0;
+
+  // The whole replicated state, canonically encoded.
+  [[nodiscard]] virtual Bytes snapshot() const = 0;
+  // Replaces the whole state; MalformedInput (state unchanged) if `snapshot`
+  // is not exactly what snapshot() writes.
+  [[nodiscard]] virtual Status restore(ByteView snapshot) = 0;
+  // Back to the empty state.
+  virtual void clear() = 0;
+  // Equal states, equal digests.
+  [[nodiscard]] virtual crypto::Hash32 digest() const = 0;
+};
+
+}  // namespace phalanx::consensus

@@ -1,0 +1,325 @@
+#include "node/raft_replica.h"
+
+#include <fmt/format.h>
+
+#include "consensus/raft/membership.h"
+#include "consensus/raft/wire.h"
+#include "security/verify.h"
+#include "storage/hard_state.h"
+
+namespace phalanx::node {
+namespace {
+
+// A WAL record: the entry kind, then its data.
+Bytes wal_payload(const raft::Entry& e) {
+  Bytes out{static_cast<std::uint8_t>(e.kind)};
+  out.insert(out.end(), e.data.begin(), e.data.end());
+  return out;
+}
+
+}  // namespace
+
+RaftReplica::RaftReplica(storage::FileSystem& fs, const security::TrustRegistry& registry,
+                         RaftReplicaOptions options, std::unique_ptr<consensus::StateMachine> app,
+                         RaftReplicaHooks hooks)
+    : fs_(fs),
+      registry_(registry),
+      options_(std::move(options)),
+      app_(std::move(app)),
+      hooks_(std::move(hooks)),
+      wal_dir_(storage::join_path(options_.data_dir, "wal")),
+      state_path_(storage::join_path(options_.data_dir, "raft_state")),
+      snapshot_dir_(storage::join_path(options_.data_dir, "snapshots")) {}
+
+Result<std::unique_ptr<RaftReplica>> RaftReplica::open(storage::FileSystem& fs,
+                                                       const security::TrustRegistry& registry,
+                                                       RaftReplicaOptions options,
+                                                       std::unique_ptr<consensus::StateMachine> app,
+                                                       std::uint64_t seed, RaftReplicaHooks hooks) {
+  PHALANX_ASSERT(options.snapshot_every > 0 && options.snapshot_chunk_bytes > 0);
+  std::unique_ptr<RaftReplica> r(
+      new RaftReplica(fs, registry, std::move(options), std::move(app), std::move(hooks)));
+  PHALANX_TRY(storage::ensure_dir(fs, r->options_.data_dir));
+  PHALANX_ASSIGN_OR_RETURN(raft::Persisted persisted, r->recover());
+  r->core_ = std::make_unique<raft::Core>(r->options_.raft, std::move(persisted), seed);
+  r->drive();
+  return r;
+}
+
+// The newest snapshot (the state machine is restored from it), then the log
+// after it. A log that does not continue the snapshot (a crash between
+// installing a snapshot and resetting the log) is reset to follow it.
+Result<raft::Persisted> RaftReplica::recover() {
+  raft::Persisted persisted;
+  PHALANX_ASSIGN_OR_RETURN(wal_, storage::Wal::open(fs_, wal_dir_, options_.wal));
+  PHALANX_ASSIGN_OR_RETURN(std::optional<storage::RaftHardState> hs,
+                           storage::load_hard_state<storage::RaftHardState>(fs_, state_path_));
+  persisted.hard_state = hs.value_or(storage::RaftHardState{});
+  PHALANX_ASSIGN_OR_RETURN(std::optional<std::string> snapshot,
+                           storage::latest_snapshot(fs_, snapshot_dir_));
+  app_->clear();
+  LogIndex base{0};
+  if (snapshot) {
+    PHALANX_ASSIGN_OR_RETURN(storage::SnapshotManifest manifest, restore(*snapshot));
+    base = manifest.meta.last_index;
+    const std::optional<std::uint64_t> term = wal_->term_at(base);
+    const bool continues =
+        term ? *term == manifest.meta.last_term : wal_->first_index() == base.next();
+    if (!continues) PHALANX_TRY(wal_->reset(base.next(), manifest.meta.last_entry_hash));
+    persisted.snapshot = std::move(manifest);
+  }
+  for (std::uint64_t i = base.value() + 1; i <= wal_->last_index().value(); ++i) {
+    PHALANX_ASSIGN_OR_RETURN(storage::WalEntry e, wal_->read(LogIndex{i}));
+    if (e.payload.empty() || e.payload[0] > raft::kEntryKindMax) {
+      return fail(ErrorCode::kCorruption, fmt::format("log entry {} has no valid kind", i));
+    }
+    raft::Entry entry{Term{e.term}, LogIndex{i}, static_cast<raft::EntryKind>(e.payload[0]),
+                      Bytes(e.payload.begin() + 1, e.payload.end())};
+    if (entry.kind == raft::EntryKind::kConfig && !codec::decode<raft::Membership>(entry.data)) {
+      return fail(ErrorCode::kCorruption, fmt::format("log entry {} holds no valid membership", i));
+    }
+    persisted.log.push_back(std::move(entry));
+  }
+  return persisted;
+}
+
+// Restores the state machine from the snapshot at `path` (every chunk verified).
+Result<storage::SnapshotManifest> RaftReplica::restore(const std::string& path) {
+  PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotReader> reader,
+                           storage::SnapshotReader::open(fs_, path));
+  Bytes state;
+  while (true) {
+    PHALANX_ASSIGN_OR_RETURN(std::optional<Bytes> chunk, reader->next_chunk());
+    if (!chunk) break;
+    state.insert(state.end(), chunk->begin(), chunk->end());
+  }
+  if (!codec::decode<raft::Membership>(reader->manifest().meta.membership)) {
+    return fail(ErrorCode::kCorruption, "snapshot " + path + " holds no valid membership");
+  }
+  if (Status restored = app_->restore(state); !restored) {
+    return fail(ErrorCode::kCorruption,
+                "snapshot " + path + " is no valid state: " + restored.error().to_string());
+  }
+  return reader->manifest();
+}
+
+void RaftReplica::tick() {
+  if (failure_) return;
+  core_->tick();
+  drive();
+}
+
+Status RaftReplica::receive(NodeId from, ByteView frame) {
+  if (failure_) return {};
+  Result<Authorized<raft::Message>> message = [&]() -> Result<Authorized<raft::Message>> {
+    PHALANX_ASSIGN_OR_RETURN(Untrusted<raft::Message> m, raft::decode_message(frame, id()));
+    PHALANX_ASSIGN_OR_RETURN(
+        Authenticated<raft::Message> a,
+        security::verify_channel(registry_, Principal::replica(from), std::move(m)));
+    return security::authorize(policy_, std::move(a));
+  }();
+  if (!message) {
+    const SecurityError* s = message.error().security();
+    ++rejected_[s ? std::string(kind_name(*s)) : "other"];
+    return Unexpected(std::move(message).error());
+  }
+  core_->step(*message);
+  drive();
+  return {};
+}
+
+void RaftReplica::call(consensus::ClientHandle client, consensus::ClientCall call) {
+  if (failure_) return;
+  if (app_->read_only(call.request)) {
+    // Reads take the ReadIndex path: no log entry.
+    const std::uint64_t id = next_read_id_++;
+    if (std::optional<raft::NotLeader> refused = core_->read_index(id)) {
+      return not_leader(client, call.call_id, *refused);
+    }
+    reads_[id] = Waiting{client, call.call_id, std::move(call.request), LogIndex{0}};
+  } else {
+    auto proposed = core_->propose(call.request);
+    if (const auto* refused = std::get_if<raft::NotLeader>(&proposed)) {
+      return not_leader(client, call.call_id, *refused);
+    }
+    const LogIndex index = std::get<LogIndex>(proposed);
+    proposals_[index] = Waiting{client, call.call_id, std::move(call.request), index};
+  }
+  drive();
+}
+
+consensus::Output RaftReplica::take_output() { return std::exchange(out_, {}); }
+
+consensus::ReplicaStatus RaftReplica::status() const {
+  return {consensus::FaultModel::kCrash, core_->id(),     raft::role_name(core_->role()),
+          core_->term().value(),         core_->leader(), core_->commit_index(),
+          core_->applied_index(),        rejected_};
+}
+
+Status RaftReplica::transfer_leadership(NodeId target) {
+  PHALANX_TRY(core_->transfer_leadership(target));
+  drive();
+  return {};
+}
+
+Result<LogIndex> RaftReplica::change_membership(std::vector<NodeId> voters,
+                                                std::vector<NodeId> learners) {
+  PHALANX_ASSIGN_OR_RETURN(LogIndex at,
+                           core_->change_membership(std::move(voters), std::move(learners)));
+  drive();
+  return at;
+}
+
+void RaftReplica::drive() {
+  raft::Ready ready = core_->take_ready();
+  if (options_.TEST_reply_before_vote_durable) {
+    // The planted bug: vote replies are queued before the vote is on disk.
+    std::vector<raft::Message> votes;
+    std::erase_if(ready.messages, [&](raft::Message& m) {
+      if (!std::holds_alternative<raft::RequestVoteReply>(m.body)) return false;
+      votes.push_back(std::move(m));
+      return true;
+    });
+    const Status queued = queue_messages(std::move(votes));  // votes carry no snapshot data
+    PHALANX_ASSERT(queued);
+  }
+  Status done = persist(ready);
+  if (done) done = queue_messages(std::move(ready.messages));
+  if (done) {
+    for (const raft::Entry& e : ready.committed) apply(e);
+    done = maybe_snapshot();
+  }
+  if (!done) {
+    failure_ = std::move(done).error();
+    return;
+  }
+  serve_reads(ready.reads);
+}
+
+Status RaftReplica::persist(const raft::Ready& ready) {
+  for (const raft::SnapshotChunk& chunk : ready.snapshot_chunks) {
+    if (chunk.manifest) {
+      PHALANX_ASSIGN_OR_RETURN(
+          receiving_, storage::SnapshotWriter::create(fs_, snapshot_dir_, chunk.manifest->meta,
+                                                      storage::kSnapshotChunkBytesMax));
+    }
+    PHALANX_ASSERT(receiving_ != nullptr);
+    PHALANX_TRY(receiving_->write_chunk(chunk.data));
+  }
+  if (const auto& installed = ready.snapshot_installed) {
+    PHALANX_ASSERT(receiving_ != nullptr);
+    PHALANX_TRY(receiving_->finish(installed->root));
+    receiving_.reset();
+    const LogIndex at = installed->meta.last_index;
+    PHALANX_TRY(restore(storage::join_path(snapshot_dir_, storage::snapshot_file_name(at))));
+    PHALANX_TRY(wal_->reset(at.next(), installed->meta.last_entry_hash));
+    // Proposals at or below `at` were decided by the snapshot; their clients retry.
+    proposals_.erase(proposals_.begin(), proposals_.upper_bound(at));
+    ++snapshots_installed_;
+    event(fmt::format("node {} installed a snapshot at {}", id().value(), at.value()));
+  }
+  if (ready.truncate_from) PHALANX_TRY(wal_->truncate_suffix(*ready.truncate_from));
+  for (const raft::Entry& e : ready.append) {
+    PHALANX_ASSIGN_OR_RETURN(LogIndex i, wal_->append(e.term.value(), wal_payload(e)));
+    PHALANX_ASSERT(i == e.index);
+  }
+  if (ready.truncate_from || !ready.append.empty()) PHALANX_TRY(wal_->sync());
+  if (ready.hard_state) PHALANX_TRY(storage::save_hard_state(fs_, state_path_, *ready.hard_state));
+  return {};
+}
+
+Status RaftReplica::queue_messages(std::vector<raft::Message> messages) {
+  for (raft::Message& m : messages) {
+    if (auto* s = std::get_if<raft::InstallSnapshot>(&m.body)) {
+      // The runner's half of InstallSnapshot: the chunk's bytes come from disk.
+      PHALANX_ASSIGN_OR_RETURN(s->data, read_snapshot_chunk(s->last_index, s->chunk));
+    }
+    out_.messages.push_back({m.to, raft::encode_message(m)});
+  }
+  return {};
+}
+
+Result<Bytes> RaftReplica::read_snapshot_chunk(LogIndex last_index, std::uint64_t chunk) {
+  if (!sending_ || sending_->manifest().meta.last_index != last_index) {
+    const std::string path =
+        storage::join_path(snapshot_dir_, storage::snapshot_file_name(last_index));
+    PHALANX_ASSIGN_OR_RETURN(sending_, storage::SnapshotReader::open(fs_, path));
+  }
+  return sending_->read_chunk(chunk);
+}
+
+void RaftReplica::apply(const raft::Entry& e) {
+  consensus::StateMachine::Applied applied;
+  if (e.kind == raft::EntryKind::kCommand) applied = app_->apply(e.index, e.data);
+  if (hooks_.applied) hooks_.applied(e, applied.executed);
+  const auto waiting = proposals_.find(e.index);
+  if (waiting == proposals_.end()) return;
+  const Waiting w = std::move(waiting->second);
+  proposals_.erase(waiting);
+  // Another leader may have put a different entry at this index: then the
+  // client hears nothing and retries.
+  if (e.kind == raft::EntryKind::kCommand && e.data == w.request) {
+    answer(w, consensus::CallOutcome::kDone, std::move(applied.reply));
+  }
+}
+
+// Every snapshot_every applied entries: snapshot the state machine, tell the
+// core, and compact the log to snapshot_retain entries behind it.
+Status RaftReplica::maybe_snapshot() {
+  raft::Core& core = *core_;
+  const LogIndex at = core.applied_index();
+  const LogIndex last = core.snapshot() ? core.snapshot()->meta.last_index : LogIndex{0};
+  const std::uint64_t every = options_.snapshot_every;
+  if (at.value() < last.value() + every) return {};
+  // Let a transfer in progress finish, unless the log has grown long.
+  if (core.sending_snapshot() && at.value() < last.value() + 4 * every) return {};
+  PHALANX_ASSIGN_OR_RETURN(storage::WalEntry entry, wal_->read(at));
+  storage::SnapshotMeta meta{at, core.term_at(at).value(), entry.hash,
+                             codec::encode(core.membership_at(at))};
+  const std::uint32_t chunk_bytes = options_.snapshot_chunk_bytes;
+  PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotWriter> writer,
+                           storage::SnapshotWriter::create(fs_, snapshot_dir_, meta, chunk_bytes));
+  const Bytes state = app_->snapshot();
+  for (std::size_t off = 0; off < state.size(); off += chunk_bytes) {
+    const std::size_t n = std::min<std::size_t>(chunk_bytes, state.size() - off);
+    PHALANX_TRY(writer->write_chunk(ByteView(state).subspan(off, n)));
+  }
+  PHALANX_ASSIGN_OR_RETURN(storage::SnapshotManifest manifest, writer->finish());
+  const std::uint64_t keep = std::min(at.value(), options_.snapshot_retain);
+  const LogIndex through{std::max(core.base_index().value(), at.value() - keep)};
+  core.snapshot_taken(std::move(manifest), through);
+  PHALANX_TRY(wal_->compact_prefix(through));
+  ++snapshots_taken_;
+  event(fmt::format("node {} snapshot at {}, log from {}", id().value(), at.value(),
+                    through.value() + 1));
+  return {};
+}
+
+// ReadIndex reads: released by the core, served once applied that far.
+void RaftReplica::serve_reads(const std::vector<raft::ReadyRead>& released) {
+  for (const raft::ReadyRead& rr : released) {
+    const auto it = reads_.find(rr.request_id);
+    if (it != reads_.end()) it->second.index = rr.index;
+  }
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    const Waiting& read = it->second;
+    if (read.index.value() == 0 || core_->applied_index() < read.index) {
+      ++it;
+      continue;
+    }
+    answer(read, consensus::CallOutcome::kDone, app_->query(read.request));
+    it = reads_.erase(it);
+  }
+}
+
+void RaftReplica::answer(const Waiting& w, consensus::CallOutcome outcome, Bytes reply) {
+  out_.answers.push_back({w.client, {w.call_id, outcome, std::nullopt, std::move(reply)}});
+}
+
+void RaftReplica::not_leader(consensus::ClientHandle client, std::uint64_t call_id,
+                             const raft::NotLeader& n) {
+  out_.answers.push_back(
+      {client, {call_id, consensus::CallOutcome::kNotLeader, n.leader_hint, {}}});
+}
+
+}  // namespace phalanx::node

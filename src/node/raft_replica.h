@@ -1,0 +1,132 @@
+// A crash-mode replica: the Raft core, its WAL, hard state and snapshots on
+// a FileSystem, and a state machine, behind consensus::Replica.
+//
+// Runs the core's runner contract (consensus/raft/core.h) so that no runner
+// has to: persist, then queue messages, then apply, then answer reads.
+// Snapshots are taken every `snapshot_every` applied entries and the log is
+// compacted behind them; snapshots stream to followers chunk by chunk.
+//
+//   auto r = RaftReplica::open(fs, registry, options, std::make_unique<kv::KvMachine>(), seed);
+//   (*r)->receive(peer, frame);
+//   for (auto& m : (*r)->take_output().messages) send(m.to, m.frame);
+//
+// On-disk layout under options.data_dir: wal/ (segments), raft_state (term
+// and vote), snapshots/ (the newest snapshots, each checked by its Merkle root).
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "consensus/common/replica.h"
+#include "consensus/common/state_machine.h"
+#include "consensus/raft/core.h"
+#include "security/policy.h"
+#include "security/registry.h"
+#include "storage/file_system.h"
+#include "storage/snapshot.h"
+#include "storage/wal.h"
+
+namespace phalanx::node {
+
+struct RaftReplicaOptions {
+  raft::Config raft;  // id, bootstrap voters, timing, batching
+  std::string data_dir = "/data";
+  storage::WalOptions wal = {};
+  std::uint64_t snapshot_every = 10'000;  // applied entries between snapshots
+  std::uint64_t snapshot_retain = 1'000;  // log entries kept behind one, for slow followers
+  std::uint32_t snapshot_chunk_bytes = 1u << 20;
+  // Test-only planted bug: vote replies leave before the vote is durable.
+  bool TEST_reply_before_vote_durable = false;
+};
+
+// Observers for checkers, traces and logs.
+struct RaftReplicaHooks {
+  // Every committed entry as it is applied; `executed` is false for no-ops,
+  // configurations and retries answered from the session cache.
+  std::function<void(const raft::Entry&, bool executed)> applied;
+  // Notable events in one line: a snapshot taken or installed.
+  std::function<void(const std::string&)> event;
+};
+
+class RaftReplica final : public consensus::Replica {
+ public:
+  // Recovers from options.data_dir (created if absent): the newest snapshot
+  // restores the state machine, the log after it is replayed into the core.
+  // kCorruption if the directory cannot be trusted (a log entry of no known
+  // kind, a membership that does not decode, a snapshot failing its root).
+  // `registry` must outlive the replica.
+  [[nodiscard]] static Result<std::unique_ptr<RaftReplica>> open(
+      storage::FileSystem& fs, const security::TrustRegistry& registry, RaftReplicaOptions options,
+      std::unique_ptr<consensus::StateMachine> app, std::uint64_t seed,
+      RaftReplicaHooks hooks = {});
+
+  [[nodiscard]] NodeId id() const override { return core_->id(); }
+  void tick() override;
+  [[nodiscard]] Status receive(NodeId from, ByteView frame) override;
+  void call(consensus::ClientHandle client, consensus::ClientCall call) override;
+  [[nodiscard]] consensus::Output take_output() override;
+  [[nodiscard]] const std::optional<Error>& failure() const override { return failure_; }
+  [[nodiscard]] consensus::ReplicaStatus status() const override;
+
+  // Leader only (see raft::Core): kInvalidArgument when refused.
+  [[nodiscard]] Status transfer_leadership(NodeId target);
+  [[nodiscard]] Result<LogIndex> change_membership(std::vector<NodeId> voters,
+                                                   std::vector<NodeId> learners);
+
+  [[nodiscard]] const raft::Core& core() const { return *core_; }
+  [[nodiscard]] const consensus::StateMachine& state_machine() const { return *app_; }
+  [[nodiscard]] std::uint64_t snapshots_taken() const { return snapshots_taken_; }
+  [[nodiscard]] std::uint64_t snapshots_installed() const { return snapshots_installed_; }
+
+ private:
+  struct Waiting {
+    consensus::ClientHandle client;
+    std::uint64_t call_id;
+    Bytes request;
+    LogIndex index;  // reads: set once the core confirms the read index
+  };
+
+  RaftReplica(storage::FileSystem& fs, const security::TrustRegistry& registry,
+              RaftReplicaOptions options, std::unique_ptr<consensus::StateMachine> app,
+              RaftReplicaHooks hooks);
+
+  [[nodiscard]] Result<raft::Persisted> recover();
+  [[nodiscard]] Result<storage::SnapshotManifest> restore(const std::string& path);
+  // Persists, queues the messages, applies, serves reads (the runner contract).
+  void drive();
+  [[nodiscard]] Status persist(const raft::Ready& ready);
+  [[nodiscard]] Status queue_messages(std::vector<raft::Message> messages);
+  [[nodiscard]] Result<Bytes> read_snapshot_chunk(LogIndex last_index, std::uint64_t chunk);
+  void apply(const raft::Entry& e);
+  [[nodiscard]] Status maybe_snapshot();
+  void serve_reads(const std::vector<raft::ReadyRead>& released);
+  void answer(const Waiting& w, consensus::CallOutcome outcome, Bytes reply);
+  void not_leader(consensus::ClientHandle client, std::uint64_t call_id, const raft::NotLeader& n);
+  void event(const std::string& what) const {
+    if (hooks_.event) hooks_.event(what);
+  }
+
+  storage::FileSystem& fs_;
+  const security::TrustRegistry& registry_;
+  security::Policy policy_ = security::Policy::standard();
+  RaftReplicaOptions options_;
+  std::unique_ptr<consensus::StateMachine> app_;
+  RaftReplicaHooks hooks_;
+  std::string wal_dir_;
+  std::string state_path_;
+  std::string snapshot_dir_;
+  std::unique_ptr<storage::Wal> wal_;
+  std::unique_ptr<raft::Core> core_;
+  std::unique_ptr<storage::SnapshotWriter> receiving_;  // a snapshot streamed from the leader
+  std::unique_ptr<storage::SnapshotReader> sending_;    // the snapshot chunks are sent from
+  std::map<LogIndex, Waiting> proposals_;               // by log index
+  std::map<std::uint64_t, Waiting> reads_;              // by ReadIndex request id
+  std::uint64_t next_read_id_ = 1;
+  consensus::Output out_;
+  std::optional<Error> failure_;
+  std::map<std::string, std::uint64_t> rejected_;
+  std::uint64_t snapshots_taken_ = 0;
+  std::uint64_t snapshots_installed_ = 0;
+};
+
+}  // namespace phalanx::node

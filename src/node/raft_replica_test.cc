@@ -1,0 +1,309 @@
+// RaftReplica: the Raft core with its storage and state machine behind the
+// replica interface. Elections, writes and reads through call(); what each
+// bad frame gets; restart from a real directory; a disk that fails.
+#include "node/raft_replica.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "apps/kv/kv_machine.h"
+#include "consensus/raft/wire.h"
+#include "sim/sim_file_system.h"
+#include "storage/posix_file_system.h"
+#include "testing/temp_dir.h"
+
+namespace phalanx::node {
+namespace {
+
+using consensus::CallOutcome;
+using consensus::ClientAnswer;
+
+constexpr consensus::ClientHandle kClient = 77;
+
+security::TrustRegistry registry_of(int replicas, int learners = 0) {
+  security::TrustRegistry registry;
+  for (int i = 1; i <= replicas + learners; ++i) {
+    crypto::Seed seed;
+    seed[0] = static_cast<std::uint8_t>(i);
+    const NodeId id{static_cast<std::uint64_t>(i)};
+    const Role role = i <= replicas ? Role::kReplica : Role::kLearner;
+    EXPECT_TRUE(registry.add(
+        {Principal::replica(id), crypto::KeyPair::from_seed(seed).public_key(), role}));
+  }
+  return registry;
+}
+
+RaftReplicaOptions options_for(NodeId id, int replicas, std::string dir = "/data") {
+  RaftReplicaOptions o;
+  o.raft.id = id;
+  for (int i = 1; i <= replicas; ++i)
+    o.raft.voters.push_back(NodeId{static_cast<std::uint64_t>(i)});
+  o.data_dir = std::move(dir);
+  o.snapshot_every = 5;
+  o.snapshot_retain = 1;
+  o.snapshot_chunk_bytes = 64;
+  return o;
+}
+
+Bytes put(std::uint64_t sequence, const std::string& key, const std::string& value) {
+  return codec::encode(
+      kv::KvCommand{ClientId{1}, sequence, kv::KvOp::kPut, key, to_bytes(value), {}});
+}
+Bytes get(std::uint64_t sequence, const std::string& key) {
+  return codec::encode(kv::KvCommand{ClientId{1}, sequence, kv::KvOp::kGet, key, {}, {}});
+}
+
+// Replicas on simulated disks; every message delivered, in order.
+class Cluster {
+ public:
+  explicit Cluster(int n) : registry_(registry_of(n)) {
+    for (int i = 1; i <= n; ++i) {
+      const NodeId id{static_cast<std::uint64_t>(i)};
+      disks_.push_back(std::make_unique<sim::SimFileSystem>(static_cast<std::uint64_t>(i)));
+      replicas_.push_back(open(id));
+    }
+  }
+
+  std::unique_ptr<RaftReplica> open(NodeId id) {
+    auto r = RaftReplica::open(*disks_[id.value() - 1], registry_,
+                               options_for(id, static_cast<int>(disks_.size())),
+                               std::make_unique<kv::KvMachine>(), id.value());
+    EXPECT_TRUE(r.has_value()) << r.error().to_string();
+    return std::move(*r);
+  }
+
+  // Ticks everyone and delivers until a leader exists.
+  RaftReplica& elect() {
+    for (int round = 0; round < 500; ++round) {
+      for (auto& r : replicas_) r->tick();
+      pump();
+      for (auto& r : replicas_) {
+        if (r->core().role() == raft::RaftRole::kLeader) return *r;
+      }
+    }
+    ADD_FAILURE() << "no leader";
+    return *replicas_[0];
+  }
+
+  void pump() {
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (auto& r : replicas_) {
+        consensus::Output out = r->take_output();
+        for (auto& m : out.messages) {
+          moved = true;
+          ASSERT_TRUE(replica(m.to).receive(r->id(), m.frame));
+        }
+        for (auto& a : out.answers) answers_.push_back(std::move(a.answer));
+      }
+    }
+  }
+
+  // Calls `request` on `r` and runs the cluster until it answers.
+  ClientAnswer call(RaftReplica& r, Bytes request) {
+    const std::uint64_t id = next_call_++;
+    r.call(kClient, {id, std::move(request)});
+    for (int round = 0; round < 100; ++round) {
+      pump();
+      for (auto it = answers_.begin(); it != answers_.end(); ++it) {
+        if (it->call_id != id) continue;
+        ClientAnswer a = std::move(*it);
+        answers_.erase(it);
+        return a;
+      }
+      for (auto& x : replicas_) x->tick();
+    }
+    ADD_FAILURE() << "no answer";
+    return {};
+  }
+
+  RaftReplica& replica(NodeId id) { return *replicas_[id.value() - 1]; }
+  RaftReplica& follower() {
+    for (auto& r : replicas_) {
+      if (r->core().role() != raft::RaftRole::kLeader) return *r;
+    }
+    return *replicas_[0];
+  }
+  std::unique_ptr<RaftReplica>& slot(NodeId id) { return replicas_[id.value() - 1]; }
+  sim::SimFileSystem& disk(NodeId id) { return *disks_[id.value() - 1]; }
+
+ private:
+  security::TrustRegistry registry_;
+  std::vector<std::unique_ptr<sim::SimFileSystem>> disks_;
+  std::vector<std::unique_ptr<RaftReplica>> replicas_;
+  std::deque<ClientAnswer> answers_;
+  std::uint64_t next_call_ = 1;
+};
+
+kv::KvReply reply_of(const ClientAnswer& a) {
+  EXPECT_EQ(a.outcome, CallOutcome::kDone);
+  Result<kv::KvReply> r = codec::decode<kv::KvReply>(a.reply);
+  EXPECT_TRUE(r.has_value());
+  return r ? *r : kv::KvReply{};
+}
+
+TEST(RaftReplica, WritesAndLinearizableReadsThroughCalls) {
+  Cluster c(3);
+  RaftReplica& leader = c.elect();
+  EXPECT_EQ(reply_of(c.call(leader, put(1, "k", "v1"))).status, kv::KvStatus::kOk);
+  const kv::KvReply read = reply_of(c.call(leader, get(2, "k")));
+  EXPECT_EQ(read.status, kv::KvStatus::kOk);
+  EXPECT_EQ(read.value, to_bytes("v1"));
+  EXPECT_EQ(leader.status().role, "leader");
+  EXPECT_EQ(leader.status().commit, leader.core().commit_index());
+}
+
+TEST(RaftReplica, FollowerAnswersNotLeaderWithTheLeaderAsHint) {
+  Cluster c(3);
+  RaftReplica& leader = c.elect();
+  (void)c.call(leader, put(1, "k", "v"));  // followers learn who leads
+  const ClientAnswer a = c.call(c.follower(), put(2, "k", "w"));
+  EXPECT_EQ(a.outcome, CallOutcome::kNotLeader);
+  EXPECT_EQ(a.leader_hint, leader.id());
+  const ClientAnswer r = c.call(c.follower(), get(3, "k"));
+  EXPECT_EQ(r.outcome, CallOutcome::kNotLeader);
+}
+
+TEST(RaftReplica, RetryIsAnsweredFromTheSessionCache) {
+  Cluster c(3);
+  RaftReplica& leader = c.elect();
+  (void)c.call(leader, put(1, "k", "first"));
+  (void)c.call(leader, put(2, "k", "second"));
+  (void)c.call(leader, put(3, "k", "third"));
+  const crypto::Hash32 before = leader.state_machine().digest();
+  // A retry of the latest request (same bytes): the cached reply, nothing re-executed.
+  EXPECT_EQ(reply_of(c.call(leader, put(3, "k", "third"))).status, kv::KvStatus::kOk);
+  EXPECT_EQ(leader.state_machine().digest(), before);
+  // An older one is a replay: refused, nothing changes.
+  EXPECT_EQ(reply_of(c.call(leader, put(1, "k", "first"))).status, kv::KvStatus::kReplay);
+  EXPECT_EQ(leader.state_machine().digest(), before);
+}
+
+template <class Case>
+bool refused_as(const Status& s) {
+  return !s && s.error().security() != nullptr &&
+         std::holds_alternative<Case>(*s.error().security());
+}
+
+// What each bad frame gets: a typed error, a count by kind, no state change.
+TEST(RaftReplica, BadFramesAreRefusedCountedAndChangeNothing) {
+  const security::TrustRegistry registry = registry_of(3, 1);
+  sim::SimFileSystem disk(1);
+  auto opened = RaftReplica::open(disk, registry, options_for(NodeId{1}, 3),
+                                  std::make_unique<kv::KvMachine>(), 1);
+  ASSERT_TRUE(opened.has_value());
+  RaftReplica& r = **opened;
+  const auto frame = [](NodeId from, NodeId to, raft::MessageBody body) {
+    return raft::encode_message(raft::Message{from, to, Term{9}, std::move(body)});
+  };
+  const raft::RequestVote vote{LogIndex{100}, Term{8}, false};
+
+  EXPECT_TRUE(refused_as<MalformedInput>(r.receive(NodeId{2}, Bytes{0xff, 0xff, 0xff})));
+  // Node 3's channel carrying a message that claims to be from node 2.
+  EXPECT_TRUE(
+      refused_as<AuthenticationFailed>(r.receive(NodeId{3}, frame(NodeId{2}, NodeId{1}, vote))));
+  // A peer no registry names.
+  EXPECT_TRUE(
+      refused_as<AuthenticationFailed>(r.receive(NodeId{9}, frame(NodeId{9}, NodeId{1}, vote))));
+  // A learner asking for votes.
+  EXPECT_TRUE(
+      refused_as<AuthorizationDenied>(r.receive(NodeId{4}, frame(NodeId{4}, NodeId{1}, vote))));
+  // A frame addressed to another replica.
+  EXPECT_TRUE(refused_as<MalformedInput>(r.receive(NodeId{2}, frame(NodeId{2}, NodeId{3}, vote))));
+
+  const consensus::ReplicaStatus s = r.status();
+  EXPECT_EQ(s.term, 0u);  // none of them reached the core
+  EXPECT_EQ(s.rejected.at("malformed_input"), 2u);
+  EXPECT_EQ(s.rejected.at("authentication_failed"), 2u);
+  EXPECT_EQ(s.rejected.at("authorization_denied"), 1u);
+  EXPECT_TRUE(r.take_output().messages.empty());
+
+  // The same vote request on the right channel is answered.
+  ASSERT_TRUE(r.receive(NodeId{2}, frame(NodeId{2}, NodeId{1}, vote)));
+  EXPECT_EQ(r.status().term, 9u);
+  EXPECT_EQ(r.take_output().messages.size(), 1u);
+}
+
+TEST(RaftReplica, RestartFromARealDirectoryKeepsStateAndSnapshots) {
+  testing::TempDir dir;
+  storage::PosixFileSystem fs;
+  const security::TrustRegistry registry = registry_of(1);
+  const std::string data = (dir / "n1").string();
+  crypto::Hash32 digest;
+  LogIndex commit;
+  {
+    auto r = RaftReplica::open(fs, registry, options_for(NodeId{1}, 1, data),
+                               std::make_unique<kv::KvMachine>(), 1);
+    ASSERT_TRUE(r.has_value()) << r.error().to_string();
+    RaftReplica& one = **r;
+    for (int i = 0; i < 50 && one.core().role() != raft::RaftRole::kLeader; ++i) one.tick();
+    ASSERT_EQ(one.core().role(), raft::RaftRole::kLeader);
+    for (std::uint64_t s = 1; s <= 12; ++s) {
+      one.call(kClient, {s, put(s, "k" + std::to_string(s % 4), "v" + std::to_string(s))});
+    }
+    EXPECT_EQ(one.take_output().answers.size(), 12u);  // a single voter commits at once
+    EXPECT_GE(one.snapshots_taken(), 2u);
+    digest = one.state_machine().digest();
+    commit = one.core().commit_index();
+  }
+  auto again = RaftReplica::open(fs, registry, options_for(NodeId{1}, 1, data),
+                                 std::make_unique<kv::KvMachine>(), 2);
+  ASSERT_TRUE(again.has_value()) << again.error().to_string();
+  RaftReplica& one = **again;
+  ASSERT_TRUE(one.core().snapshot().has_value());
+  for (int i = 0; i < 50 && one.core().role() != raft::RaftRole::kLeader; ++i) one.tick();
+  ASSERT_EQ(one.core().role(), raft::RaftRole::kLeader);
+  EXPECT_GE(one.core().commit_index(), commit);
+  EXPECT_EQ(one.state_machine().digest(), digest);
+  // A retry of the last request from before the restart gets the cached answer.
+  one.call(kClient, {99, put(12, "k0", "v12")});
+  consensus::Output out = one.take_output();
+  ASSERT_EQ(out.answers.size(), 1u);
+  EXPECT_EQ(reply_of(out.answers[0].answer).status, kv::KvStatus::kOk);
+  EXPECT_EQ(one.state_machine().digest(), digest);
+}
+
+TEST(RaftReplica, CorruptedLogRefusesToOpen) {
+  sim::SimFileSystem disk(1);
+  const security::TrustRegistry registry = registry_of(1);
+  {
+    auto r = RaftReplica::open(disk, registry, options_for(NodeId{1}, 1),
+                               std::make_unique<kv::KvMachine>(), 1);
+    ASSERT_TRUE(r.has_value());
+    for (int i = 0; i < 50; ++i) (*r)->tick();
+  }
+  auto names = disk.list("/data/wal");
+  ASSERT_TRUE(names.has_value() && !names->empty());
+  disk.flip_bit("/data/wal/" + names->front(), 30, 3);
+  auto r = RaftReplica::open(disk, registry, options_for(NodeId{1}, 1),
+                             std::make_unique<kv::KvMachine>(), 1);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kCorruption);
+}
+
+TEST(RaftReplica, FailingDiskStopsTheReplicaAndReleasesNothing) {
+  Cluster c(3);
+  RaftReplica& leader = c.elect();
+  (void)c.call(leader, put(1, "k", "v"));
+  const NodeId id = leader.id();
+  c.disk(id).set_faults({.write_eio_one_in = 1});
+  leader.call(kClient, {50, put(2, "k", "w")});
+  ASSERT_TRUE(leader.failure().has_value());
+  EXPECT_EQ(leader.failure()->code(), ErrorCode::kIo);
+  // Nothing that depended on the failed write leaves, and the replica is inert.
+  const consensus::Output out = leader.take_output();
+  EXPECT_TRUE(out.messages.empty());
+  EXPECT_TRUE(out.answers.empty());
+  leader.tick();
+  EXPECT_TRUE(leader.take_output().messages.empty());
+  // Restarted from disk with the disk healthy again, it rejoins.
+  c.disk(id).set_faults({});
+  c.disk(id).restart_process();
+  c.slot(id) = c.open(id);
+  RaftReplica& new_leader = c.elect();
+  EXPECT_EQ(reply_of(c.call(new_leader, get(3, "k"))).value, to_bytes("v"));
+}
+
+}  // namespace
+}  // namespace phalanx::node
