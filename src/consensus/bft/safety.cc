@@ -1,0 +1,86 @@
+#include "consensus/bft/safety.h"
+
+#include "security/verify.h"
+
+namespace phalanx::bft {
+
+void SafetyData::encode(codec::Writer& w) const {
+  w.id(epoch);
+  w.id(last_voted_round);
+  w.id(locked_round);
+  w.optional(last_vote, [](codec::Writer& o, const Vote& v) { v.encode(o); });
+  w.optional(last_timeout, [](codec::Writer& o, const Timeout& t) { t.encode(o); });
+}
+
+Result<SafetyData> SafetyData::decode(codec::Reader& r) {
+  SafetyData d;
+  PHALANX_ASSIGN_OR_RETURN(d.epoch, r.id<Epoch>());
+  PHALANX_ASSIGN_OR_RETURN(d.last_voted_round, r.id<Round>());
+  PHALANX_ASSIGN_OR_RETURN(d.locked_round, r.id<Round>());
+  PHALANX_ASSIGN_OR_RETURN(d.last_vote,
+                           r.optional<Vote>([](codec::Reader& in) { return Vote::decode(in); }));
+  PHALANX_ASSIGN_OR_RETURN(
+      d.last_timeout, r.optional<Timeout>([](codec::Reader& in) { return Timeout::decode(in); }));
+  return d;
+}
+
+const char* refusal_name(Refusal refusal) {
+  switch (refusal) {
+    case Refusal::kWrongEpoch: return "wrong epoch";
+    case Refusal::kRoundNotAfterLastVote: return "round not after the last vote";
+    case Refusal::kNotJustified: return "round not justified by a QC or TC";
+    case Refusal::kQcBelowTimeoutCert: return "QC below the TC's highest QC";
+    case Refusal::kTimeoutRoundNotJustified: return "timeout round not justified";
+    case Refusal::kHighQcBelowLock: return "high QC below the lock";
+    case Refusal::kTimeoutRoundPast: return "timeout round before the last vote";
+  }
+  return "unknown";
+}
+
+SafetyRules::SafetyRules(NodeId self, crypto::KeyPair key, SafetyData data)
+    : self_(self), key_(std::move(key)), data_(std::move(data)) {}
+
+Expected<Vote, Refusal> SafetyRules::vote(const Block& block) {
+  if (block.epoch != data_.epoch) return Unexpected(Refusal::kWrongEpoch);
+  const BlockId id = block.id();
+  if (data_.last_vote && data_.last_vote->round == block.round && data_.last_vote->block == id) {
+    return *data_.last_vote;  // a re-request: the same vote, nothing new promised
+  }
+  // Rule 1: at most one vote per round, rounds only increase.
+  if (block.round <= data_.last_voted_round) return Unexpected(Refusal::kRoundNotAfterLastVote);
+  // Rule 2: extend the certificate of the round just before, or, after a
+  // timeout of that round, a QC at least as high as any the TC reports.
+  if (block.round != block.qc.round.next()) {
+    if (!block.tc || block.round != block.tc->round.next()) {
+      return Unexpected(Refusal::kNotJustified);
+    }
+    if (block.qc.round < block.tc->highest_qc_round()) {
+      return Unexpected(Refusal::kQcBelowTimeoutCert);
+    }
+  }
+  Vote v{data_.epoch, block.round, id, self_};
+  security::sign(v, key_);
+  data_.last_voted_round = block.round;
+  data_.locked_round = std::max(data_.locked_round, block.qc.round);
+  data_.last_vote = v;
+  return v;
+}
+
+Expected<Timeout, Refusal> SafetyRules::timeout(Round round, const QuorumCert& high_qc,
+                                                const std::optional<TimeoutCert>& last_tc) {
+  if (high_qc.epoch != data_.epoch) return Unexpected(Refusal::kWrongEpoch);
+  if (data_.last_timeout && data_.last_timeout->round == round) return *data_.last_timeout;
+  if (round < data_.last_voted_round) return Unexpected(Refusal::kTimeoutRoundPast);
+  const bool after_qc = round == high_qc.round.next();
+  const bool after_tc = last_tc && round == last_tc->round.next();
+  if (!after_qc && !after_tc) return Unexpected(Refusal::kTimeoutRoundNotJustified);
+  if (high_qc.round < data_.locked_round) return Unexpected(Refusal::kHighQcBelowLock);
+  Timeout t{data_.epoch, round, high_qc, self_};
+  security::sign(t, key_);
+  // No vote in a round this replica has given up on.
+  data_.last_voted_round = std::max(data_.last_voted_round, round);
+  data_.last_timeout = t;
+  return t;
+}
+
+}  // namespace phalanx::bft

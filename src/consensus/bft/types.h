@@ -1,0 +1,163 @@
+// Byzantine mode: blocks, votes, certificates and timeouts (Jolteon /
+// DiemBFT-v4). Rules and the safety argument: docs/protocol-bft.md.
+//
+// Everything a replica sends is signed under its own domain, and a
+// certificate is only as good as verify_qc()/verify_tc() say: q distinct
+// registered replicas, every signature checked.
+//
+//   Block b{.epoch = e, .round = r, .qc = high_qc, .requests = batch, .proposer = me};
+//   security::sign(b, key);
+//   BlockId id = b.id();
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "consensus/common/client_request.h"
+#include "consensus/common/quorum.h"
+#include "core/codec.h"
+#include "core/ids.h"
+#include "core/principal.h"
+#include "crypto/hash.h"
+#include "crypto/keys.h"
+
+namespace phalanx::security {
+class TrustRegistry;
+}
+
+namespace phalanx::bft {
+
+using BlockId = crypto::Hash32;
+
+inline constexpr std::size_t kRequestsPerBlockMax = 4096;
+
+// A replica's signature inside a certificate.
+struct QcSigner {
+  NodeId id;
+  crypto::Signature signature;
+
+  void encode(codec::Writer& w) const;
+  [[nodiscard]] static Result<QcSigner> decode(codec::Reader& r);
+  bool operator==(const QcSigner&) const = default;
+};
+
+// q votes for one block. Round 0 is the genesis certificate: it certifies
+// the genesis block and carries no signatures.
+struct QuorumCert {
+  Epoch epoch;
+  Round round;
+  BlockId block;
+  std::vector<QcSigner> signers;  // strictly ascending ids
+
+  [[nodiscard]] bool genesis() const { return round == Round{0}; }
+  void encode(codec::Writer& w) const;
+  [[nodiscard]] static Result<QuorumCert> decode(codec::Reader& r);
+  bool operator==(const QuorumCert&) const = default;
+};
+
+struct TcSigner {
+  NodeId id;
+  Round high_qc_round;  // the round of the signer's high QC, which its signature covers
+  crypto::Signature signature;
+
+  void encode(codec::Writer& w) const;
+  [[nodiscard]] static Result<TcSigner> decode(codec::Reader& r);
+  bool operator==(const TcSigner&) const = default;
+};
+
+// q timeouts for one round: the round ends without a certified block.
+struct TimeoutCert {
+  Epoch epoch;
+  Round round;
+  std::vector<TcSigner> signers;  // strictly ascending ids
+
+  // The highest QC round any signer reported; a proposal after this TC must
+  // extend a QC at least this high.
+  [[nodiscard]] Round highest_qc_round() const;
+  void encode(codec::Writer& w) const;
+  [[nodiscard]] static Result<TimeoutCert> decode(codec::Reader& r);
+  bool operator==(const TimeoutCert&) const = default;
+};
+
+// A proposal. Its parent is the block its QC certifies (qc.block), so a
+// block cannot name one parent and carry a certificate for another.
+struct Block {
+  static constexpr SignDomain kDomain = SignDomain::kProposal;
+  static constexpr Action kAction = Action::kPropose;
+
+  Epoch epoch;
+  Round round;
+  QuorumCert qc;
+  std::optional<TimeoutCert> tc =
+      {};  // set when round = tc.round + 1 (the previous round timed out)
+  std::vector<consensus::ClientRequest> requests = {};
+  NodeId proposer;
+  crypto::Signature signature = {};
+
+  [[nodiscard]] BlockId parent() const { return qc.block; }
+  // BLAKE2b-256 of the signed bytes (everything but the signature).
+  [[nodiscard]] BlockId id() const;
+  [[nodiscard]] Principal author() const { return Principal::replica(proposer); }
+  void encode_signed(codec::Writer& w) const;
+  void encode(codec::Writer& w) const;
+  [[nodiscard]] static Result<Block> decode(codec::Reader& r);
+  bool operator==(const Block&) const = default;
+};
+
+// The genesis block every chain starts from (round 0, no requests, unsigned).
+[[nodiscard]] Block genesis_block(Epoch epoch);
+[[nodiscard]] QuorumCert genesis_qc(Epoch epoch);
+
+struct Vote {
+  static constexpr SignDomain kDomain = SignDomain::kVote;
+  static constexpr Action kAction = Action::kVote;
+
+  Epoch epoch;
+  Round round;
+  BlockId block;
+  NodeId voter;
+  crypto::Signature signature = {};
+
+  [[nodiscard]] Principal author() const { return Principal::replica(voter); }
+  void encode_signed(codec::Writer& w) const;
+  void encode(codec::Writer& w) const;
+  [[nodiscard]] static Result<Vote> decode(codec::Reader& r);
+  bool operator==(const Vote&) const = default;
+};
+
+// "Round `round` is over for me; my highest certified block is high_qc."
+// The signature covers (epoch, round, high_qc.round), so timeouts with
+// different high QCs still aggregate into one TC.
+struct Timeout {
+  static constexpr SignDomain kDomain = SignDomain::kTimeout;
+  static constexpr Action kAction = Action::kTimeout;
+
+  Epoch epoch;
+  Round round;
+  QuorumCert high_qc;
+  NodeId author_id;
+  crypto::Signature signature = {};
+
+  [[nodiscard]] Principal author() const { return Principal::replica(author_id); }
+  void encode_signed(codec::Writer& w) const;
+  void encode(codec::Writer& w) const;
+  [[nodiscard]] static Result<Timeout> decode(codec::Reader& r);
+  bool operator==(const Timeout&) const = default;
+};
+
+// The replicas of an epoch and its quorum.
+struct Validators {
+  const security::TrustRegistry* registry = nullptr;  // keys and roles
+  consensus::Quorum quorum;
+  Epoch epoch;
+};
+
+// q distinct replicas of the registry, each signature valid for a Vote on
+// (epoch, round, block). Errors: QuorumNotReached (too few signers),
+// AuthenticationFailed (a signer unknown or not a replica), SignatureInvalid.
+// The genesis QC of the epoch passes with no signers; any other round-0 QC fails.
+[[nodiscard]] Status verify_qc(const QuorumCert& qc, const Validators& validators);
+// Likewise for a TC: each signature is a Timeout's on (epoch, round, high_qc_round).
+[[nodiscard]] Status verify_tc(const TimeoutCert& tc, const Validators& validators);
+
+}  // namespace phalanx::bft

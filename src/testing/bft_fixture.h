@@ -1,0 +1,78 @@
+// Test-only: n replicas with keys, a registry and the validators of epoch 1,
+// and helpers that build correctly signed blocks and certificates.
+#pragma once
+
+#include <vector>
+
+#include "consensus/bft/types.h"
+#include "security/registry.h"
+#include "security/verify.h"
+
+namespace phalanx::bft::testing {
+
+inline crypto::KeyPair key_of(NodeId id) {
+  crypto::Seed seed;
+  seed[0] = static_cast<std::uint8_t>(id.value());
+  seed[1] = 0xb7;
+  return crypto::KeyPair::from_seed(seed);
+}
+
+class Fixture {
+ public:
+  explicit Fixture(std::uint32_t n)
+      : validators_{&registry_, *consensus::Quorum::byzantine(n), Epoch{1}} {
+    for (std::uint64_t i = 1; i <= n; ++i) {
+      const NodeId id{i};
+      PHALANX_ASSERT(
+          registry_.add({Principal::replica(id), key_of(id).public_key(), Role::kReplica}));
+    }
+  }
+
+  [[nodiscard]] const Validators& validators() const { return validators_; }
+  security::TrustRegistry& registry() { return registry_; }
+  [[nodiscard]] Epoch epoch() const { return validators_.epoch; }
+
+  // A QC for `block` at `round`, signed by replicas 1..signers.
+  [[nodiscard]] QuorumCert qc(Round round, const BlockId& block, std::uint32_t signers) const {
+    QuorumCert qc{epoch(), round, block, {}};
+    for (std::uint64_t i = 1; i <= signers; ++i) {
+      Vote v{epoch(), round, block, NodeId{i}};
+      security::sign(v, key_of(NodeId{i}));
+      qc.signers.push_back({NodeId{i}, v.signature});
+    }
+    return qc;
+  }
+  [[nodiscard]] QuorumCert qc_for(const Block& b) const {
+    return qc(b.round, b.id(), validators_.quorum.size());
+  }
+
+  // A TC for `round`; signer i reports high QC round high_qc_rounds[i-1].
+  [[nodiscard]] TimeoutCert tc(Round round, const std::vector<Round>& high_qc_rounds) const {
+    TimeoutCert tc{epoch(), round, {}};
+    for (std::size_t i = 0; i < high_qc_rounds.size(); ++i) {
+      const NodeId id{i + 1};
+      Timeout t{epoch(), round, QuorumCert{epoch(), high_qc_rounds[i], {}, {}}, id};
+      security::sign(t, key_of(id));
+      tc.signers.push_back({id, high_qc_rounds[i], t.signature});
+    }
+    return tc;
+  }
+
+  // A signed block at `round` extending `qc`.
+  [[nodiscard]] Block block(Round round, QuorumCert qc, std::optional<TimeoutCert> tc = {},
+                            NodeId proposer = NodeId{1}) const {
+    Block b{.epoch = epoch(),
+            .round = round,
+            .qc = std::move(qc),
+            .tc = std::move(tc),
+            .proposer = proposer};
+    security::sign(b, key_of(proposer));
+    return b;
+  }
+
+ private:
+  security::TrustRegistry registry_;
+  Validators validators_;
+};
+
+}  // namespace phalanx::bft::testing
