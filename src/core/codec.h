@@ -72,7 +72,13 @@ class Writer {
 
   // Appends bytes with no length prefix (for nested, already-encoded data
   // whose length the format fixes).
-  void raw(ByteView v) { out_.insert(out_.end(), v.begin(), v.end()); }
+  void raw(ByteView v) {
+    // resize + copy, not insert: GCC 12 reports a false stringop-overflow for
+    // insert into a vector it can prove empty (a known GCC 12 false positive).
+    const std::size_t at = out_.size();
+    out_.resize(at + v.size());
+    std::copy(v.begin(), v.end(), out_.begin() + static_cast<std::ptrdiff_t>(at));
+  }
 
   template <class T, class F>
   void optional(const std::optional<T>& v, F&& encode_one) {

@@ -66,6 +66,14 @@ Expected<Vote, Refusal> SafetyRules::vote(const Block& block) {
   return v;
 }
 
+Expected<void, Refusal> SafetyRules::sign_proposal(Block& block) const {
+  if (block.epoch != data_.epoch) return Unexpected(Refusal::kWrongEpoch);
+  if (block.round <= data_.last_voted_round) return Unexpected(Refusal::kRoundNotAfterLastVote);
+  block.proposer = self_;
+  security::sign(block, key_);
+  return {};
+}
+
 Expected<Timeout, Refusal> SafetyRules::timeout(Round round, const QuorumCert& high_qc,
                                                 const std::optional<TimeoutCert>& last_tc) {
   if (high_qc.epoch != data_.epoch) return Unexpected(Refusal::kWrongEpoch);

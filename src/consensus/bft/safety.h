@@ -55,6 +55,11 @@ class SafetyRules {
   [[nodiscard]] Expected<Timeout, Refusal> timeout(Round round, const QuorumCert& high_qc,
                                                    const std::optional<TimeoutCert>& last_tc);
 
+  // Signs this replica's proposal. Refused (kRoundNotAfterLastVote) in a
+  // round it has already voted or timed out in, so a restarted leader never
+  // proposes a second, conflicting block for a round.
+  [[nodiscard]] Expected<void, Refusal> sign_proposal(Block& block) const;
+
   [[nodiscard]] const SafetyData& data() const { return data_; }
 
  private:

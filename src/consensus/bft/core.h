@@ -1,0 +1,178 @@
+// The pure BFT core (byzantine mode): Jolteon / DiemBFT-v4 with a 2-chain
+// commit rule. Rules and the safety argument: docs/protocol-bft.md.
+//
+// No sockets, files, clocks or threads. The runner authenticates every
+// signed message (security::verify) before it gets here; the core checks the
+// rest: the proposer is the round's leader, every certificate (verify_qc,
+// verify_tc), every client request's signature, and the safety rules.
+// The runner must handle each Ready in this order:
+//   1. persist `safety` (fsync) — it covers every vote and timeout in `messages`;
+//   2. persist `committed` blocks, then send `messages`;
+//   3. apply `committed` in order; store `evidence`.
+//
+//   bft::Core core(config, recovered_safety, recovered_tip);
+//   core.tick();
+//   core.on_proposal(authorized_block);  core.on_vote(v);  core.on_timeout(t);
+//   core.submit(authorized_request);     // the mempool; proposed when this replica leads
+//   bft::Ready ready = core.take_ready();
+#pragma once
+
+#include <deque>
+#include <map>
+#include <set>
+#include <variant>
+
+#include "consensus/bft/safety.h"
+#include "consensus/bft/types.h"
+#include "core/trust.h"
+
+namespace phalanx::bft {
+
+struct Config {
+  NodeId id;
+  std::vector<NodeId> replicas;  // sorted; the leader rotation
+  Validators validators;
+  std::uint32_t round_timeout_ticks = 20;  // doubles per round ended by a TC, up to the max
+  std::uint32_t round_timeout_ticks_max = 320;
+  std::size_t batch_max = 256;               // client requests per block
+  std::size_t sync_blocks_max = 64;          // per sync response
+  std::size_t committed_blocks_kept = 1024;  // served to replicas that fell behind
+};
+
+// "Send me block `block` and the ancestors I may lack."
+struct SyncRequest {
+  BlockId block;
+};
+// Oldest first; the last is the block asked for. Each block is checked by
+// hash against its child's QC, so no signature is needed.
+struct SyncResponse {
+  std::vector<Block> blocks;
+};
+
+using Payload = std::variant<Block, Vote, Timeout, SyncRequest, SyncResponse>;
+
+struct Message {
+  NodeId to;
+  Payload body;
+};
+
+// Two validly signed messages of one author for one round that conflict.
+struct EquivocationProof {
+  NodeId author;
+  Round round;
+  Payload first;
+  Payload second;
+};
+
+// Why a message got no further (counted; nothing changed).
+enum class Rejection : std::uint8_t {
+  kWrongEpoch,
+  kNotLeader,       // a proposal from a replica that does not lead its round
+  kBadCertificate,  // a QC or TC that does not verify
+  kBadRequest,      // a client request in a proposal that does not verify
+  kEquivocation,    // the second of two conflicting messages
+  kSafetyRule,      // a proposal this replica's safety rules refuse to vote for
+  kBadSync,         // a sync response that does not hash-chain to what was asked
+  kStale,           // for a round long gone
+};
+inline constexpr std::size_t kRejectionKinds = 8;
+[[nodiscard]] const char* rejection_name(Rejection r);
+
+struct Ready {
+  std::optional<SafetyData> safety;  // persist first
+  std::vector<Message> messages;
+  std::vector<Block> committed;  // in commit order
+  std::vector<EquivocationProof> evidence;
+
+  [[nodiscard]] bool empty() const {
+    return !safety && messages.empty() && committed.empty() && evidence.empty();
+  }
+};
+
+class Core {
+ public:
+  // `tip`: the last committed block (the genesis block on a fresh replica).
+  Core(Config config, crypto::KeyPair key, SafetyData safety, Block tip);
+
+  void tick();
+  void on_proposal(const Authenticated<Block>& block);
+  void on_vote(const Authenticated<Vote>& vote);
+  void on_timeout(const Authenticated<Timeout>& timeout);
+  void on_sync_request(NodeId from, const SyncRequest& request);
+  void on_sync_response(NodeId from, SyncResponse response);
+  // A client request whose signature the runner verified; kept until committed.
+  void submit(const Authenticated<consensus::ClientRequest>& request);
+
+  [[nodiscard]] Ready take_ready();
+
+  [[nodiscard]] NodeId id() const { return config_.id; }
+  [[nodiscard]] Round round() const { return round_; }
+  [[nodiscard]] NodeId leader(Round round) const;
+  [[nodiscard]] const QuorumCert& high_qc() const { return high_qc_; }
+  [[nodiscard]] const Block& committed_tip() const { return blocks_.at(committed_); }
+  [[nodiscard]] std::uint64_t committed_blocks() const { return committed_count_; }
+  [[nodiscard]] const SafetyData& safety() const { return safety_.data(); }
+  [[nodiscard]] std::uint64_t rejections(Rejection r) const {
+    return rejections_[static_cast<std::size_t>(r)];
+  }
+  [[nodiscard]] std::size_t mempool_size() const { return mempool_.size(); }
+  // Replicas this one holds equivocation proof against (not yet excluded
+  // from leader rotation: that needs the proof committed, see the docs).
+  [[nodiscard]] const std::set<NodeId>& equivocators() const { return equivocators_; }
+
+ private:
+  using Key = std::pair<ClientId, std::uint64_t>;
+
+  void reject(Rejection r) { ++rejections_[static_cast<std::size_t>(r)]; }
+  [[nodiscard]] bool certified(const QuorumCert& qc);
+  [[nodiscard]] bool requests_valid(const Block& block) const;
+  // Equivocation bookkeeping: true if `payload` conflicts with an earlier one.
+  bool conflicts(NodeId author, Round round, const BlockId& what, const Payload& payload,
+                 std::map<std::pair<NodeId, Round>, std::pair<BlockId, Payload>>& seen);
+
+  void process_qc(const QuorumCert& qc);
+  void process_tc(const TimeoutCert& tc);
+  void try_commit(const QuorumCert& qc);
+  void advance_round(Round round, bool by_timeout);
+  void propose(bool idle_ok);
+  void insert_block(Block block);
+  void vote_for(const Block& block);
+  void local_timeout();
+  void broadcast(const Payload& body);
+  void send(NodeId to, Payload body);
+  void handle_vote(const Vote& vote);
+  void handle_timeout(const Timeout& timeout);
+
+  Config config_;
+  SafetyRules safety_;
+  bool safety_dirty_ = false;
+
+  Round round_{1};
+  QuorumCert high_qc_;
+  std::optional<TimeoutCert> last_tc_;
+  std::map<BlockId, Block> blocks_;  // known blocks: the committed tip and everything after
+  BlockId committed_;
+  std::uint64_t committed_count_ = 0;
+  std::deque<BlockId> chain_;  // the committed blocks kept, oldest first
+  std::map<BlockId, std::vector<Block>> waiting_for_parent_;
+  std::set<BlockId> sync_requested_;
+
+  std::map<std::pair<Round, BlockId>, std::map<NodeId, crypto::Signature>> votes_;
+  std::map<Round, std::map<NodeId, Timeout>> timeouts_;
+  std::map<std::pair<NodeId, Round>, std::pair<BlockId, Payload>> seen_proposals_;
+  std::map<std::pair<NodeId, Round>, std::pair<BlockId, Payload>> seen_votes_;
+  std::map<std::pair<NodeId, Round>, std::pair<BlockId, Payload>> seen_timeouts_;
+  std::set<NodeId> equivocators_;
+
+  std::deque<consensus::ClientRequest> mempool_;
+  std::set<Key> in_mempool_;
+
+  bool should_propose_ = false;  // this replica leads the round and has not proposed yet
+  std::uint32_t elapsed_ = 0;
+  std::uint32_t timeout_ticks_ = 0;
+  std::uint64_t rejections_[kRejectionKinds] = {};
+
+  Ready ready_;
+};
+
+}  // namespace phalanx::bft

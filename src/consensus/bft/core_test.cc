@@ -1,0 +1,251 @@
+// The BFT core in a lossless in-memory cluster: commits, agreement, a silent
+// leader, bad proposals, an equivocating leader, a replica catching up.
+#include "consensus/bft/core.h"
+
+#include <gtest/gtest.h>
+
+#include "core/overloaded.h"
+#include "testing/bft_fixture.h"
+
+namespace phalanx::bft {
+namespace {
+
+using testing::key_of;
+
+crypto::KeyPair client_key(ClientId c) {
+  crypto::Seed seed;
+  seed[0] = static_cast<std::uint8_t>(c.value());
+  seed[1] = 0xc1;
+  return crypto::KeyPair::from_seed(seed);
+}
+
+consensus::ClientRequest request(ClientId client, std::uint64_t sequence) {
+  consensus::ClientRequest r{ClusterId{}, client, sequence, to_bytes("op"), {}};
+  security::sign(r, client_key(client));
+  return r;
+}
+
+class Cluster {
+ public:
+  explicit Cluster(std::uint32_t n) : fixture_(n) {
+    PHALANX_ASSERT(fixture_.registry().add(
+        {Principal::client(ClientId{1}), client_key(ClientId{1}).public_key(), Role::kClient}));
+    for (std::uint64_t i = 1; i <= n; ++i) ids_.push_back(NodeId{i});
+    for (NodeId id : ids_) {
+      Config c{id, ids_, fixture_.validators()};
+      cores_.push_back(std::make_unique<Core>(c, key_of(id),
+                                              SafetyData{fixture_.epoch(), Round{0}, Round{0}},
+                                              genesis_block(fixture_.epoch())));
+      committed_.emplace_back();
+    }
+  }
+
+  Core& core(NodeId id) { return *cores_[id.value() - 1]; }
+  const std::vector<Block>& committed(NodeId id) { return committed_[id.value() - 1]; }
+
+  void submit(const consensus::ClientRequest& r) {
+    for (auto& c : cores_) {
+      c->submit(*security::verify(fixture_.registry(), Untrusted<consensus::ClientRequest>(r)));
+    }
+  }
+
+  // One step: every live replica ticks, then a few waves of messages are
+  // delivered (what the deliveries send goes out in the next wave).
+  void step() {
+    for (auto& c : cores_) {
+      if (!down_.contains(c->id())) c->tick();
+    }
+    for (int wave = 0; wave < 8; ++wave) {
+      std::vector<std::pair<NodeId, Message>> in_flight;
+      for (auto& c : cores_) {
+        Ready ready = c->take_ready();
+        auto& log = committed_[c->id().value() - 1];
+        log.insert(log.end(), ready.committed.begin(), ready.committed.end());
+        evidence_.insert(evidence_.end(), ready.evidence.begin(), ready.evidence.end());
+        if (down_.contains(c->id())) continue;
+        for (Message& m : ready.messages) {
+          if (!down_.contains(m.to)) in_flight.emplace_back(c->id(), std::move(m));
+        }
+      }
+      for (auto& [from, m] : in_flight) deliver(from, core(m.to), std::move(m.body));
+    }
+  }
+
+  void deliver(NodeId from, Core& to, Payload body) {
+    std::visit(Overloaded{
+                   [&](Block& b) { to.on_proposal(verified(std::move(b))); },
+                   [&](Vote& v) { to.on_vote(verified(std::move(v))); },
+                   [&](Timeout& t) { to.on_timeout(verified(std::move(t))); },
+                   [&](SyncRequest& r) { to.on_sync_request(from, r); },
+                   [&](SyncResponse& r) { to.on_sync_response(from, std::move(r)); },
+               },
+               body);
+  }
+
+  template <class M>
+  Authenticated<M> verified(M m) {
+    auto a = security::verify(fixture_.registry(), Untrusted<M>(std::move(m)));
+    PHALANX_ASSERT(a.has_value());
+    return std::move(*a);
+  }
+
+  void run(int steps) {
+    for (int i = 0; i < steps; ++i) step();
+  }
+
+  // No two replicas committed different blocks at one height.
+  void expect_agreement() {
+    for (std::size_t a = 0; a < committed_.size(); ++a) {
+      for (std::size_t b = a + 1; b < committed_.size(); ++b) {
+        const std::size_t n = std::min(committed_[a].size(), committed_[b].size());
+        for (std::size_t h = 0; h < n; ++h) {
+          ASSERT_EQ(committed_[a][h].id(), committed_[b][h].id()) << "height " << h;
+        }
+      }
+    }
+  }
+
+  std::set<NodeId> down_;
+  std::vector<EquivocationProof> evidence_;
+  testing::Fixture fixture_;
+
+ private:
+  std::vector<NodeId> ids_;
+  std::vector<std::unique_ptr<Core>> cores_;
+  std::vector<std::vector<Block>> committed_;
+};
+
+std::size_t requests_in(const std::vector<Block>& blocks) {
+  std::size_t n = 0;
+  for (const Block& b : blocks) n += b.requests.size();
+  return n;
+}
+
+TEST(BftCore, CommitsEveryRequestOnceOnEveryReplica) {
+  Cluster c(4);
+  for (std::uint64_t s = 1; s <= 10; ++s) c.submit(request(ClientId{1}, s));
+  c.run(40);
+  c.expect_agreement();
+  for (std::uint64_t i = 1; i <= 4; ++i) {
+    EXPECT_GE(c.committed(NodeId{i}).size(), 3u);
+    EXPECT_EQ(requests_in(c.committed(NodeId{i})), 10u) << i;
+    EXPECT_EQ(c.core(NodeId{i}).mempool_size(), 0u);
+  }
+  // Every committed block has a consecutive child certified: rounds rise.
+  const auto& chain = c.committed(NodeId{1});
+  for (std::size_t h = 1; h < chain.size(); ++h) EXPECT_GT(chain[h].round, chain[h - 1].round);
+}
+
+TEST(BftCore, SilentLeaderIsTimedOutAndTheOthersCommit) {
+  Cluster c(4);
+  c.run(5);
+  const std::uint64_t before = c.committed(NodeId{1}).size();
+  // Take down the next leader: its rounds end in timeout certificates.
+  const NodeId next = c.core(NodeId{1}).leader(c.core(NodeId{1}).round().next());
+  c.down_.insert(next);
+  for (std::uint64_t s = 1; s <= 5; ++s) c.submit(request(ClientId{1}, s));
+  c.run(400);
+  c.expect_agreement();
+  const NodeId live = next == NodeId{1} ? NodeId{2} : NodeId{1};
+  EXPECT_GT(c.committed(live).size(), before + 3);
+  EXPECT_EQ(requests_in(c.committed(live)), 5u);
+}
+
+TEST(BftCore, ProposalWithOneForgedRequestGetsNoVote) {
+  Cluster c(4);
+  Core& r = c.core(NodeId{2});
+  const NodeId leader = r.leader(Round{1});
+  Block b{.epoch = c.fixture_.epoch(),
+          .round = Round{1},
+          .qc = genesis_qc(c.fixture_.epoch()),
+          .requests = {request(ClientId{1}, 1), request(ClientId{1}, 2)},
+          .proposer = leader};
+  b.requests[1].operation = to_bytes("tampered");
+  security::sign(b, key_of(leader));
+  r.on_proposal(c.verified(b));
+  EXPECT_EQ(r.rejections(Rejection::kBadRequest), 1u);
+  EXPECT_FALSE(r.take_ready().safety.has_value());  // nothing voted
+  EXPECT_EQ(r.safety().last_voted_round, Round{0});
+}
+
+TEST(BftCore, ProposalFromANonLeaderIsRefused) {
+  Cluster c(4);
+  Core& r = c.core(NodeId{3});
+  const Block b = c.fixture_.block(Round{1}, genesis_qc(c.fixture_.epoch()), {}, NodeId{1});
+  ASSERT_NE(r.leader(Round{1}), NodeId{1});
+  r.on_proposal(c.verified(b));
+  EXPECT_EQ(r.rejections(Rejection::kNotLeader), 1u);
+  EXPECT_TRUE(r.take_ready().empty());
+}
+
+TEST(BftCore, ProposalWithAForgedQuorumCertificateIsRefused) {
+  Cluster c(4);
+  Core& r = c.core(NodeId{3});
+  const Block b1 = c.fixture_.block(Round{1}, genesis_qc(c.fixture_.epoch()));
+  QuorumCert short_qc = c.fixture_.qc(Round{1}, b1.id(), 2);  // 2 of the 3 votes needed
+  const Block b2 = c.fixture_.block(Round{2}, short_qc, {}, r.leader(Round{2}));
+  r.on_proposal(c.verified(b2));
+  EXPECT_EQ(r.rejections(Rejection::kBadCertificate), 1u);
+  EXPECT_EQ(r.round(), Round{1});
+}
+
+TEST(BftCore, EquivocatingLeaderIsCaughtWithProof) {
+  Cluster c(4);
+  Core& r = c.core(NodeId{3});
+  const NodeId leader = r.leader(Round{1});
+  Block a = c.fixture_.block(Round{1}, genesis_qc(c.fixture_.epoch()), {}, leader);
+  Block b{.epoch = c.fixture_.epoch(),
+          .round = Round{1},
+          .qc = genesis_qc(c.fixture_.epoch()),
+          .requests = {request(ClientId{1}, 1)},
+          .proposer = leader};
+  security::sign(b, key_of(leader));
+  r.on_proposal(c.verified(a));
+  Ready first = r.take_ready();
+  ASSERT_TRUE(first.safety.has_value());  // voted for the first
+  r.on_proposal(c.verified(b));
+  Ready second = r.take_ready();
+  EXPECT_FALSE(second.safety.has_value());  // never for the second
+  ASSERT_EQ(second.evidence.size(), 1u);
+  EXPECT_EQ(second.evidence[0].author, leader);
+  EXPECT_EQ(std::get<Block>(second.evidence[0].first).id(), a.id());
+  EXPECT_EQ(std::get<Block>(second.evidence[0].second).id(), b.id());
+  EXPECT_EQ(r.rejections(Rejection::kEquivocation), 1u);
+  EXPECT_TRUE(r.equivocators().contains(leader));
+}
+
+TEST(BftCore, DoubleVoterIsCaughtWithProof) {
+  Cluster c(4);
+  Core& next_leader = c.core(c.core(NodeId{1}).leader(Round{2}));
+  const NodeId voter = next_leader.id() == NodeId{3} ? NodeId{4} : NodeId{3};
+  Vote a{c.fixture_.epoch(), Round{1}, BlockId{}, voter};
+  Vote b = a;
+  b.block[0] = 1;
+  security::sign(a, key_of(voter));
+  security::sign(b, key_of(voter));
+  next_leader.on_vote(c.verified(a));
+  next_leader.on_vote(c.verified(a));  // the same vote again is no offence
+  next_leader.on_vote(c.verified(b));
+  const Ready ready = next_leader.take_ready();
+  ASSERT_EQ(ready.evidence.size(), 1u);
+  EXPECT_EQ(ready.evidence[0].author, voter);
+  EXPECT_EQ(ready.evidence[0].round, Round{1});
+  EXPECT_EQ(next_leader.rejections(Rejection::kEquivocation), 1u);
+}
+
+TEST(BftCore, ReplicaThatMissedBlocksSyncsAndAgrees) {
+  Cluster c(4);
+  c.down_.insert(NodeId{4});
+  for (std::uint64_t s = 1; s <= 6; ++s) c.submit(request(ClientId{1}, s));
+  c.run(300);
+  ASSERT_GE(c.committed(NodeId{1}).size(), 3u);
+  EXPECT_TRUE(c.committed(NodeId{4}).empty());
+  c.down_.clear();
+  c.run(200);
+  c.expect_agreement();
+  EXPECT_GE(c.committed(NodeId{4}).size(), c.committed(NodeId{1}).size() - 2);
+  EXPECT_EQ(requests_in(c.committed(NodeId{4})), 6u);
+}
+
+}  // namespace
+}  // namespace phalanx::bft
