@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "sim/bft_cluster.h"
 #include "sim/raft_cluster.h"
 
 namespace phalanx::cli {
@@ -14,43 +15,96 @@ constexpr int kExitViolation = 2;
 struct SimArgs {
   std::string protocol = "raft";
   std::uint64_t seed = 1;
-  int replicas = 3;
-  std::uint64_t ticks = 0;  // 0: the default length
-  std::string faults;       // empty: draw the mix from the seed
+  std::optional<int> replicas;  // default: 3 (raft), 4 (bft)
+  std::uint64_t ticks = 0;      // 0: the default length
+  std::string faults;           // empty: draw the mix from the seed
+  std::optional<int> byzantine;
+  std::string adversary;
 };
 
+// Applies a comma list of faults; false (with the bad name) if one is unknown.
+template <class Options>
+Result<bool> parse_faults(const std::string& list_text, Options& o, bool raft) {
+  o.crash = o.partition = o.loss = o.duplicate = o.disk = false;
+  std::stringstream list(list_text);
+  for (std::string f; std::getline(list, f, ',');) {
+    if (f == "crash") {
+      o.crash = true;
+    } else if (f == "partition") {
+      o.partition = true;
+    } else if (f == "loss") {
+      o.loss = true;
+    } else if (f == "dup") {
+      o.duplicate = true;
+    } else if (f == "disk") {
+      o.disk = true;
+    } else if (f != "none" && !(raft && (f == "transfer" || f == "member"))) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "unknown fault '" + f + "' (crash, partition, loss, dup, disk" +
+                      (raft ? ", transfer, member" : "") + ", none)");
+    }
+  }
+  return true;
+}
+
+int run_bft_sim(const SimArgs& a) {
+  const int n = a.replicas.value_or(4);
+  sim::BftSimOptions o = sim::random_bft_mix(a.seed, n);
+  const bool explicit_run = !a.faults.empty() || a.byzantine || !a.adversary.empty();
+  if (explicit_run) {
+    o = sim::BftSimOptions{};
+    o.seed = a.seed;
+    o.replicas = n;
+    o.byzantine = a.byzantine.value_or((n - 1) / 3);
+    o.adversary = sim::Adversary::kMixed;
+    if (!a.adversary.empty()) {
+      const std::optional<sim::Adversary> adversary = sim::adversary_from_name(a.adversary);
+      if (!adversary) {
+        return report(Error(ErrorCode::kInvalidArgument,
+                            "unknown adversary '" + a.adversary +
+                                "' (equivocate, double-vote, withhold, silent, replay, forge, "
+                                "stale-qc, bad-request, timing, mixed, fork, none)"));
+      }
+      o.adversary = *adversary;
+    }
+    if (!a.faults.empty()) {
+      if (Result<bool> parsed = parse_faults(a.faults, o, false); !parsed) {
+        return report(parsed.error());
+      }
+    }
+  }
+  if (n < 4) return report(Error(ErrorCode::kInvalidArgument, "byzantine mode needs 4 or more replicas"));
+  if (o.byzantine < 0 || o.byzantine >= n) {
+    return report(Error(ErrorCode::kInvalidArgument, "--byzantine must be between 0 and replicas-1"));
+  }
+  if (a.ticks != 0) o.safety_ms = a.ticks * 10;
+  const sim::BftSimReport r = sim::run_bft_sim(o);
+  fmt::print("{}", r.summary(o));
+  return r.ok() ? kExitOk : kExitViolation;
+}
+
 int run_sim(const SimArgs& a) {
+  if (a.protocol == "bft") return run_bft_sim(a);
   if (a.protocol != "raft") {
     return report(Error(ErrorCode::kInvalidArgument,
-                        "protocol '" + a.protocol + "' is not available yet (only raft)"));
+                        "unknown protocol '" + a.protocol + "' (raft, bft)"));
   }
+  if (a.byzantine || !a.adversary.empty()) {
+    return report(Error(ErrorCode::kInvalidArgument,
+                        "--byzantine and --adversary need --protocol bft"));
+  }
+  const int replicas = a.replicas.value_or(3);
   sim::RaftSimOptions o =
-      a.faults.empty() ? sim::random_fault_mix(a.seed, a.replicas) : sim::RaftSimOptions{};
+      a.faults.empty() ? sim::random_fault_mix(a.seed, replicas) : sim::RaftSimOptions{};
   o.seed = a.seed;
-  o.replicas = a.replicas;
+  o.replicas = replicas;
   if (!a.faults.empty()) {
-    o.crash = o.partition = o.loss = o.duplicate = o.disk = o.transfer = o.membership = false;
+    if (Result<bool> parsed = parse_faults(a.faults, o, true); !parsed) return report(parsed.error());
     std::stringstream list(a.faults);
+    o.transfer = o.membership = false;
     for (std::string f; std::getline(list, f, ',');) {
-      if (f == "crash")
-        o.crash = true;
-      else if (f == "partition")
-        o.partition = true;
-      else if (f == "loss")
-        o.loss = true;
-      else if (f == "dup")
-        o.duplicate = true;
-      else if (f == "disk")
-        o.disk = true;
-      else if (f == "transfer")
-        o.transfer = true;
-      else if (f == "member")
-        o.membership = true;
-      else if (f != "none") {
-        return report(Error(ErrorCode::kInvalidArgument,
-                            "unknown fault '" + f +
-                                "' (crash, partition, loss, dup, disk, transfer, member, none)"));
-      }
+      if (f == "transfer") o.transfer = true;
+      if (f == "member") o.membership = true;
     }
   }
   if (a.ticks != 0) o.safety_ms = a.ticks * 10;
@@ -67,12 +121,18 @@ void add_sim_commands(CLI::App& app, std::function<int()>& run) {
       "sim",
       "Run one deterministic cluster simulation and check every invariant.\n"
       "Exit code 0 if every check held, 2 on a violation (the output says how to reproduce it)");
-  sim->add_option("--protocol", args->protocol, "raft")->capture_default_str();
+  sim->add_option("--protocol", args->protocol, "raft (crash mode) or bft (byzantine mode)")
+      ->capture_default_str();
   sim->add_option("--seed", args->seed, "Seed: the same seed replays the same run")
       ->capture_default_str();
-  sim->add_option("--replicas", args->replicas, "Number of replicas")
-      ->check(CLI::Range(1, 9))
-      ->capture_default_str();
+  sim->add_option("--replicas", args->replicas, "Number of replicas (default 3 raft, 4 bft)")
+      ->check(CLI::Range(1, 10));
+  sim->add_option("--byzantine", args->byzantine,
+                  "bft: how many replicas lie (ids 1..B; default f = (replicas-1)/3)");
+  sim->add_option("--adversary", args->adversary,
+                  "bft: what the liars do: equivocate, double-vote, withhold, silent, replay, "
+                  "forge, stale-qc, bad-request, timing, mixed (each liar draws one), none, or "
+                  "fork (the planted f+1 collusion that must break agreement)");
   sim->add_option("--ticks", args->ticks,
                   "Length of the fault phase in 10 ms ticks (default 1000), then faults stop");
   sim->add_option("--faults", args->faults,

@@ -87,9 +87,10 @@ Status inspect_bft_state(storage::FileSystem& fs, const std::string& path) {
         {"epoch", s.epoch.value()},
         {"last_voted_round", s.last_voted_round.value()},
         {"locked_round", s.locked_round.value()},
-        {"high_qc_bytes", s.high_qc.size()},
         {"last_vote_bytes", s.last_vote.size()},
-        {"commit", s.commit.value()}});
+        {"last_timeout_bytes", s.last_timeout.size()},
+        {"lock_qc_bytes", s.lock_qc.size()},
+        {"last_tc_bytes", s.last_tc.size()}});
   return {};
 }
 

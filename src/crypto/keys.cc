@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <unordered_map>
+
 #include "crypto/sodium.h"
 
 namespace phalanx::crypto {
@@ -77,6 +79,13 @@ KeyPair& KeyPair::operator=(KeyPair&& other) noexcept {
 
 KeyPair::~KeyPair() { wipe(); }
 
+KeyPair KeyPair::clone() const {
+  KeyPair kp;
+  kp.public_key_ = public_key_;
+  kp.secret_key_ = secret_key_;
+  return kp;
+}
+
 void KeyPair::wipe() { sodium_memzero(secret_key_.data(), secret_key_.size()); }
 
 Signature KeyPair::sign(SignDomain domain, ByteView message) const {
@@ -100,11 +109,50 @@ Result<KeyPair> KeyPair::from_secret_text(std::string_view text) {
   return kp;
 }
 
+namespace {
+
+constexpr std::size_t kMemoEntriesMax = 1 << 20;
+
+struct Memo {
+  ScopedVerifyMemo* owner = nullptr;
+  std::unordered_map<std::string, bool> results;
+};
+thread_local Memo memo;
+
+std::string memo_key(const PublicKey& key, const Signature& signature, ByteView signed_bytes) {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, nullptr, 0, 32);
+  crypto_generichash_update(&st, key.data(), key.size());
+  crypto_generichash_update(&st, signature.data(), signature.size());
+  crypto_generichash_update(&st, signed_bytes.data(), signed_bytes.size());
+  std::string out(32, '\0');
+  crypto_generichash_final(&st, reinterpret_cast<unsigned char*>(out.data()), out.size());
+  return out;
+}
+
+}  // namespace
+
+ScopedVerifyMemo::ScopedVerifyMemo() : previous_(memo.owner) { memo.owner = this; }
+
+ScopedVerifyMemo::~ScopedVerifyMemo() {
+  memo.owner = previous_;
+  if (memo.owner == nullptr) memo.results.clear();
+}
+
 bool verify(const PublicKey& key, SignDomain domain, ByteView message, const Signature& signature) {
   ensure_sodium();
   const Bytes signed_bytes = domain_separated(domain, message);
-  return crypto_sign_verify_detached(signature.data(), signed_bytes.data(), signed_bytes.size(),
-                                     key.data()) == 0;
+  auto check = [&] {
+    return crypto_sign_verify_detached(signature.data(), signed_bytes.data(), signed_bytes.size(),
+                                       key.data()) == 0;
+  };
+  if (memo.owner == nullptr) return check();
+  std::string k = memo_key(key, signature, signed_bytes);
+  if (const auto it = memo.results.find(k); it != memo.results.end()) return it->second;
+  if (memo.results.size() >= kMemoEntriesMax) memo.results.clear();
+  const bool ok = check();
+  memo.results.emplace(std::move(k), ok);
+  return ok;
 }
 
 std::string public_key_text(const PublicKey& key) {

@@ -38,6 +38,8 @@ class KeyPair {
 
   [[nodiscard]] const PublicKey& public_key() const { return public_key_; }
   [[nodiscard]] Signature sign(SignDomain domain, ByteView message) const;
+  // A second holder of the same key (e.g. consensus signing and reply signing).
+  [[nodiscard]] KeyPair clone() const;
 
   // Text form of the secret key file (see docs/security-model.md):
   //   phalanx-ed25519-secret-key-v1\n<64 hex digits of the seed>\n
@@ -54,6 +56,23 @@ class KeyPair {
 
 [[nodiscard]] bool verify(const PublicKey& key, SignDomain domain, ByteView message,
                           const Signature& signature);
+
+// Remembers verify() results on this thread while it lives: verification is
+// a pure function, so the answers are the same, only cheaper when the same
+// signature is checked again. The simulator runs a whole cluster in one
+// thread, where every replica checks every vote in every QC; with a memo each
+// signature costs one Ed25519 verification per run, not one per replica.
+// Entries are keyed by a BLAKE2b hash of (key, domain, signature, message).
+class ScopedVerifyMemo {
+ public:
+  ScopedVerifyMemo();
+  ~ScopedVerifyMemo();
+  ScopedVerifyMemo(const ScopedVerifyMemo&) = delete;
+  ScopedVerifyMemo& operator=(const ScopedVerifyMemo&) = delete;
+
+ private:
+  ScopedVerifyMemo* previous_;
+};
 
 // Text form of a public key file:
 //   phalanx-ed25519-public-key-v1\n<64 hex digits>\n

@@ -69,8 +69,9 @@ TEST(HardState, RaftAndBftRoundTrip) {
   ASSERT_TRUE(save_hard_state(fs, "/raft", raft));
   EXPECT_EQ(**load_hard_state<RaftHardState>(fs, "/raft"), raft);
 
-  const BftSafetyState bft{Epoch{1},       Round{9},         Round{7},
-                           to_bytes("qc"), to_bytes("vote"), LogIndex{5}};
+  const BftSafetyState bft{Epoch{1},         Round{9},          Round{7},
+                           to_bytes("vote"), to_bytes("timeout"), to_bytes("qc"),
+                           to_bytes("tc")};
   ASSERT_TRUE(save_hard_state(fs, "/bft", bft));
   EXPECT_EQ(**load_hard_state<BftSafetyState>(fs, "/bft"), bft);
   EXPECT_FALSE(*load_hard_state<RaftHardState>(fs, "/absent"));

@@ -21,9 +21,10 @@ void BftSafetyState::encode(codec::Writer& w) const {
   w.id(epoch);
   w.id(last_voted_round);
   w.id(locked_round);
-  w.bytes(high_qc, kCertificateBytesMax);
   w.bytes(last_vote, kCertificateBytesMax);
-  w.id(commit);
+  w.bytes(last_timeout, kCertificateBytesMax);
+  w.bytes(lock_qc, kCertificateBytesMax);
+  w.bytes(last_tc, kCertificateBytesMax);
 }
 
 Result<BftSafetyState> BftSafetyState::decode(codec::Reader& r) {
@@ -31,9 +32,10 @@ Result<BftSafetyState> BftSafetyState::decode(codec::Reader& r) {
   PHALANX_ASSIGN_OR_RETURN(s.epoch, r.id<Epoch>());
   PHALANX_ASSIGN_OR_RETURN(s.last_voted_round, r.id<Round>());
   PHALANX_ASSIGN_OR_RETURN(s.locked_round, r.id<Round>());
-  PHALANX_ASSIGN_OR_RETURN(s.high_qc, r.bytes(kCertificateBytesMax));
   PHALANX_ASSIGN_OR_RETURN(s.last_vote, r.bytes(kCertificateBytesMax));
-  PHALANX_ASSIGN_OR_RETURN(s.commit, r.id<LogIndex>());
+  PHALANX_ASSIGN_OR_RETURN(s.last_timeout, r.bytes(kCertificateBytesMax));
+  PHALANX_ASSIGN_OR_RETURN(s.lock_qc, r.bytes(kCertificateBytesMax));
+  PHALANX_ASSIGN_OR_RETURN(s.last_tc, r.bytes(kCertificateBytesMax));
   return s;
 }
 

@@ -1,9 +1,10 @@
 // What a replica must never forget: the promises it made before answering.
 //
 // Raft: the current term, the vote cast in it, and the commit index.
-// BFT (Jolteon rules, docs/protocol.md): the last round voted in, the lock
-// (highest parent-QC round voted on top of), the high QC and the last vote
-// itself (a re-request for that round gets the same vote, never a new one).
+// BFT (Jolteon rules, docs/protocol-bft.md): the last round voted or timed
+// out in, the lock (highest parent-QC round voted on top of), and the last
+// vote and timeout themselves (a re-request for that round gets the same
+// one, never a new one).
 //
 // Both are written with write_atomic() and must be on disk before the vote
 // or acknowledgement that depends on them leaves the node.
@@ -34,9 +35,10 @@ struct BftSafetyState {
   Epoch epoch;
   Round last_voted_round;
   Round locked_round;
-  Bytes high_qc;    // encoded quorum certificate (consensus layer's format)
-  Bytes last_vote;  // encoded signed vote
-  LogIndex commit;
+  Bytes last_vote;     // encoded signed vote (consensus layer's format); empty: none
+  Bytes last_timeout;  // encoded signed timeout; empty: none
+  Bytes lock_qc;       // encoded quorum certificate behind the lock; empty: none
+  Bytes last_tc;       // encoded newest timeout certificate used; empty: none
 
   void encode(codec::Writer& w) const;
   [[nodiscard]] static Result<BftSafetyState> decode(codec::Reader& r);

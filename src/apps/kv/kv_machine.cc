@@ -18,6 +18,11 @@ bool KvMachine::read_only(ByteView command) const {
   return c && c->op == KvOp::kGet;
 }
 
+bool KvMachine::issued_by(ByteView command, ClientId client, std::uint64_t sequence) const {
+  Result<KvCommand> c = codec::decode<KvCommand>(command);
+  return c && c->client == client && c->sequence == sequence;
+}
+
 Bytes KvMachine::query(ByteView command) const {
   Result<KvCommand> c = codec::decode<KvCommand>(command);
   if (!c || c->op != KvOp::kGet) return codec::encode(KvReply{KvStatus::kMalformed, std::nullopt});

@@ -15,6 +15,8 @@ class KvMachine final : public consensus::StateMachine {
   [[nodiscard]] Applied apply(LogIndex index, ByteView command) override;
   [[nodiscard]] bool read_only(ByteView command) const override;
   [[nodiscard]] Bytes query(ByteView command) const override;
+  [[nodiscard]] bool issued_by(ByteView command, ClientId client,
+                               std::uint64_t sequence) const override;
   [[nodiscard]] Bytes snapshot() const override { return store_.snapshot(); }
   [[nodiscard]] Status restore(ByteView snapshot) override;
   void clear() override;

@@ -16,11 +16,13 @@ const char* rejection_name(Rejection r) {
     case Rejection::kSafetyRule: return "safety_rule";
     case Rejection::kBadSync: return "bad_sync";
     case Rejection::kStale: return "stale";
+    case Rejection::kBacklogFull: return "backlog_full";
   }
   return "unknown";
 }
 
-Core::Core(Config config, crypto::KeyPair key, SafetyData safety, Block tip)
+Core::Core(Config config, crypto::KeyPair key, SafetyData safety, Block tip,
+           std::vector<Block> voted)
     : config_(std::move(config)),
       safety_(config_.id, std::move(key), std::move(safety)),
       high_qc_(genesis_qc(config_.validators.epoch)),
@@ -31,8 +33,23 @@ Core::Core(Config config, crypto::KeyPair key, SafetyData safety, Block tip)
   // A restarted replica resumes after the rounds it has already voted or timed out in.
   round_ = std::max(Round{1}, std::max(tip.round.next(), safety_.data().last_voted_round));
   if (tip.round != Round{0}) high_qc_ = tip.qc;  // at least as high as the tip's parent
+  const SafetyData& kept = safety_.data();
+  if (kept.lock_qc && kept.lock_qc->round > high_qc_.round) high_qc_ = *kept.lock_qc;
+  last_tc_ = kept.last_tc;
+  const Round tip_round = tip.round;
   blocks_.emplace(committed_, std::move(tip));
   chain_.push_back(committed_);
+  std::sort(voted.begin(), voted.end(),
+            [](const Block& a, const Block& b) { return a.round < b.round; });
+  for (Block& b : voted) {
+    if (b.round <= tip_round || blocks_.contains(b.id())) continue;
+    if (blocks_.contains(b.parent())) {
+      const BlockId id = b.id();
+      blocks_.emplace(id, std::move(b));
+    } else {
+      park(std::move(b));
+    }
+  }
   should_propose_ = leader(round_) == config_.id;
 }
 
@@ -46,9 +63,13 @@ Ready Core::take_ready() {
   return std::exchange(ready_, {});
 }
 
+// ticks before an unanswered sync request goes to another replica
+constexpr std::uint32_t kSyncRetryTicks = 4;
+
 // ---- Pacemaker ----
 
 void Core::tick() {
+  if (!waiting_for_parent_.empty() || !wanted_.empty() || syncing_) retry_sync();
   if (should_propose_) propose(true);
   if (++elapsed_ < timeout_ticks_) return;
   elapsed_ = 0;
@@ -62,6 +83,7 @@ void Core::local_timeout() {
   Expected<Timeout, Refusal> t = safety_.timeout(round_, high_qc_, last_tc_);
   if (!t) return;  // e.g. the high QC is below the lock: wait for a higher one
   safety_dirty_ = true;
+  t->last_tc = last_tc_;
   broadcast(*t);
   handle_timeout(*t);
 }
@@ -82,9 +104,14 @@ void Core::advance_round(Round round, bool by_timeout) {
 // ---- Certificates and commits ----
 
 bool Core::certified(const QuorumCert& qc) {
+  const auto known = verified_qcs_.find({qc.round, qc.block});
+  if (known != verified_qcs_.end() && known->second == qc.signers) return true;
   if (!verify_qc(qc, config_.validators)) {
     reject(Rejection::kBadCertificate);
     return false;
+  }
+  if (!qc.genesis() && qc.round > committed_tip().round) {
+    verified_qcs_[{qc.round, qc.block}] = qc.signers;
   }
   return true;
 }
@@ -113,7 +140,13 @@ void Core::try_commit(const QuorumCert& qc) {
   for (const Block* at = &b; at->id() != committed_;) {
     chain.push_back(at);
     const auto up = blocks_.find(at->parent());
-    if (up == blocks_.end()) return;  // an ancestor is missing: commit once synced
+    if (up == blocks_.end()) {
+      // An ancestor is missing (this replica was down, or lost messages):
+      // fetch it; the commit is retried when it arrives.
+      wanted_.insert(at->parent());
+      if (missing(at->parent())) request_sync(at->parent(), at->proposer);
+      return;
+    }
     at = &up->second;
   }
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
@@ -141,6 +174,17 @@ void Core::try_commit(const QuorumCert& qc) {
   std::erase_if(blocks_, [&](const auto& kv) {
     return kv.second.round <= tip_round && !kept.contains(kv.first);
   });
+  verified_qcs_.erase(verified_qcs_.begin(), verified_qcs_.lower_bound({tip_round, BlockId{}}));
+  std::erase_if(wanted_, [&](const BlockId& id) { return blocks_.contains(id); });
+  // Parked blocks at or below the tip can never be inserted any more.
+  for (auto it = waiting_for_parent_.begin(); it != waiting_for_parent_.end();) {
+    std::erase_if(it->second, [&](const Block& w) {
+      if (w.round > tip_round) return false;
+      parked_.erase(w.id());
+      return true;
+    });
+    it = it->second.empty() ? waiting_for_parent_.erase(it) : std::next(it);
+  }
 }
 
 // ---- Proposals ----
@@ -150,6 +194,9 @@ void Core::try_commit(const QuorumCert& qc) {
 // the network allows. Work (new requests, or requests in uncommitted blocks
 // that need two more rounds to commit) is proposed at once.
 void Core::propose(bool idle_ok) {
+  // A restarted replica knows only the QC inside its committed tip, which
+  // certifies the tip's parent: extending that would fork below the tip.
+  if (high_qc_.round < committed_tip().round) return;
   Block b{
       .epoch = config_.validators.epoch, .round = round_, .qc = high_qc_, .proposer = config_.id};
   if (high_qc_.round.next() != round_) {
@@ -158,24 +205,33 @@ void Core::propose(bool idle_ok) {
   }
   // Requests already in an uncommitted ancestor are not proposed twice.
   std::set<Key> pending;
-  for (auto it = blocks_.find(high_qc_.block); it != blocks_.end() && it->first != committed_;
+  const Round committed_round = committed_tip().round;
+  for (auto it = blocks_.find(high_qc_.block);
+       it != blocks_.end() && it->second.round > committed_round;
        it = blocks_.find(it->second.parent())) {
     for (const auto& req : it->second.requests) pending.insert({req.client, req.sequence});
   }
+  std::size_t bytes = codec::encode(b).size();
   for (const consensus::ClientRequest& req : mempool_) {
     if (b.requests.size() == config_.batch_max) break;
-    if (!pending.contains({req.client, req.sequence})) b.requests.push_back(req);
+    if (pending.contains({req.client, req.sequence})) continue;
+    // At least its encoded size: cluster, ids, length prefix and signature take < 128 bytes.
+    const std::size_t size = req.operation.size() + 128;
+    if (bytes + size > config_.block_bytes_max) break;
+    bytes += size;
+    b.requests.push_back(req);
   }
   if (b.requests.empty() && pending.empty() && !idle_ok) return;
   should_propose_ = false;
   if (!safety_.sign_proposal(b)) return;  // already voted or timed out in this round
   seen_proposals_[{config_.id, round_}] = {b.id(), b};
-  broadcast(b);
+  broadcast(b);  // its own vote for it (below) has it persisted
   insert_block(std::move(b));
 }
 
 bool Core::requests_valid(const Block& block) const {
   for (const consensus::ClientRequest& req : block.requests) {
+    if (req.cluster != config_.cluster) return false;
     auto verified = security::verify(*config_.validators.registry, Untrusted(req));
     if (!verified || verified->role() != Role::kClient) return false;
   }
@@ -201,12 +257,20 @@ void Core::on_proposal(const Authenticated<Block>& message) {
   if (!certified(b.qc)) return;
   if (b.tc && !verify_tc(*b.tc, config_.validators)) return reject(Rejection::kBadCertificate);
   if (!requests_valid(b)) return reject(Rejection::kBadRequest);
+  if (codec::encode(b).size() > config_.block_bytes_max) return reject(Rejection::kBadRequest);
+  // Justified by its QC (the round right after it) or by a TC for the round
+  // before with a QC at least as high as any its signers reported: the same
+  // test the voting rule applies, made here so that a stale proposal is
+  // refused even by a replica that would not vote in its round anyway.
+  const bool by_qc = b.round == b.qc.round.next();
+  const bool by_tc =
+      b.tc && b.round == b.tc->round.next() && b.qc.round >= b.tc->highest_qc_round();
+  if (!by_qc && !by_tc) return reject(Rejection::kSafetyRule);
   if (b.tc) process_tc(*b.tc);
   process_qc(b.qc);
   if (!blocks_.contains(b.parent())) {
     // An ancestor is missing: ask the proposer, and come back to this block.
-    waiting_for_parent_[b.parent()].push_back(b);
-    if (sync_requested_.insert(b.parent()).second) send(b.proposer, SyncRequest{b.parent()});
+    if (park(b) && missing(b.parent())) request_sync(b.parent(), b.proposer);
     return;
   }
   insert_block(b);
@@ -224,14 +288,72 @@ void Core::insert_block(Block block) {
   if (waiting == waiting_for_parent_.end()) return;
   std::vector<Block> children = std::move(waiting->second);
   waiting_for_parent_.erase(waiting);
-  sync_requested_.erase(id);
-  for (Block& child : children) insert_block(std::move(child));
+  for (Block& child : children) {
+    parked_.erase(child.id());
+    insert_block(std::move(child));
+  }
+}
+
+bool Core::park(Block block) {
+  const BlockId id = block.id();
+  if (parked_.contains(id)) return true;
+  if (parked_.size() >= config_.waiting_blocks_max) {
+    reject(Rejection::kBacklogFull);
+    return false;
+  }
+  parked_.insert(id);
+  waiting_for_parent_[block.parent()].push_back(std::move(block));
+  return true;
+}
+
+bool Core::missing(const BlockId& id) const {
+  return (waiting_for_parent_.contains(id) || wanted_.contains(id)) && !blocks_.contains(id) &&
+         !parked_.contains(id);
+}
+
+void Core::request_sync(const BlockId& id, NodeId peer) {
+  if (syncing_ && missing(syncing_->block) && syncing_->age < kSyncRetryTicks) return;
+  // A leader can hold a QC for a block it never received (the votes came,
+  // the proposal was lost): then the child's proposer is this replica.
+  if (peer == config_.id) peer = next_peer(peer);
+  syncing_ = Syncing{id, peer, 0};
+  send(peer, SyncRequest{id});
+}
+
+NodeId Core::next_peer(NodeId after) const {
+  const auto& all = config_.replicas;
+  auto next = std::upper_bound(all.begin(), all.end(), after);
+  if (next == all.end()) next = all.begin();
+  if (*next == config_.id && ++next == all.end()) next = all.begin();
+  return *next;
+}
+
+// On tick: a request unanswered for kSyncRetryTicks goes to the next
+// replica; once it is answered, the next missing block (if any) is asked for.
+void Core::retry_sync() {
+  if (syncing_ && ++syncing_->age < kSyncRetryTicks && missing(syncing_->block)) return;
+  std::optional<BlockId> want;
+  if (syncing_ && missing(syncing_->block)) want = syncing_->block;
+  for (auto it = waiting_for_parent_.begin(); !want && it != waiting_for_parent_.end(); ++it) {
+    if (missing(it->first)) want = it->first;
+  }
+  for (auto it = wanted_.begin(); !want && it != wanted_.end(); ++it) {
+    if (missing(*it)) want = *it;
+  }
+  if (!want) {
+    syncing_.reset();
+    return;
+  }
+  const NodeId next = next_peer(syncing_ ? syncing_->asked : config_.id);
+  syncing_.reset();
+  request_sync(*want, next);
 }
 
 void Core::vote_for(const Block& block) {
   Expected<Vote, Refusal> v = safety_.vote(block);
   if (!v) return reject(Rejection::kSafetyRule);
   safety_dirty_ = true;
+  ready_.voted.push_back(block);
   const NodeId next = leader(block.round.next());
   if (next == config_.id) {
     handle_vote(*v);
@@ -262,6 +384,12 @@ void Core::handle_vote(const Vote& v) {
 void Core::on_timeout(const Authenticated<Timeout>& message) {
   const Timeout& t = message.value();
   if (t.epoch != config_.validators.epoch) return reject(Rejection::kWrongEpoch);
+  // A newer TC than this replica holds: a restarted replica forgot its own
+  // and cannot time out its round without one.
+  if (t.last_tc && (!last_tc_ || t.last_tc->round > last_tc_->round)) {
+    if (!verify_tc(*t.last_tc, config_.validators)) return reject(Rejection::kBadCertificate);
+    process_tc(*t.last_tc);
+  }
   if (t.round < round_) return reject(Rejection::kStale);
   const BlockId what = crypto::blake2b256(security::signed_bytes(t));
   if (conflicts(t.author_id, t.round, what, t, seen_timeouts_)) return;
@@ -275,10 +403,14 @@ void Core::handle_timeout(const Timeout& t) {
   auto& got = timeouts_[t.round];
   if (!got.emplace(t.author_id, t).second) return;
   // f+1 timeouts: at least one honest replica gave up on the round; join it
-  // so a TC forms even if this replica's own timer has not fired.
+  // so a TC forms even if this replica's own timer has not fired. Joining
+  // handles this replica's own timeout, which may form the TC and move to
+  // the next round (erasing `got`): that call has done the rest.
   if (t.round == round_ && got.size() == config_.validators.quorum.reply_quorum() &&
       !got.contains(config_.id)) {
+    const std::size_t before = got.size();
     local_timeout();
+    if (round_ != t.round || !timeouts_.contains(t.round) || got.size() != before) return;
   }
   if (got.size() != config_.validators.quorum.size()) return;
   TimeoutCert tc{t.epoch, t.round, {}};
@@ -290,9 +422,12 @@ void Core::handle_timeout(const Timeout& t) {
 
 void Core::on_sync_request(NodeId from, const SyncRequest& request) {
   SyncResponse response;
+  std::size_t bytes = 0;
   for (auto it = blocks_.find(request.block);
        it != blocks_.end() && response.blocks.size() < config_.sync_blocks_max;
        it = blocks_.find(it->second.parent())) {
+    bytes += codec::encode(it->second).size();
+    if (!response.blocks.empty() && bytes > config_.sync_bytes_max) break;
     response.blocks.push_back(it->second);
   }
   if (response.blocks.empty()) return;
@@ -301,7 +436,8 @@ void Core::on_sync_request(NodeId from, const SyncRequest& request) {
 }
 
 void Core::on_sync_response(NodeId from, SyncResponse response) {
-  if (response.blocks.empty() || !sync_requested_.contains(response.blocks.back().id())) {
+  // Only what some parked block waits for: its id is certified by that block's QC.
+  if (response.blocks.empty() || !missing(response.blocks.back().id())) {
     return reject(Rejection::kBadSync);
   }
   // Each block must be the one its child's QC certifies.
@@ -310,18 +446,23 @@ void Core::on_sync_response(NodeId from, SyncResponse response) {
       return reject(Rejection::kBadSync);
     }
   }
-  const Block& oldest = response.blocks.front();
-  if (!blocks_.contains(oldest.parent()) && !blocks_.contains(oldest.id())) {
-    // Still short of what this replica knows: park them, ask further back.
-    for (Block& b : response.blocks) waiting_for_parent_[b.parent()].push_back(std::move(b));
-    if (sync_requested_.insert(oldest.parent()).second) send(from, SyncRequest{oldest.parent()});
-    return;
-  }
+  const BlockId oldest_parent = response.blocks.front().parent();
   for (Block& b : response.blocks) {
-    if (blocks_.contains(b.id())) continue;
-    if (b.round <= committed_tip().round) continue;
-    insert_block(std::move(b));
+    if (blocks_.contains(b.id()) || b.round <= committed_tip().round) continue;
+    if (blocks_.contains(b.parent())) {
+      insert_block(std::move(b));
+    } else if (!park(std::move(b))) {
+      return;
+    }
   }
+  // Still short of what this replica knows: ask further back.
+  if (missing(oldest_parent)) {
+    syncing_.reset();
+    request_sync(oldest_parent, from);
+  } else if (syncing_ && !missing(syncing_->block)) {
+    syncing_.reset();
+  }
+  try_commit(high_qc_);  // the blocks may complete a chain that waited to commit
 }
 
 // ---- Mempool, sending ----

@@ -32,11 +32,15 @@ struct Config {
   NodeId id;
   std::vector<NodeId> replicas;  // sorted; the leader rotation
   Validators validators;
+  ClusterId cluster = {};  // client requests signed for another cluster get no vote
   std::uint32_t round_timeout_ticks = 20;  // doubles per round ended by a TC, up to the max
   std::uint32_t round_timeout_ticks_max = 320;
   std::size_t batch_max = 256;               // client requests per block
+  std::size_t block_bytes_max = 12u << 20;   // an encoded block; larger ones get no vote
   std::size_t sync_blocks_max = 64;          // per sync response
+  std::size_t sync_bytes_max = 48u << 20;    // per sync response (at least one block is sent)
   std::size_t committed_blocks_kept = 1024;  // served to replicas that fell behind
+  std::size_t waiting_blocks_max = 1024;     // blocks parked until their ancestors arrive
 };
 
 // "Send me block `block` and the ancestors I may lack."
@@ -74,25 +78,33 @@ enum class Rejection : std::uint8_t {
   kSafetyRule,      // a proposal this replica's safety rules refuse to vote for
   kBadSync,         // a sync response that does not hash-chain to what was asked
   kStale,           // for a round long gone
+  kBacklogFull,     // a block that would need parking while waiting_blocks_max are parked
 };
-inline constexpr std::size_t kRejectionKinds = 8;
+inline constexpr std::size_t kRejectionKinds = 9;
 [[nodiscard]] const char* rejection_name(Rejection r);
 
 struct Ready {
   std::optional<SafetyData> safety;  // persist first
+  // Blocks this replica voted for or proposed: persist with the safety data,
+  // so that after a crash it can still serve a block it helped certify
+  // (otherwise a certified block could survive only at the liars).
+  std::vector<Block> voted;
   std::vector<Message> messages;
   std::vector<Block> committed;  // in commit order
   std::vector<EquivocationProof> evidence;
 
   [[nodiscard]] bool empty() const {
-    return !safety && messages.empty() && committed.empty() && evidence.empty();
+    return !safety && voted.empty() && messages.empty() && committed.empty() && evidence.empty();
   }
 };
 
 class Core {
  public:
-  // `tip`: the last committed block (the genesis block on a fresh replica).
-  Core(Config config, crypto::KeyPair key, SafetyData safety, Block tip);
+  // `tip`: the last committed block (the genesis block on a fresh replica);
+  // `voted`: the blocks of earlier Ready::voted that a restarted replica
+  // still holds (those at or below the tip are ignored).
+  Core(Config config, crypto::KeyPair key, SafetyData safety, Block tip,
+       std::vector<Block> voted = {});
 
   void tick();
   void on_proposal(const Authenticated<Block>& block);
@@ -136,6 +148,17 @@ class Core {
   void advance_round(Round round, bool by_timeout);
   void propose(bool idle_ok);
   void insert_block(Block block);
+  // Parks `block` until its parent arrives; false (counted) when the backlog is full.
+  bool park(Block block);
+  // True if `id` is wanted (a parked block's parent, or an ancestor a
+  // commit needs) and neither known nor parked.
+  [[nodiscard]] bool missing(const BlockId& id) const;
+  // Asks `peer` for `id` and its ancestors, unless another request is still
+  // outstanding and fresh (one at a time; retried on tick, rotating peers).
+  void request_sync(const BlockId& id, NodeId peer);
+  void retry_sync();
+  // The replica after `after` in the rotation, never this one.
+  [[nodiscard]] NodeId next_peer(NodeId after) const;
   void vote_for(const Block& block);
   void local_timeout();
   void broadcast(const Payload& body);
@@ -154,8 +177,16 @@ class Core {
   BlockId committed_;
   std::uint64_t committed_count_ = 0;
   std::deque<BlockId> chain_;  // the committed blocks kept, oldest first
-  std::map<BlockId, std::vector<Block>> waiting_for_parent_;
-  std::set<BlockId> sync_requested_;
+  std::map<BlockId, std::vector<Block>> waiting_for_parent_;  // by the parent they wait for
+  std::set<BlockId> parked_;                                  // ids of the blocks waiting
+  std::set<BlockId> wanted_;  // ancestors a commit found missing (their children are known)
+  // The one sync request outstanding: the missing block, who was asked, ticks since.
+  struct Syncing {
+    BlockId block;
+    NodeId asked;
+    std::uint32_t age = 0;
+  };
+  std::optional<Syncing> syncing_;
 
   std::map<std::pair<Round, BlockId>, std::map<NodeId, crypto::Signature>> votes_;
   std::map<Round, std::map<NodeId, Timeout>> timeouts_;
@@ -163,6 +194,10 @@ class Core {
   std::map<std::pair<NodeId, Round>, std::pair<BlockId, Payload>> seen_votes_;
   std::map<std::pair<NodeId, Round>, std::pair<BlockId, Payload>> seen_timeouts_;
   std::set<NodeId> equivocators_;
+  // QCs whose signatures were checked, by (round, block): the high QC comes
+  // back in every timeout and proposal, and is verified once. Pruned below
+  // the committed tip.
+  std::map<std::pair<Round, BlockId>, std::vector<QcSigner>> verified_qcs_;
 
   std::deque<consensus::ClientRequest> mempool_;
   std::set<Key> in_mempool_;

@@ -249,3 +249,71 @@ TEST(BftCore, ReplicaThatMissedBlocksSyncsAndAgrees) {
 
 }  // namespace
 }  // namespace phalanx::bft
+
+namespace phalanx::bft {
+namespace {
+
+// Regression (found by the simulator, a use-after-free): f+1 timeouts make
+// a replica join the round; its own timeout completes the TC, which moves it
+// on and drops the round's timeouts while the first call still held them.
+TEST(BftCore, JoiningTimeoutThatCompletesTheCertificateMovesOn) {
+  testing::Fixture f(4);
+  std::vector<NodeId> ids{NodeId{1}, NodeId{2}, NodeId{3}, NodeId{4}};
+  Core core(Config{NodeId{4}, ids, f.validators()}, testing::key_of(NodeId{4}),
+            SafetyData{f.epoch(), Round{0}, Round{0}}, genesis_block(f.epoch()));
+  for (std::uint64_t i = 1; i <= 2; ++i) {
+    Timeout t{f.epoch(), Round{1}, genesis_qc(f.epoch()), NodeId{i}};
+    security::sign(t, testing::key_of(NodeId{i}));
+    core.on_timeout(*security::verify(f.registry(), Untrusted<Timeout>(t)));
+  }
+  // Two timeouts (f+1) and its own: q = 3, a TC for round 1.
+  EXPECT_EQ(core.round(), Round{2});
+  const Ready ready = core.take_ready();
+  ASSERT_TRUE(ready.safety);
+  EXPECT_EQ(ready.safety->last_voted_round, Round{1});
+}
+
+// A restarted replica resumes with the QC behind its lock and its newest
+// TC, so it can time out its round again (without them it could not: a
+// timeout must carry a QC at least as high as the lock).
+TEST(BftCore, RestartKeepsTheLockQcAndTheLastTc) {
+  testing::Fixture f(4);
+  std::vector<NodeId> ids{NodeId{1}, NodeId{2}, NodeId{3}, NodeId{4}};
+  const Block b1 = f.block(Round{1}, genesis_qc(f.epoch()));
+  const QuorumCert qc1 = f.qc_for(b1);
+  const TimeoutCert tc2 = f.tc(Round{2}, {Round{1}, Round{1}, Round{1}});
+  SafetyData kept{f.epoch(), Round{3}, Round{1}};
+  kept.lock_qc = qc1;
+  kept.last_tc = tc2;
+  Core core(Config{NodeId{3}, ids, f.validators()}, testing::key_of(NodeId{3}), kept,
+            genesis_block(f.epoch()), {b1});
+  EXPECT_EQ(core.high_qc(), qc1);
+  EXPECT_EQ(core.round(), Round{3});
+  for (int i = 0; i < 20; ++i) core.tick();  // one base timeout
+  const Ready ready = core.take_ready();
+  bool timed_out = false;
+  for (const Message& m : ready.messages) {
+    if (const auto* t = std::get_if<Timeout>(&m.body)) {
+      timed_out = true;
+      EXPECT_EQ(t->round, Round{3});
+      EXPECT_EQ(t->high_qc, qc1);
+      EXPECT_EQ(t->last_tc, tc2);
+    }
+  }
+  EXPECT_TRUE(timed_out);
+}
+
+// A proposal justified by neither its QC nor a TC is refused on arrival.
+TEST(BftCore, UnjustifiedProposalIsRefused) {
+  testing::Fixture f(4);
+  std::vector<NodeId> ids{NodeId{1}, NodeId{2}, NodeId{3}, NodeId{4}};
+  Core core(Config{NodeId{4}, ids, f.validators()}, testing::key_of(NodeId{4}),
+            SafetyData{f.epoch(), Round{0}, Round{0}}, genesis_block(f.epoch()));
+  const Block stale = f.block(Round{5}, genesis_qc(f.epoch()), std::nullopt, NodeId{2});
+  core.on_proposal(*security::verify(f.registry(), Untrusted<Block>(stale)));
+  EXPECT_EQ(core.rejections(Rejection::kSafetyRule), 1u);
+  EXPECT_EQ(core.round(), Round{1});
+}
+
+}  // namespace
+}  // namespace phalanx::bft

@@ -10,6 +10,8 @@ void SafetyData::encode(codec::Writer& w) const {
   w.id(locked_round);
   w.optional(last_vote, [](codec::Writer& o, const Vote& v) { v.encode(o); });
   w.optional(last_timeout, [](codec::Writer& o, const Timeout& t) { t.encode(o); });
+  w.optional(lock_qc, [](codec::Writer& o, const QuorumCert& qc) { qc.encode(o); });
+  w.optional(last_tc, [](codec::Writer& o, const TimeoutCert& tc) { tc.encode(o); });
 }
 
 Result<SafetyData> SafetyData::decode(codec::Reader& r) {
@@ -21,6 +23,12 @@ Result<SafetyData> SafetyData::decode(codec::Reader& r) {
                            r.optional<Vote>([](codec::Reader& in) { return Vote::decode(in); }));
   PHALANX_ASSIGN_OR_RETURN(
       d.last_timeout, r.optional<Timeout>([](codec::Reader& in) { return Timeout::decode(in); }));
+  PHALANX_ASSIGN_OR_RETURN(d.lock_qc, r.optional<QuorumCert>([](codec::Reader& in) {
+    return QuorumCert::decode(in);
+  }));
+  PHALANX_ASSIGN_OR_RETURN(d.last_tc, r.optional<TimeoutCert>([](codec::Reader& in) {
+    return TimeoutCert::decode(in);
+  }));
   return d;
 }
 
@@ -61,9 +69,15 @@ Expected<Vote, Refusal> SafetyRules::vote(const Block& block) {
   Vote v{data_.epoch, block.round, id, self_};
   security::sign(v, key_);
   data_.last_voted_round = block.round;
+  if (!data_.lock_qc || block.qc.round > data_.lock_qc->round) data_.lock_qc = block.qc;
   data_.locked_round = std::max(data_.locked_round, block.qc.round);
+  remember(block.tc);
   data_.last_vote = v;
   return v;
+}
+
+void SafetyRules::remember(const std::optional<TimeoutCert>& tc) {
+  if (tc && (!data_.last_tc || tc->round > data_.last_tc->round)) data_.last_tc = tc;
 }
 
 Expected<void, Refusal> SafetyRules::sign_proposal(Block& block) const {
@@ -88,6 +102,7 @@ Expected<Timeout, Refusal> SafetyRules::timeout(Round round, const QuorumCert& h
   // No vote in a round this replica has given up on.
   data_.last_voted_round = std::max(data_.last_voted_round, round);
   data_.last_timeout = t;
+  remember(last_tc);
   return t;
 }
 

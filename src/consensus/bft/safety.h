@@ -25,6 +25,11 @@ struct SafetyData {
   Round locked_round;      // the highest QC round of a block voted for
   std::optional<Vote> last_vote = {};
   std::optional<Timeout> last_timeout = {};
+  // The certificates behind these promises. A restarted replica needs them
+  // to time out again: a timeout must carry a QC at least as high as the
+  // lock, and a round entered by a TC is timed out with that TC.
+  std::optional<QuorumCert> lock_qc = {};  // the QC of the highest-QC block voted for
+  std::optional<TimeoutCert> last_tc = {};  // the newest TC voted or timed out on
 
   void encode(codec::Writer& w) const;
   [[nodiscard]] static Result<SafetyData> decode(codec::Reader& r);
@@ -63,6 +68,8 @@ class SafetyRules {
   [[nodiscard]] const SafetyData& data() const { return data_; }
 
  private:
+  void remember(const std::optional<TimeoutCert>& tc);
+
   NodeId self_;
   crypto::KeyPair key_;
   SafetyData data_;

@@ -210,6 +210,7 @@ void Timeout::encode(Writer& w) const {
   high_qc.encode(w);
   w.id(author_id);
   w.fixed(signature);
+  w.optional(last_tc, [](Writer& out, const TimeoutCert& tc) { tc.encode(out); });
 }
 
 Result<Timeout> Timeout::decode(Reader& r) {
@@ -219,6 +220,8 @@ Result<Timeout> Timeout::decode(Reader& r) {
   PHALANX_ASSIGN_OR_RETURN(t.high_qc, QuorumCert::decode(r));
   PHALANX_ASSIGN_OR_RETURN(t.author_id, r.id<NodeId>());
   PHALANX_ASSIGN_OR_RETURN(t.signature, r.fixed<64>());
+  PHALANX_ASSIGN_OR_RETURN(
+      t.last_tc, r.optional<TimeoutCert>([](Reader& in) { return TimeoutCert::decode(in); }));
   return t;
 }
 

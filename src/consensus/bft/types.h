@@ -137,6 +137,9 @@ struct Timeout {
   QuorumCert high_qc;
   NodeId author_id;
   crypto::Signature signature = {};
+  // The author's newest TC, unsigned (it proves itself): a replica still in
+  // an earlier round catches up with it instead of timing out alone.
+  std::optional<TimeoutCert> last_tc = {};
 
   [[nodiscard]] Principal author() const { return Principal::replica(author_id); }
   void encode_signed(codec::Writer& w) const;

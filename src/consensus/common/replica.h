@@ -40,6 +40,7 @@ struct ClientCall {
 enum class CallOutcome : std::uint8_t {
   kDone,       // `reply` is the state machine's answer
   kNotLeader,  // ask `leader_hint` (or anyone, if none)
+  kRejected,   // refused before ordering (byzantine mode); `reply` says why, in text
 };
 
 struct ClientAnswer {

@@ -30,6 +30,11 @@ class StateMachine {
   // has confirmed a read index and applied that far, without a log entry.
   [[nodiscard]] virtual bool read_only(ByteView command) const = 0;
   [[nodiscard]] virtual Bytes query(ByteView command) const = 0;
+  // True if `command` names (client, sequence) as its session: in byzantine
+  // mode a command executes only inside a request signed by that client for
+  // that sequence, so no client can act in another's session.
+  [[nodiscard]] virtual bool issued_by(ByteView command, ClientId client,
+                                       std::uint64_t sequence) const = 0;
 
   // The whole replicated state, canonically encoded.
   [[nodiscard]] virtual Bytes snapshot() const = 0;

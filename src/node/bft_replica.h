@@ -1,0 +1,142 @@
+// A byzantine-mode replica: the BFT core, its durable safety data, the WAL
+// of committed blocks and a state machine, behind consensus::Replica.
+//
+// Runs the core's runner contract (consensus/bft/core.h): safety data is on
+// disk (fsync) before any vote or timeout leaves, committed blocks are in
+// the WAL before anything that follows them is sent, then they are applied
+// and every waiting client gets a reply signed by this replica.
+//
+//   auto r = BftReplica::open(fs, registry, options, std::make_unique<kv::KvMachine>(), key);
+//   (*r)->receive(peer, frame);                 // signatures checked here
+//   (*r)->call(handle, {call_id, encoded_signed_request});
+//   for (auto& m : (*r)->take_output().messages) send(m.to, m.frame);
+//
+// Clients send each request to every replica and accept a result on f+1
+// matching signed replies (consensus::ReplyQuorum). Reads are ordered
+// through the log like writes, so every reply is linearizable.
+//
+// On-disk layout under options.data_dir: wal/ (committed blocks, one per
+// entry), bft_state (safety data), voted/ (blocks voted for and not yet
+// known committed), evidence/ (equivocation proofs held).
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "consensus/bft/core.h"
+#include "consensus/common/client_reply.h"
+#include "consensus/common/replica.h"
+#include "consensus/common/state_machine.h"
+#include "security/policy.h"
+#include "security/registry.h"
+#include "storage/file_system.h"
+#include "storage/wal.h"
+
+namespace phalanx::node {
+
+struct BftReplicaOptions {
+  bft::Config bft;  // id, cluster, replicas, validators, timing, batching
+  std::string data_dir = "/data";
+  storage::WalOptions wal = {};
+};
+
+// Observers for checkers, traces and logs.
+struct BftReplicaHooks {
+  // Every committed block, with its height (1 for the first after genesis).
+  std::function<void(const bft::Block&, std::uint64_t height)> committed;
+  // Every committed request as it is applied; `executed` is false for a
+  // retry answered from the session cache and for a refused command.
+  std::function<void(const consensus::ClientRequest&, bool executed)> applied;
+  // Every new equivocation proof.
+  std::function<void(const bft::EquivocationProof&)> evidence;
+};
+
+class BftReplica final : public consensus::Replica {
+ public:
+  // Equivocation proofs kept on disk and in memory; more are only counted.
+  static constexpr std::size_t kEvidenceKeptMax = 256;
+
+  // Recovers from options.data_dir (created if absent): the committed blocks
+  // are replayed into the state machine, the safety data restored.
+  // kCorruption if the directory cannot be trusted (a block that does not
+  // decode or does not extend the one before it, a safety file of another
+  // epoch). `registry` must outlive the replica; `key` is this replica's.
+  [[nodiscard]] static Result<std::unique_ptr<BftReplica>> open(
+      storage::FileSystem& fs, const security::TrustRegistry& registry, BftReplicaOptions options,
+      std::unique_ptr<consensus::StateMachine> app, crypto::KeyPair key, BftReplicaHooks hooks = {});
+
+  [[nodiscard]] NodeId id() const override { return core_->id(); }
+  void tick() override;
+  // Beyond the channel checks of Replica::receive: a block, vote or timeout
+  // must be signed by the peer that sent it (AuthenticationFailed otherwise,
+  // SignatureInvalid for a bad signature).
+  [[nodiscard]] Status receive(NodeId from, ByteView frame) override;
+  // `call.request` is an encoded, client-signed ClientRequest. Refused
+  // (kRejected, the reason in `reply`) if it does not decode, is not signed
+  // by a registered client, is for another cluster, or its command does not
+  // name the signing client's session. Otherwise answered once committed
+  // with an encoded ClientReply signed by this replica.
+  void call(consensus::ClientHandle client, consensus::ClientCall call) override;
+  [[nodiscard]] consensus::Output take_output() override;
+  [[nodiscard]] const std::optional<Error>& failure() const override { return failure_; }
+  [[nodiscard]] consensus::ReplicaStatus status() const override;
+
+  [[nodiscard]] const bft::Core& core() const { return *core_; }
+  [[nodiscard]] const consensus::StateMachine& state_machine() const { return *app_; }
+  [[nodiscard]] std::uint64_t height() const { return height_; }
+  // Committed requests answered from the session cache instead of executed.
+  [[nodiscard]] std::uint64_t replays_answered() const { return replays_answered_; }
+  [[nodiscard]] const std::vector<bft::EquivocationProof>& evidence() const { return evidence_; }
+  [[nodiscard]] std::uint64_t evidence_count() const { return evidence_count_; }
+
+ private:
+  using Session = std::pair<ClientId, std::uint64_t>;
+  struct Waiting {
+    consensus::ClientHandle client;
+    std::uint64_t call_id;
+  };
+
+  BftReplica(storage::FileSystem& fs, const security::TrustRegistry& registry,
+             BftReplicaOptions options, std::unique_ptr<consensus::StateMachine> app,
+             crypto::KeyPair key, BftReplicaHooks hooks);
+
+  // The committed tip after replaying the WAL into the state machine.
+  [[nodiscard]] Result<bft::Block> recover_blocks();
+  [[nodiscard]] Result<bft::SafetyData> recover_safety();
+  [[nodiscard]] Status recover_evidence();
+  // The voted blocks above `tip`, for the core.
+  [[nodiscard]] Result<std::vector<bft::Block>> recover_voted(const bft::Block& tip);
+  // Drops voted blocks at or below the committed tip (whole segments).
+  [[nodiscard]] Status compact_voted(Round committed);
+  [[nodiscard]] Result<Untrusted<consensus::ClientRequest>> admit(ByteView request) const;
+  [[nodiscard]] Status deliver(NodeId from, const bft::Payload& body);
+  // Persists, queues the messages, applies (the runner contract).
+  void drive();
+  [[nodiscard]] Status persist(const bft::Ready& ready);
+  void apply(const bft::Block& block, bool replaying);
+  void count(const Error& error);
+
+  storage::FileSystem& fs_;
+  const security::TrustRegistry& registry_;
+  security::Policy policy_ = security::Policy::standard();
+  BftReplicaOptions options_;
+  std::unique_ptr<consensus::StateMachine> app_;
+  crypto::KeyPair reply_key_;
+  BftReplicaHooks hooks_;
+  std::unique_ptr<storage::Wal> wal_;           // committed blocks
+  std::unique_ptr<storage::Wal> evidence_wal_;  // equivocation proofs kept
+  std::unique_ptr<storage::Wal> voted_wal_;     // blocks voted for, above the committed tip
+  LogIndex voted_scanned_;                      // voted_wal_ entries known to be committed
+  std::unique_ptr<bft::Core> core_;
+  std::uint64_t height_ = 0;        // committed blocks
+  std::uint64_t applied_index_ = 0;  // committed requests, the state machine's log index
+  std::map<Session, std::vector<Waiting>> waiting_;
+  std::vector<bft::EquivocationProof> evidence_;
+  std::uint64_t evidence_count_ = 0;
+  std::uint64_t replays_answered_ = 0;
+  consensus::Output out_;
+  std::optional<Error> failure_;
+  std::map<std::string, std::uint64_t> rejected_;
+};
+
+}  // namespace phalanx::node

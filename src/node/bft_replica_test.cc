@@ -1,0 +1,146 @@
+// A byzantine-mode replica: what each bad frame and bad client request gets,
+// that its promises survive a power loss, that a failing disk stops it.
+#include "node/bft_replica.h"
+
+#include <gtest/gtest.h>
+
+#include "apps/kv/kv_machine.h"
+#include "consensus/bft/wire.h"
+#include "sim/sim_file_system.h"
+#include "testing/bft_fixture.h"
+
+namespace phalanx::node {
+namespace {
+
+using bft::testing::key_of;
+
+crypto::KeyPair client_key() {
+  crypto::Seed seed;
+  seed[0] = 7;
+  seed[1] = 0xc1;
+  return crypto::KeyPair::from_seed(seed);
+}
+
+class BftReplicaTest : public ::testing::Test {
+ protected:
+  BftReplicaTest() : fixture_(4), fs_(11) {
+    PHALANX_ASSERT(fixture_.registry().add(
+        {Principal::client(ClientId{7}), client_key().public_key(), Role::kClient}));
+  }
+
+  // Replica 2 leads round 1 (leader(r) = replicas[r % n]).
+  std::unique_ptr<BftReplica> open(NodeId id = NodeId{2}) {
+    BftReplicaOptions o{bft::Config{id, ids_, fixture_.validators(), cluster_}};
+    auto r = BftReplica::open(fs_, fixture_.registry(), std::move(o),
+                              std::make_unique<kv::KvMachine>(), key_of(id));
+    PHALANX_ASSERT(r.has_value());
+    return std::move(*r);
+  }
+
+  Bytes request(std::uint64_t seq, ClusterId cluster, ClientId in_command = ClientId{7}) {
+    const kv::KvCommand cmd{in_command, seq, kv::KvOp::kPut, "k", to_bytes("v"), {}};
+    consensus::ClientRequest r{cluster, ClientId{7}, seq, codec::encode(cmd), {}};
+    security::sign(r, client_key());
+    return codec::encode(r);
+  }
+
+  Bytes vote_frame(NodeId signer, NodeId sender, NodeId to, bool break_signature = false) {
+    bft::Vote v{fixture_.epoch(), Round{1}, bft::genesis_block(fixture_.epoch()).id(), signer};
+    security::sign(v, key_of(signer));
+    if (break_signature) v.signature[0] ^= 1;
+    return bft::encode_envelope({sender, to, v});
+  }
+
+  bft::testing::Fixture fixture_;
+  sim::SimFileSystem fs_;
+  std::vector<NodeId> ids_{NodeId{1}, NodeId{2}, NodeId{3}, NodeId{4}};
+  ClusterId cluster_ = [] {
+    ClusterId c;
+    c[0] = 9;
+    return c;
+  }();
+};
+
+std::string kind_of(const Status& s) {
+  const SecurityError* e = s.error().security();
+  return e ? std::string(kind_name(*e)) : "other";
+}
+
+TEST_F(BftReplicaTest, EachBadFrameIsRefusedWithItsTypedError) {
+  auto r = open(NodeId{3});
+  const Bytes garbage = to_bytes("not a frame");
+  EXPECT_EQ(kind_of(r->receive(NodeId{1}, garbage)), "malformed_input");
+  // A vote signed by 1 but sent by 2: replicas send only their own messages.
+  EXPECT_EQ(kind_of(r->receive(NodeId{2}, vote_frame(NodeId{1}, NodeId{2}, NodeId{3}))),
+            "authentication_failed");
+  // The envelope claims a sender the channel did not prove.
+  EXPECT_EQ(kind_of(r->receive(NodeId{2}, vote_frame(NodeId{1}, NodeId{1}, NodeId{3}))),
+            "authentication_failed");
+  EXPECT_EQ(kind_of(r->receive(NodeId{1}, vote_frame(NodeId{1}, NodeId{1}, NodeId{3}, true))),
+            "signature_invalid");
+  EXPECT_EQ(kind_of(r->receive(NodeId{1}, vote_frame(NodeId{1}, NodeId{1}, NodeId{4}))),
+            "malformed_input");
+  EXPECT_EQ(kind_of(r->receive(NodeId{9}, vote_frame(NodeId{9}, NodeId{9}, NodeId{3}))),
+            "authentication_failed");
+  EXPECT_TRUE(r->receive(NodeId{1}, vote_frame(NodeId{1}, NodeId{1}, NodeId{3})));
+  const auto rejected = r->status().rejected;
+  EXPECT_EQ(rejected.at("malformed_input"), 2u);
+  EXPECT_EQ(rejected.at("authentication_failed"), 3u);
+  EXPECT_EQ(rejected.at("signature_invalid"), 1u);
+}
+
+TEST_F(BftReplicaTest, BadClientRequestsAreRefusedBeforeOrdering) {
+  auto r = open();
+  auto refused = [&](Bytes request) {
+    r->call(5, {1, std::move(request)});
+    const auto out = r->take_output();
+    return out.answers.size() == 1 &&
+           out.answers[0].answer.outcome == consensus::CallOutcome::kRejected;
+  };
+  EXPECT_TRUE(refused(to_bytes("garbage")));
+  Bytes forged = request(1, cluster_);
+  forged[forged.size() - 1] ^= 1;  // the signature's last byte
+  EXPECT_TRUE(refused(forged));
+  EXPECT_TRUE(refused(request(1, ClusterId{})));               // signed for another cluster
+  EXPECT_TRUE(refused(request(1, cluster_, ClientId{8})));     // acts in client 8's session
+  EXPECT_EQ(r->core().mempool_size(), 0u);
+  r->call(5, {2, request(1, cluster_)});
+  EXPECT_EQ(r->core().mempool_size(), 1u);
+}
+
+TEST_F(BftReplicaTest, PromisesSurviveAPowerLoss) {
+  {
+    auto r = open();  // leads round 1: proposes and votes for its block on tick
+    r->call(5, {1, request(1, cluster_)});
+    r->tick();
+    const auto out = r->take_output();
+    ASSERT_FALSE(out.messages.empty());
+    EXPECT_EQ(r->core().safety().last_voted_round, Round{1});
+  }
+  fs_.power_cycle();
+  auto again = open();
+  EXPECT_EQ(again->core().safety().last_voted_round, Round{1});
+  ASSERT_TRUE(again->core().safety().last_vote.has_value());
+  // It never proposes a second, conflicting block for round 1.
+  for (int i = 0; i < 5; ++i) again->tick();
+  for (const auto& m : again->take_output().messages) {
+    auto e = bft::decode_envelope(m.frame);
+    ASSERT_TRUE(e);
+    const auto* b = std::get_if<bft::Block>(&e->unverified().body);
+    EXPECT_TRUE(b == nullptr || b->round != Round{1});
+  }
+}
+
+TEST_F(BftReplicaTest, FailingDiskStopsTheReplicaAndReleasesNothing) {
+  auto r = open();
+  fs_.set_faults({.write_eio_one_in = 1});
+  r->call(5, {1, request(1, cluster_)});
+  r->tick();
+  EXPECT_TRUE(r->failure().has_value());
+  EXPECT_TRUE(r->take_output().messages.empty());  // no vote or proposal without its promise
+  r->tick();
+  EXPECT_TRUE(r->take_output().messages.empty());
+}
+
+}  // namespace
+}  // namespace phalanx::node

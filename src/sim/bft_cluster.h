@@ -1,0 +1,104 @@
+// A whole byzantine-mode cluster in one thread, driven by one seed.
+//
+// Replicas run the real node::BftReplica (BFT core, safety data, WAL of
+// committed blocks, KV state machine) on per-replica SimFileSystems and send
+// each other encoded frames over a SimNetwork. Up to `byzantine` of them
+// (ids 1..byzantine) are liars: each runs a real replica whose output goes
+// through an adversary that rewrites, re-signs, drops, delays, replays or
+// forges it. Clients sign every request, send it to every replica and accept
+// a result on f+1 matching signed replies.
+//
+// Checks, after every event: agreement (no two honest replicas commit
+// different blocks at one height), validity (only client-signed requests
+// execute, each at most once per replica), linearizability of the client
+// history, and liveness once the network heals and every replica restarts
+// (the liars keep lying). The same options replay the same run bit for bit.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/hash.h"
+
+namespace phalanx::sim {
+
+enum class Adversary : std::uint8_t {
+  kNone,
+  kEquivocate,  // as leader: conflicting blocks to the two halves of the cluster
+  kDoubleVote,  // a second vote for another block in every round it votes in
+  kWithhold,    // never sends its votes
+  kSilent,      // sends nothing at all
+  kReplay,      // resends old frames: its own, and other replicas' under its name
+  kForge,       // bad signatures, and messages in another replica's name
+  kStaleQc,     // as leader: proposes on an old QC
+  kBadRequest,  // as leader: puts unsigned and forged client requests in its blocks
+  kTiming,      // holds every message until just before the round times out
+  kMixed,       // each liar draws one of the above
+  // Planted: f+1 colluders that lead three rounds in a row fork the chain
+  // (the non-vacuity test: with more than f liars the checks must fail).
+  kFork,
+};
+inline constexpr std::uint8_t kAdversaryMax = 11;
+[[nodiscard]] const char* adversary_name(Adversary a);
+[[nodiscard]] std::optional<Adversary> adversary_from_name(const std::string& name);
+
+struct BftSimOptions {
+  std::uint64_t seed = 1;
+  int replicas = 4;
+  int byzantine = 0;  // ids 1..byzantine lie
+  Adversary adversary = Adversary::kNone;
+  int clients = 3;
+  std::uint64_t safety_ms = 3'000;
+  std::uint64_t liveness_ms = 4'000;
+  bool crash = true;      // honest replicas are killed and restarted
+  bool disk = true;       // crashes may be power losses (unsynced data lost or torn)
+  bool partition = true;  // symmetric and one-way partitions
+  bool loss = true;
+  bool duplicate = true;
+  std::uint64_t crash_every_ms = 1'000;
+  std::uint64_t partition_every_ms = 1'500;
+  bool mix_from_seed = false;  // set by random_bft_mix
+
+  // The `phalanx sim --protocol bft` command line that replays this run.
+  [[nodiscard]] std::string command() const;
+  [[nodiscard]] std::string fault_list() const;
+};
+
+// Draws faults and a liar's behaviour from `seed`: f liars (each one an
+// adversary drawn from the list, or `mixed`), each network and disk fault
+// on with probability 3/4.
+[[nodiscard]] BftSimOptions random_bft_mix(std::uint64_t seed, int replicas);
+
+struct BftSimReport {
+  std::uint64_t ops_invoked = 0;
+  std::uint64_t ops_completed = 0;
+  std::uint64_t retries = 0;
+  std::uint64_t height = 0;  // the highest committed height of an honest replica
+  std::uint64_t round = 0;   // the highest round an honest replica reached
+  std::uint64_t crashes = 0;
+  std::uint64_t power_losses = 0;
+  std::uint64_t partitions = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t messages_dropped = 0;
+  // What the liars tried, by attack ("equivocate", "forge-signature", ...).
+  std::map<std::string, std::uint64_t> attacks;
+  // What the honest replicas refused, by reason (status().rejected summed).
+  std::map<std::string, std::uint64_t> rejected;
+  std::uint64_t evidence = 0;          // equivocation proofs the honest replicas hold
+  std::uint64_t replays_answered = 0;  // committed retries answered from the session cache
+  std::uint64_t bad_replies = 0;       // client replies that failed their signature or lied
+  std::uint64_t checks = 0;
+  std::uint64_t history_checked = 0;
+  std::optional<std::string> violation;
+  std::vector<std::string> trace_tail;
+  crypto::Hash32 trace_hash;
+
+  [[nodiscard]] bool ok() const { return !violation.has_value(); }
+  [[nodiscard]] std::string summary(const BftSimOptions& options) const;
+};
+
+[[nodiscard]] BftSimReport run_bft_sim(const BftSimOptions& options);
+
+}  // namespace phalanx::sim

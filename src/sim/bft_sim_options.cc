@@ -1,0 +1,105 @@
+// BFT simulation options: adversary names, the mix drawn from a seed, the
+// command line that replays a run, and the one-screen summary of its report.
+#include <fmt/format.h>
+
+#include "core/random.h"
+#include "sim/bft_cluster.h"
+
+namespace phalanx::sim {
+
+const char* adversary_name(Adversary a) {
+  switch (a) {
+    case Adversary::kNone: return "none";
+    case Adversary::kEquivocate: return "equivocate";
+    case Adversary::kDoubleVote: return "double-vote";
+    case Adversary::kWithhold: return "withhold";
+    case Adversary::kSilent: return "silent";
+    case Adversary::kReplay: return "replay";
+    case Adversary::kForge: return "forge";
+    case Adversary::kStaleQc: return "stale-qc";
+    case Adversary::kBadRequest: return "bad-request";
+    case Adversary::kTiming: return "timing";
+    case Adversary::kMixed: return "mixed";
+    case Adversary::kFork: return "fork";
+  }
+  return "unknown";
+}
+
+std::optional<Adversary> adversary_from_name(const std::string& name) {
+  for (std::uint8_t i = 0; i <= kAdversaryMax; ++i) {
+    const auto a = static_cast<Adversary>(i);
+    if (name == adversary_name(a)) return a;
+  }
+  return std::nullopt;
+}
+
+std::string BftSimOptions::fault_list() const {
+  std::string faults;
+  for (const auto& [on, name] : {std::pair{crash, "crash"},
+                                 {partition, "partition"},
+                                 {loss, "loss"},
+                                 {duplicate, "dup"},
+                                 {disk, "disk"}}) {
+    if (on) faults += faults.empty() ? name : std::string(",") + name;
+  }
+  return faults;
+}
+
+BftSimOptions random_bft_mix(std::uint64_t seed, int replicas) {
+  Random r(seed * 0x9e3779b97f4a7c15ULL + 29);
+  BftSimOptions o;
+  o.seed = seed;
+  o.replicas = replicas;
+  o.byzantine = (replicas - 1) / 3;
+  o.adversary = static_cast<Adversary>(r.between(1, 10));  // every one but the planted fork
+  o.crash = !r.one_in(4);
+  o.disk = !r.one_in(4);
+  o.partition = !r.one_in(4);
+  o.loss = !r.one_in(4);
+  o.duplicate = !r.one_in(4);
+  static constexpr std::uint64_t kEveryMs[] = {3'000, 1'000, 400};
+  o.crash_every_ms = kEveryMs[r.uniform(3)];
+  o.partition_every_ms = kEveryMs[r.uniform(3)];
+  o.mix_from_seed = true;
+  return o;
+}
+
+std::string BftSimOptions::command() const {
+  std::string cmd = fmt::format("phalanx sim --protocol bft --seed {} --replicas {}", seed, replicas);
+  if (!mix_from_seed) {
+    const std::string faults = fault_list();
+    cmd += fmt::format(" --byzantine {} --adversary {} --ticks {} --faults {}", byzantine,
+                       adversary_name(adversary), safety_ms / 10, faults.empty() ? "none" : faults);
+  }
+  return cmd;
+}
+
+std::string BftSimReport::summary(const BftSimOptions& o) const {
+  auto counts = [](const std::map<std::string, std::uint64_t>& m) {
+    std::string out;
+    for (const auto& [k, v] : m) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", k, v);
+    return out.empty() ? std::string("none") : out;
+  };
+  std::string out = fmt::format(
+      "bft simulation seed {} with {} replicas ({} byzantine: {}), {} clients, faults [{}]\n"
+      "  client ops: {} invoked, {} completed, {} retries, {} replays answered from the cache\n"
+      "  consensus:  height {}, round {}\n"
+      "  faults:     {} crashes ({} power losses), {} partitions, {} of {} messages dropped\n"
+      "  attacks:    {}\n"
+      "  refused:    {}; {} equivocation proofs held; {} bad client replies discarded\n"
+      "  checks:     {} invariant checks, {} client operations linearizable, trace {}\n"
+      "  result:     {}\n",
+      o.seed, o.replicas, o.byzantine, adversary_name(o.adversary), o.clients, o.fault_list(),
+      ops_invoked, ops_completed, retries, replays_answered, height, round, crashes, power_losses,
+      partitions, messages_dropped, messages_sent, counts(attacks), counts(rejected), evidence,
+      bad_replies, checks, history_checked, to_hex(trace_hash.view()).substr(0, 16),
+      ok() ? "every check held" : "VIOLATION: " + *violation);
+  if (!ok()) {
+    out += "  last events:\n";
+    for (const std::string& t : trace_tail) out += "    " + t + "\n";
+    out += "  reproduce: " + o.command() + "\n";
+  }
+  return out;
+}
+
+}  // namespace phalanx::sim
