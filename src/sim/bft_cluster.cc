@@ -12,6 +12,7 @@
 #include "security/verify.h"
 #include "sim/linearizability.h"
 #include "sim/network.h"
+#include "sim/sim_support.h"
 #include "sim/sim_file_system.h"
 
 namespace phalanx::sim {
@@ -102,11 +103,6 @@ struct Fork {
   std::map<std::pair<Round, bft::BlockId>, std::map<NodeId, crypto::Signature>> votes;
 };
 
-struct TraceEvent {
-  std::uint64_t at;
-  std::string what;
-};
-
 class Cluster {
  public:
   explicit Cluster(const BftSimOptions& options)
@@ -182,14 +178,7 @@ class Cluster {
   NodeId random_node() { return ids_[rng_.uniform(ids_.size())]; }
   NodeId leader(Round r) const { return ids_[r.value() % ids_.size()]; }
 
-  void trace(std::string what) {
-    hasher_.update(as_view(what));
-    std::uint8_t at[8];
-    for (int i = 0; i < 8; ++i) at[i] = static_cast<std::uint8_t>(now_ >> (8 * i));
-    hasher_.update(ByteView(at, 8));
-    trace_.push_back({now_, std::move(what)});
-    if (trace_.size() > kTraceTail) trace_.pop_front();
-  }
+  void trace(std::string what) { trace_.add(now_, std::move(what)); }
 
   void violated(std::string what) {
     if (!violation_) violation_ = std::move(what);
@@ -617,24 +606,6 @@ class Cluster {
 
   // ---- Clients ----
 
-  kv::KvCommand random_command(Client& c, std::uint64_t sequence) {
-    kv::KvCommand cmd{c.id, sequence, kv::KvOp::kGet, fmt::format("k{}", rng_.uniform(5)), {}, {}};
-    const std::uint64_t dice = rng_.uniform(10);
-    if (dice < 4) {
-      cmd.op = kv::KvOp::kPut;
-      cmd.value = to_bytes(fmt::format("v{}", rng_.uniform(1000)));
-    } else if (dice < 7) {
-      cmd.op = kv::KvOp::kGet;
-    } else if (dice < 9) {
-      cmd.op = kv::KvOp::kCompareAndSet;
-      cmd.value = to_bytes(fmt::format("v{}", rng_.uniform(1000)));
-      if (rng_.coin()) cmd.expected = to_bytes(fmt::format("v{}", rng_.uniform(1000)));
-    } else {
-      cmd.op = kv::KvOp::kDelete;
-    }
-    return cmd;
-  }
-
   // Every attempt goes to every replica, with the same signed request.
   void client_send(Client& c) {
     c.pending->sent_at = now_;
@@ -654,7 +625,7 @@ class Cluster {
     }
     if (!may_start || now_ < c.next_op_at) return;
     const std::uint64_t sequence = c.next_sequence++;
-    kv::KvCommand command = random_command(c, sequence);
+    kv::KvCommand command = random_kv_command(rng_, c.id, sequence);
     consensus::ClientRequest req{cluster_id(), c.id, sequence, codec::encode(command), {}};
     security::sign(req, client_key(c.id));
     c.pending = Pending{sequence,      codec::encode(req), now_,
@@ -713,21 +684,7 @@ class Cluster {
         rng_.one_in(std::max<std::uint64_t>(1, o_.partition_every_ms / kTickMs))) {
       partition_until_ = now_ + rng_.between(100, 1'000);
       ++partitions_;
-      if (rng_.coin()) {
-        std::vector<bool> side(nodes_.size());
-        for (std::size_t i = 0; i < side.size(); ++i) side[i] = rng_.coin();
-        for (std::size_t a = 0; a < side.size(); ++a) {
-          for (std::size_t b = 0; b < side.size(); ++b) {
-            if (side[a] != side[b]) net_.cut(ids_[a], ids_[b]);
-          }
-        }
-        trace("partition (symmetric)");
-      } else {
-        const NodeId from = random_node();
-        const NodeId to = random_node();
-        net_.cut(from, to);
-        trace(fmt::format("partition (one-way {}->{})", from.value(), to.value()));
-      }
+      trace(cut_random_partition(rng_, net_, ids_, [&] { return random_node(); }));
     } else if (partition_until_ != 0 && now_ >= partition_until_) {
       net_.heal();
       partition_until_ = 0;
@@ -842,8 +799,8 @@ class Cluster {
     rep.checks = checks_;
     rep.history_checked = history_checked_;
     rep.violation = violation_;
-    for (const TraceEvent& t : trace_) rep.trace_tail.push_back(fmt::format("t={}ms {}", t.at, t.what));
-    rep.trace_hash = hasher_.finish();
+    rep.trace_tail = trace_.tail();
+    rep.trace_hash = trace_.finish();
     return rep;
   }
 
@@ -865,8 +822,7 @@ class Cluster {
   std::map<std::string, std::uint64_t> attacks_;
   std::map<std::string, std::uint64_t> rejected_;
   std::optional<std::string> violation_;
-  crypto::Hasher hasher_;
-  std::deque<TraceEvent> trace_;
+  TraceLog trace_{kTraceTail};
   std::uint64_t now_ = 0;
   std::uint64_t partition_until_ = 0;
   std::uint64_t heal_height_ = 0;

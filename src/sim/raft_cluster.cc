@@ -11,6 +11,7 @@
 #include "node/raft_replica.h"
 #include "sim/linearizability.h"
 #include "sim/network.h"
+#include "sim/sim_support.h"
 #include "sim/raft_checkers.h"
 #include "sim/sim_file_system.h"
 
@@ -72,11 +73,6 @@ struct Client {
   std::optional<Pending> pending;
   std::uint64_t next_op_at = 0;
   std::uint64_t completed_after_heal = 0;
-};
-
-struct TraceEvent {
-  std::uint64_t at;
-  std::string what;
 };
 
 class Cluster {
@@ -187,14 +183,7 @@ class Cluster {
   }
   Replica& replica(NodeId id) { return replicas_[id.value() - 1]; }
 
-  void trace(std::string what) {
-    hasher_.update(as_view(what));
-    std::uint8_t at[8];
-    for (int i = 0; i < 8; ++i) at[i] = static_cast<std::uint8_t>(now_ >> (8 * i));
-    hasher_.update(ByteView(at, 8));
-    trace_.push_back({now_, std::move(what)});
-    if (trace_.size() > kTraceTail) trace_.pop_front();
-  }
+  void trace(std::string what) { trace_.add(now_, std::move(what)); }
 
   void violated(std::string what) { checker_violation_ = std::move(what); }
 
@@ -314,24 +303,6 @@ class Cluster {
 
   // ---- Clients ----
 
-  kv::KvCommand random_command(Client& c, std::uint64_t sequence) {
-    kv::KvCommand cmd{c.id, sequence, kv::KvOp::kGet, fmt::format("k{}", rng_.uniform(5)), {}, {}};
-    const std::uint64_t dice = rng_.uniform(10);
-    if (dice < 4) {
-      cmd.op = kv::KvOp::kPut;
-      cmd.value = to_bytes(fmt::format("v{}", rng_.uniform(1000)));
-    } else if (dice < 7) {
-      cmd.op = kv::KvOp::kGet;
-    } else if (dice < 9) {
-      cmd.op = kv::KvOp::kCompareAndSet;
-      cmd.value = to_bytes(fmt::format("v{}", rng_.uniform(1000)));
-      if (rng_.coin()) cmd.expected = to_bytes(fmt::format("v{}", rng_.uniform(1000)));
-    } else {
-      cmd.op = kv::KvOp::kDelete;
-    }
-    return cmd;
-  }
-
   // One attempt at a time: answers to older attempts are ignored, so
   // duplicated messages cannot multiply into a storm of retries.
   void client_send(Client& c) {
@@ -355,7 +326,7 @@ class Cluster {
     }
     if (!may_start || now_ < c.next_op_at) return;
     const std::uint64_t sequence = c.next_sequence++;
-    kv::KvCommand command = random_command(c, sequence);
+    kv::KvCommand command = random_kv_command(rng_, c.id, sequence);
     c.pending = Pending{sequence, codec::encode(command), now_, now_, history_.size()};
     c.pending->first_call = c.next_call;
     history_.push_back(KvOperation{now_, std::nullopt, std::move(command), std::nullopt});
@@ -415,22 +386,9 @@ class Cluster {
           rng_.one_in(std::max<std::uint64_t>(1, o_.partition_every_ms / kTickMs))) {
         partition_until_ = now_ + rng_.between(200, 3'000);
         ++partitions_;
-        if (rng_.coin()) {
-          // Symmetric: a random minority or majority cut off from the rest.
-          std::vector<bool> side(replicas_.size());
-          for (std::size_t i = 0; i < side.size(); ++i) side[i] = rng_.coin();
-          for (std::size_t a = 0; a < side.size(); ++a) {
-            for (std::size_t b = 0; b < side.size(); ++b) {
-              if (side[a] != side[b]) net_.cut(replicas_[a].id, replicas_[b].id);
-            }
-          }
-          trace("partition (symmetric)");
-        } else {
-          const NodeId from = random_active();
-          const NodeId to = random_active();
-          net_.cut(from, to);
-          trace(fmt::format("partition (one-way {}->{})", from.value(), to.value()));
-        }
+        std::vector<NodeId> all;
+        for (const Replica& r : replicas_) all.push_back(r.id);
+        trace(cut_random_partition(rng_, net_, all, [&] { return random_active(); }));
       } else if (partition_until_ != 0 && now_ >= partition_until_) {
         net_.heal();
         partition_until_ = 0;
@@ -596,9 +554,8 @@ class Cluster {
     rep.checks = checker_.checks();
     rep.history_checked = linearizability_checked_;
     rep.violation = checker_.violation() ? checker_.violation() : checker_violation_;
-    for (const TraceEvent& t : trace_)
-      rep.trace_tail.push_back(fmt::format("t={}ms {}", t.at, t.what));
-    rep.trace_hash = hasher_.finish();
+    rep.trace_tail = trace_.tail();
+    rep.trace_hash = trace_.finish();
     return rep;
   }
 
@@ -613,8 +570,7 @@ class Cluster {
   std::vector<KvOperation> history_;
   std::uint64_t linearizability_checked_ = 0;
   std::optional<std::string> checker_violation_;
-  crypto::Hasher hasher_;
-  std::deque<TraceEvent> trace_;
+  TraceLog trace_{kTraceTail};
   std::uint64_t now_ = 0;
   std::uint64_t partition_until_ = 0;
   std::uint64_t ops_invoked_ = 0;
