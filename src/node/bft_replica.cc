@@ -220,11 +220,11 @@ Status BftReplica::deliver(NodeId from, const bft::Payload& body) {
       body);
 }
 
-Result<Untrusted<consensus::ClientRequest>> BftReplica::admit(ByteView request) const {
+Result<Authenticated<consensus::ClientRequest>> BftReplica::admit(ByteView request) const {
   PHALANX_ASSIGN_OR_RETURN(Untrusted<consensus::ClientRequest> u,
                            security::decode_untrusted<consensus::ClientRequest>(request));
   PHALANX_ASSIGN_OR_RETURN(Authenticated<consensus::ClientRequest> a,
-                           security::verify(registry_, u));
+                           security::verify(registry_, std::move(u)));
   PHALANX_ASSIGN_OR_RETURN(Authorized<consensus::ClientRequest> z,
                            security::authorize(policy_, a));
   const consensus::ClientRequest& req = z.value();
@@ -235,12 +235,12 @@ Result<Untrusted<consensus::ClientRequest>> BftReplica::admit(ByteView request) 
     return fail(ErrorCode::kInvalidArgument,
                 "the command does not name the signing client's session (client, sequence)");
   }
-  return u;
+  return a;
 }
 
 void BftReplica::call(consensus::ClientHandle client, consensus::ClientCall call) {
   if (failure_) return;
-  Result<Untrusted<consensus::ClientRequest>> admitted = admit(call.request);
+  Result<Authenticated<consensus::ClientRequest>> admitted = admit(call.request);
   if (!admitted) {
     count(admitted.error());
     const std::string why = admitted.error().to_string();
@@ -249,11 +249,9 @@ void BftReplica::call(consensus::ClientHandle client, consensus::ClientCall call
                              Bytes(why.begin(), why.end())}});
     return;
   }
-  Authenticated<consensus::ClientRequest> verified =
-      *security::verify(registry_, std::move(*admitted));
-  const consensus::ClientRequest& req = verified.value();
+  const consensus::ClientRequest& req = admitted->value();
   waiting_[{req.client, req.sequence}].push_back({client, call.call_id});
-  core_->submit(verified);
+  core_->submit(*admitted);
   drive();
 }
 
