@@ -5,6 +5,7 @@
 #include "consensus/bft/wire.h"
 #include "core/overloaded.h"
 #include "security/verify.h"
+#include "storage/atomic_file.h"
 #include "storage/data_dir.h"
 #include "storage/hard_state.h"
 
@@ -37,7 +38,9 @@ BftReplica::BftReplica(storage::FileSystem& fs, const security::TrustRegistry& r
       options_(std::move(options)),
       app_(std::move(app)),
       reply_key_(std::move(key)),
-      hooks_(std::move(hooks)) {}
+      hooks_(std::move(hooks)),
+      schedule_(options_.bft.replicas, options_.bft.schedule),
+      checkpoints_(options_.bft.validators) {}
 
 Result<std::unique_ptr<BftReplica>> BftReplica::open(storage::FileSystem& fs,
                                                      const security::TrustRegistry& registry,
@@ -54,7 +57,8 @@ Result<std::unique_ptr<BftReplica>> BftReplica::open(storage::FileSystem& fs,
   PHALANX_TRY(r->recover_evidence());
   PHALANX_ASSIGN_OR_RETURN(std::vector<bft::Block> voted, r->recover_voted(tip));
   r->core_ = std::make_unique<bft::Core>(r->options_.bft, r->reply_key_.clone(), std::move(safety),
-                                         std::move(tip), std::move(voted));
+                                         std::move(tip), std::move(voted),
+                                         r->schedule_);
   r->drive();
   return r;
 }
@@ -66,6 +70,7 @@ Result<bft::Block> BftReplica::recover_blocks() {
   PHALANX_ASSIGN_OR_RETURN(wal_,
                            storage::Wal::open(fs_, storage::wal_dir(options_.data_dir), options_.wal));
   app_->clear();
+  schedule_ = bft::LeaderSchedule(options_.bft.replicas, options_.bft.schedule);
   bft::Block tip = bft::genesis_block(options_.bft.validators.epoch);
   for (std::uint64_t i = 1; i <= wal_->last_index().value(); ++i) {
     PHALANX_ASSIGN_OR_RETURN(storage::WalEntry e, wal_->read(LogIndex{i}));
@@ -216,6 +221,13 @@ Status BftReplica::deliver(NodeId from, const bft::Payload& body) {
             core_->on_sync_response(from, s);
             return {};
           },
+          [&](const bft::Checkpoint& c) -> Status {
+            PHALANX_ASSIGN_OR_RETURN(auto a,
+                                     security::verify(registry_, Untrusted<bft::Checkpoint>(c)));
+            checkpoints_.add(a.value());
+            if (Status kept = absorb_checkpoints(); !kept) failure_ = std::move(kept).error();
+            return {};
+          },
       },
       body);
 }
@@ -286,6 +298,7 @@ void BftReplica::drive() {
     out_.messages.push_back({m.to, bft::encode_envelope({id(), m.to, std::move(m.body)})});
   }
   for (const bft::Block& b : ready.committed) apply(b, /*replaying=*/false);
+  if (Status kept = absorb_checkpoints(); !kept) failure_ = std::move(kept).error();
   for (const bft::EquivocationProof& p : ready.evidence) {
     if (hooks_.evidence) hooks_.evidence(p);
   }
@@ -333,6 +346,7 @@ Status BftReplica::persist(const bft::Ready& ready) {
 // the same: the check is pure). Replies are signed and sent to whoever waits.
 void BftReplica::apply(const bft::Block& block, bool replaying) {
   ++height_;
+  schedule_.on_commit(block);
   if (!replaying && hooks_.committed) hooks_.committed(block, height_);
   for (const consensus::ClientRequest& req : block.requests) {
     ++applied_index_;
@@ -353,6 +367,33 @@ void BftReplica::apply(const bft::Block& block, bool replaying) {
     }
     waiting_.erase(waiting);
   }
+  if (!replaying && height_ % options_.checkpoint_interval == 0) checkpoint(block);
+}
+
+void BftReplica::checkpoint(const bft::Block& block) {
+  bft::Checkpoint c{options_.bft.validators.epoch, height_, block.id(),
+                    bft::state_root(height_, block.id(), app_->digest(), schedule_), id()};
+  security::sign(c, reply_key_);
+  checkpoints_.add(c);
+  for (NodeId to : options_.bft.replicas) {
+    if (to != id()) out_.messages.push_back({to, bft::encode_envelope({id(), to, c})});
+  }
+}
+
+Status BftReplica::absorb_checkpoints() {
+  std::vector<bft::CheckpointCert> certified = checkpoints_.take_certified();
+  if (!certified.empty()) {
+    PHALANX_TRY(storage::write_atomic(fs_, storage::join_path(options_.data_dir, "checkpoint"),
+                                      codec::encode(certified.back())));
+  }
+  for (const bft::CheckpointCert& c : certified) {
+    if (hooks_.certified) hooks_.certified(c);
+  }
+  for (bft::Divergence& d : checkpoints_.take_divergences()) {
+    if (hooks_.diverged) hooks_.diverged(d);
+    if (divergences_.size() < kEvidenceKeptMax) divergences_.push_back(std::move(d));
+  }
+  return {};
 }
 
 }  // namespace phalanx::node

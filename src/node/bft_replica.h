@@ -38,6 +38,9 @@ struct BftReplicaOptions {
   bft::Config bft;  // id, cluster, replicas, validators, timing, batching
   std::string data_dir = "/data";
   storage::WalOptions wal = {};
+  // Every this many committed blocks the replica signs its state root
+  // (consensus/bft/checkpoint.h); the newest certificate is kept on disk.
+  std::uint64_t checkpoint_interval = 128;
 };
 
 // Observers for checkers, traces and logs.
@@ -49,6 +52,10 @@ struct BftReplicaHooks {
   std::function<void(const consensus::ClientRequest&, bool executed)> applied;
   // Every new equivocation proof.
   std::function<void(const bft::EquivocationProof&)> evidence;
+  // Every checkpoint certificate formed or received, and every replica
+  // found to have signed a root other than a certified one.
+  std::function<void(const bft::CheckpointCert&)> certified;
+  std::function<void(const bft::Divergence&)> diverged;
 };
 
 class BftReplica final : public consensus::Replica {
@@ -88,6 +95,12 @@ class BftReplica final : public consensus::Replica {
   [[nodiscard]] std::uint64_t replays_answered() const { return replays_answered_; }
   [[nodiscard]] const std::vector<bft::EquivocationProof>& evidence() const { return evidence_; }
   [[nodiscard]] std::uint64_t evidence_count() const { return evidence_count_; }
+  // The newest checkpoint certificate this replica holds (also in the
+  // `checkpoint` file), and the replicas it found diverged from one.
+  [[nodiscard]] const std::optional<bft::CheckpointCert>& checkpoint() const {
+    return checkpoints_.latest();
+  }
+  [[nodiscard]] const std::vector<bft::Divergence>& divergences() const { return divergences_; }
 
  private:
   using Session = std::pair<ClientId, std::uint64_t>;
@@ -115,6 +128,10 @@ class BftReplica final : public consensus::Replica {
   void drive();
   [[nodiscard]] Status persist(const bft::Ready& ready);
   void apply(const bft::Block& block, bool replaying);
+  // Signs and sends this replica's checkpoint for the block just applied.
+  void checkpoint(const bft::Block& block);
+  // Persists new certificates, reports divergences.
+  [[nodiscard]] Status absorb_checkpoints();
   void count(const Error& error);
 
   storage::FileSystem& fs_;
@@ -128,6 +145,9 @@ class BftReplica final : public consensus::Replica {
   std::unique_ptr<storage::Wal> evidence_wal_;  // equivocation proofs kept
   std::unique_ptr<storage::Wal> voted_wal_;     // blocks voted for, above the committed tip
   LogIndex voted_scanned_;                      // voted_wal_ entries known to be committed
+  bft::LeaderSchedule schedule_;  // after the last applied block (the core keeps its own)
+  bft::CheckpointTracker checkpoints_;
+  std::vector<bft::Divergence> divergences_;  // the first kEvidenceKeptMax
   std::unique_ptr<bft::Core> core_;
   std::uint64_t height_ = 0;        // committed blocks
   std::uint64_t applied_index_ = 0;  // committed requests, the state machine's log index

@@ -9,7 +9,9 @@
 // a result on f+1 matching signed replies.
 //
 // Checks, after every event: agreement (no two honest replicas commit
-// different blocks at one height), validity (only client-signed requests
+// different blocks at one height), accountability (no committed accusation
+// names an honest replica), checkpoints (one certified root per height; no
+// honest replica reported diverged), validity (only client-signed requests
 // execute, each at most once per replica), linearizability of the client
 // history, and liveness once the network heals and every replica restarts
 // (the liars keep lying). The same options replay the same run bit for bit.
@@ -17,6 +19,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -87,6 +90,9 @@ struct BftSimReport {
   // What the honest replicas refused, by reason (status().rejected summed).
   std::map<std::string, std::uint64_t> rejected;
   std::uint64_t evidence = 0;          // equivocation proofs the honest replicas hold
+  std::set<std::uint64_t> excluded;    // replicas a committed accusation took out of the rotation
+  std::uint64_t checkpoints = 0;       // heights with a checkpoint certificate
+  std::set<std::uint64_t> diverged;    // replicas reported for signing a false state root
   std::uint64_t replays_answered = 0;  // committed retries answered from the session cache
   std::uint64_t bad_replies = 0;       // client replies that failed their signature or lied
   std::uint64_t checks = 0;

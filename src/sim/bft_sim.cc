@@ -30,6 +30,9 @@ void run_seeds(int replicas, std::uint64_t default_seeds) {
   std::map<std::string, std::uint64_t> runs;
   std::uint64_t evidence = 0;
   std::uint64_t replays = 0;
+  std::uint64_t checkpoints = 0;
+  std::uint64_t excluded = 0;  // seeds in which a liar left the rotation
+  std::uint64_t diverged = 0;  // seeds in which a liar was reported diverged
   const std::vector<std::uint64_t> seeds = sim_seeds(default_seeds / kSeedShare);
   for (std::uint64_t seed : seeds) {
     const BftSimOptions options = random_bft_mix(seed, replicas);
@@ -40,17 +43,25 @@ void run_seeds(int replicas, std::uint64_t default_seeds) {
     for (const auto& [k, v] : report.rejected) rejected[k] += v;
     evidence += report.evidence;
     replays += report.replays_answered;
+    checkpoints += report.checkpoints;
+    excluded += report.excluded.empty() ? 0 : 1;
+    diverged += report.diverged.empty() ? 0 : 1;
   }
   std::printf("%zu seeds with %d replicas\n  adversaries: %s\n  attacks: %s\n  refused: %s\n"
               "  %lu equivocation proofs, %lu retries answered from the session cache\n",
               seeds.size(), replicas, counts(runs).c_str(), counts(attacks).c_str(),
               counts(rejected).c_str(), static_cast<unsigned long>(evidence),
               static_cast<unsigned long>(replays));
+  std::printf("  %lu checkpoints certified; a liar excluded from the rotation in %lu seeds, "
+              "reported diverged in %lu\n",
+              static_cast<unsigned long>(checkpoints), static_cast<unsigned long>(excluded),
+              static_cast<unsigned long>(diverged));
   if (seeds.size() >= 150) {
     // Every kind of lie was tried, and the lies that can be refused were.
     for (const char* a : {"equivocate", "double-vote", "withhold-vote", "silent", "replay-own",
                           "replay-other", "forge-signature", "forge-identity", "forge-address",
-                          "stale-qc", "bad-request", "timing", "lying-reply"}) {
+                          "stale-qc", "bad-request", "timing", "lying-reply",
+                          "false-checkpoint"}) {
       EXPECT_GT(attacks[a], 0u) << a;
     }
     for (const char* r : {"equivocation", "bad_request", "safety_rule", "signature_invalid",
@@ -59,6 +70,9 @@ void run_seeds(int replicas, std::uint64_t default_seeds) {
     }
     EXPECT_GT(evidence, 0u);
     EXPECT_GT(replays, 0u);
+    EXPECT_GT(checkpoints, 0u);
+    EXPECT_GT(excluded, 0u);
+    EXPECT_GT(diverged, 0u);
   }
 }
 
@@ -72,12 +86,13 @@ struct Expectation {
   Adversary adversary;
   const char* attack;
   const char* refused;  // nullptr: nothing to refuse (withheld); liveness is the check
+  bool excluded = false;  // the proof commits and the liar leaves the leader rotation
 };
 
 TEST(BftSimulation, EachAdversaryIsRefused) {
   const Expectation table[] = {
-      {Adversary::kEquivocate, "equivocate", "equivocation"},
-      {Adversary::kDoubleVote, "double-vote", "equivocation"},
+      {Adversary::kEquivocate, "equivocate", "equivocation", true},
+      {Adversary::kDoubleVote, "double-vote", "equivocation", true},
       {Adversary::kWithhold, "withhold-vote", nullptr},
       {Adversary::kSilent, "silent", nullptr},
       {Adversary::kReplay, "replay-other", "authentication_failed"},
@@ -100,6 +115,9 @@ TEST(BftSimulation, EachAdversaryIsRefused) {
         EXPECT_GT(r.rejected.count(e.refused) ? r.rejected.at(e.refused) : 0, 0u) << r.summary(o);
       }
       EXPECT_GT(r.ops_completed, 10u) << r.summary(o);
+      if (e.excluded) {
+        EXPECT_TRUE(r.excluded.contains(1)) << r.summary(o);
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 // BFT simulation options: adversary names, the mix drawn from a seed, the
 // command line that replays a run, and the one-screen summary of its report.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/random.h"
 #include "sim/bft_cluster.h"
@@ -87,12 +88,15 @@ std::string BftSimReport::summary(const BftSimOptions& o) const {
       "  faults:     {} crashes ({} power losses), {} partitions, {} of {} messages dropped\n"
       "  attacks:    {}\n"
       "  refused:    {}; {} equivocation proofs held; {} bad client replies discarded\n"
+      "  excluded:   {} (proven equivocators out of the leader rotation)\n"
+      "  checkpoints: {} certified; diverged: {}\n"
       "  checks:     {} invariant checks, {} client operations linearizable, trace {}\n"
       "  result:     {}\n",
       o.seed, o.replicas, o.byzantine, adversary_name(o.adversary), o.clients, o.fault_list(),
       ops_invoked, ops_completed, retries, replays_answered, height, round, crashes, power_losses,
       partitions, messages_dropped, messages_sent, counts(attacks), counts(rejected), evidence,
-      bad_replies, checks, history_checked, to_hex(trace_hash.view()).substr(0, 16),
+      bad_replies, excluded.empty() ? std::string("none") : fmt::format("{}", fmt::join(excluded, ", ")),
+      checkpoints, diverged.empty() ? std::string("none") : fmt::format("{}", fmt::join(diverged, ", ")), checks, history_checked, to_hex(trace_hash.view()).substr(0, 16),
       ok() ? "every check held" : "VIOLATION: " + *violation);
   if (!ok()) {
     out += "  last events:\n";

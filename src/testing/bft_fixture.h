@@ -58,6 +58,16 @@ class Fixture {
     return tc;
   }
 
+  // Two signed votes of `voter` for different blocks in `round`: a double vote.
+  [[nodiscard]] std::pair<Vote, Vote> double_vote(Round round, NodeId voter) const {
+    Vote a{epoch(), round, BlockId{}, voter};
+    Vote b = a;
+    b.block[0] = 1;
+    security::sign(a, key_of(voter));
+    security::sign(b, key_of(voter));
+    return {a, b};
+  }
+
   // A signed block at `round` extending `qc`.
   [[nodiscard]] Block block(Round round, QuorumCert qc, std::optional<TimeoutCert> tc = {},
                             NodeId proposer = NodeId{1}) const {

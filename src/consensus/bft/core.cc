@@ -17,13 +17,16 @@ const char* rejection_name(Rejection r) {
     case Rejection::kBadSync: return "bad_sync";
     case Rejection::kStale: return "stale";
     case Rejection::kBacklogFull: return "backlog_full";
+    case Rejection::kBadAccusation: return "bad_accusation";
   }
   return "unknown";
 }
 
 Core::Core(Config config, crypto::KeyPair key, SafetyData safety, Block tip,
-           std::vector<Block> voted)
+           std::vector<Block> voted, std::optional<LeaderSchedule> schedule)
     : config_(std::move(config)),
+      schedule_(schedule ? std::move(*schedule)
+                         : LeaderSchedule(config_.replicas, config_.schedule)),
       safety_(config_.id, std::move(key), std::move(safety)),
       high_qc_(genesis_qc(config_.validators.epoch)),
       committed_(tip.id()),
@@ -53,9 +56,7 @@ Core::Core(Config config, crypto::KeyPair key, SafetyData safety, Block tip,
   should_propose_ = leader(round_) == config_.id;
 }
 
-NodeId Core::leader(Round round) const {
-  return config_.replicas[round.value() % config_.replicas.size()];
-}
+NodeId Core::leader(Round round) const { return schedule_.leader(round); }
 
 Ready Core::take_ready() {
   if (safety_dirty_) ready_.safety = safety_.data();
@@ -131,7 +132,14 @@ void Core::process_tc(const TimeoutCert& tc) {
 // B and every uncommitted ancestor.
 void Core::try_commit(const QuorumCert& qc) {
   const auto child = blocks_.find(qc.block);
-  if (child == blocks_.end()) return;
+  if (child == blocks_.end()) {
+    // Certified but never received (lost, or this replica was behind): fetch it.
+    if (qc.round > committed_tip().round && !qc.genesis()) {
+      wanted_.try_emplace(qc.block, qc.round);
+      if (missing(qc.block)) request_sync(qc.block, leader(qc.round));
+    }
+    return;
+  }
   const auto parent = blocks_.find(child->second.parent());
   if (parent == blocks_.end()) return;
   const Block& b = parent->second;
@@ -143,7 +151,7 @@ void Core::try_commit(const QuorumCert& qc) {
     if (up == blocks_.end()) {
       // An ancestor is missing (this replica was down, or lost messages):
       // fetch it; the commit is retried when it arrives.
-      wanted_.insert(at->parent());
+      wanted_.try_emplace(at->parent(), child->second.round);
       if (missing(at->parent())) request_sync(at->parent(), at->proposer);
       return;
     }
@@ -158,10 +166,15 @@ void Core::try_commit(const QuorumCert& qc) {
         });
       }
     }
+    for (const Accusation& a : c.accusations) accusations_.erase(a.accused());
+    schedule_.on_commit(c);
     ready_.committed.push_back(c);
     ++committed_count_;
     chain_.push_back(c.id());
   }
+  // The commits may change who leads the current round (when this replica
+  // caught up past round - lag).
+  should_propose_ = leader(round_) == config_.id && proposed_ < round_;
   const Round tip_round = b.round;
   committed_ = b.id();
   // Keep the last committed_blocks_kept committed blocks (to serve replicas
@@ -175,7 +188,9 @@ void Core::try_commit(const QuorumCert& qc) {
     return kv.second.round <= tip_round && !kept.contains(kv.first);
   });
   verified_qcs_.erase(verified_qcs_.begin(), verified_qcs_.lower_bound({tip_round, BlockId{}}));
-  std::erase_if(wanted_, [&](const BlockId& id) { return blocks_.contains(id); });
+  std::erase_if(wanted_, [&](const auto& kv) {
+    return blocks_.contains(kv.first) || kv.second <= tip_round;
+  });
   // Parked blocks at or below the tip can never be inserted any more.
   for (auto it = waiting_for_parent_.begin(); it != waiting_for_parent_.end();) {
     std::erase_if(it->second, [&](const Block& w) {
@@ -201,15 +216,27 @@ void Core::propose(bool idle_ok) {
       .epoch = config_.validators.epoch, .round = round_, .qc = high_qc_, .proposer = config_.id};
   if (high_qc_.round.next() != round_) {
     if (!last_tc_ || last_tc_->round.next() != round_) return;  // nothing justifies the round yet
+    // After a TC the block must extend a QC at least as high as any its
+    // signers reported; a leader that has not seen that QC yet waits for it.
+    if (high_qc_.round < last_tc_->highest_qc_round()) return;
     b.tc = last_tc_;
   }
-  // Requests already in an uncommitted ancestor are not proposed twice.
+  // Requests and accusations already in an uncommitted ancestor are not proposed twice.
   std::set<Key> pending;
+  std::set<NodeId> accused;
   const Round committed_round = committed_tip().round;
-  for (auto it = blocks_.find(high_qc_.block);
-       it != blocks_.end() && it->second.round > committed_round;
-       it = blocks_.find(it->second.parent())) {
+  for (BlockId at = high_qc_.block; at != committed_;) {
+    const auto it = blocks_.find(at);
+    // A leader missing part of the chain it extends cannot tell what is
+    // already in it: it waits for the sync (the round may time out).
+    if (it == blocks_.end() || it->second.round <= committed_round) return;
     for (const auto& req : it->second.requests) pending.insert({req.client, req.sequence});
+    for (const auto& a : it->second.accusations) accused.insert(a.accused());
+    at = it->second.parent();
+  }
+  for (const auto& [author, accusation] : accusations_) {
+    if (b.accusations.size() == kAccusationsPerBlockMax) break;
+    if (!accused.contains(author)) b.accusations.push_back(accusation);
   }
   std::size_t bytes = codec::encode(b).size();
   for (const consensus::ClientRequest& req : mempool_) {
@@ -221,11 +248,17 @@ void Core::propose(bool idle_ok) {
     bytes += size;
     b.requests.push_back(req);
   }
-  if (b.requests.empty() && pending.empty() && !idle_ok) return;
+  if (b.requests.empty() && b.accusations.empty() && pending.empty() && !idle_ok) return;
   should_propose_ = false;
+  proposed_ = round_;
   if (!safety_.sign_proposal(b)) return;  // already voted or timed out in this round
+  // The leader's own vote makes the proposal durable (last_voted_round) before
+  // it leaves: a block it would not vote for is never sent, or a restart could
+  // propose a second block for the round (found by the simulator, seed 271:
+  // an honest leader accused of equivocation).
+  if (!safety_.vote(b)) return;
   seen_proposals_[{config_.id, round_}] = {b.id(), b};
-  broadcast(b);  // its own vote for it (below) has it persisted
+  broadcast(b);
   insert_block(std::move(b));
 }
 
@@ -243,6 +276,22 @@ bool Core::conflicts(NodeId author, Round round, const BlockId& what, const Payl
   const auto [it, fresh] = seen.try_emplace({author, round}, what, payload);
   if (fresh || it->second.first == what) return false;
   equivocators_.insert(author);
+  const auto said = [](const Payload& p) {
+    return std::visit(
+        [](const auto& m) -> std::optional<Statement> {
+          if constexpr (requires { statement(m); }) {
+            return statement(m);
+          } else {
+            return std::nullopt;
+          }
+        },
+        p);
+  };
+  const std::optional<Statement> first = said(it->second.second);
+  const std::optional<Statement> second = said(payload);
+  if (first && second && !schedule_.excluded(author)) {
+    if (std::optional<Accusation> a = accuse(*first, *second)) accusations_.try_emplace(author, *a);
+  }
   ready_.evidence.push_back({author, round, it->second.second, payload});
   reject(Rejection::kEquivocation);
   return true;
@@ -251,12 +300,22 @@ bool Core::conflicts(NodeId author, Round round, const BlockId& what, const Payl
 void Core::on_proposal(const Authenticated<Block>& message) {
   const Block& b = message.value();
   if (b.epoch != config_.validators.epoch) return reject(Rejection::kWrongEpoch);
-  if (b.proposer != leader(b.round)) return reject(Rejection::kNotLeader);
+  if (b.proposer != leader(b.round)) {
+    reject(Rejection::kNotLeader);
+    // Its QC still proves progress: a replica whose committed history lags
+    // computes other leaders until it catches up, and catches up from QCs
+    // (fetching what they certify). It votes for nothing here.
+    if (b.qc.round > high_qc_.round && certified(b.qc)) process_qc(b.qc);
+    return;
+  }
   if (b.round <= committed_tip().round) return reject(Rejection::kStale);
   if (conflicts(b.proposer, b.round, b.id(), b, seen_proposals_)) return;
   if (!certified(b.qc)) return;
   if (b.tc && !verify_tc(*b.tc, config_.validators)) return reject(Rejection::kBadCertificate);
   if (!requests_valid(b)) return reject(Rejection::kBadRequest);
+  for (const Accusation& a : b.accusations) {
+    if (!verify_accusation(a, config_.validators)) return reject(Rejection::kBadAccusation);
+  }
   if (codec::encode(b).size() > config_.block_bytes_max) return reject(Rejection::kBadRequest);
   // Justified by its QC (the round right after it) or by a TC for the round
   // before with a QC at least as high as any its signers reported: the same
@@ -338,7 +397,7 @@ void Core::retry_sync() {
     if (missing(it->first)) want = it->first;
   }
   for (auto it = wanted_.begin(); !want && it != wanted_.end(); ++it) {
-    if (missing(*it)) want = *it;
+    if (missing(it->first)) want = it->first;
   }
   if (!want) {
     syncing_.reset();

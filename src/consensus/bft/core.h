@@ -22,6 +22,8 @@
 #include <set>
 #include <variant>
 
+#include "consensus/bft/checkpoint.h"
+#include "consensus/bft/leaders.h"
 #include "consensus/bft/safety.h"
 #include "consensus/bft/types.h"
 #include "core/trust.h"
@@ -41,6 +43,7 @@ struct Config {
   std::size_t sync_bytes_max = 48u << 20;    // per sync response (at least one block is sent)
   std::size_t committed_blocks_kept = 1024;  // served to replicas that fell behind
   std::size_t waiting_blocks_max = 1024;     // blocks parked until their ancestors arrive
+  ScheduleOptions schedule = {};             // leader reputation (consensus/bft/leaders.h)
 };
 
 // "Send me block `block` and the ancestors I may lack."
@@ -53,7 +56,8 @@ struct SyncResponse {
   std::vector<Block> blocks;
 };
 
-using Payload = std::variant<Block, Vote, Timeout, SyncRequest, SyncResponse>;
+// Checkpoints are handled by the runner (they sign application state), not the core.
+using Payload = std::variant<Block, Vote, Timeout, SyncRequest, SyncResponse, Checkpoint>;
 
 struct Message {
   NodeId to;
@@ -79,8 +83,9 @@ enum class Rejection : std::uint8_t {
   kBadSync,         // a sync response that does not hash-chain to what was asked
   kStale,           // for a round long gone
   kBacklogFull,     // a block that would need parking while waiting_blocks_max are parked
+  kBadAccusation,   // a proposal carrying an accusation that proves nothing
 };
-inline constexpr std::size_t kRejectionKinds = 9;
+inline constexpr std::size_t kRejectionKinds = 10;
 [[nodiscard]] const char* rejection_name(Rejection r);
 
 struct Ready {
@@ -102,9 +107,11 @@ class Core {
  public:
   // `tip`: the last committed block (the genesis block on a fresh replica);
   // `voted`: the blocks of earlier Ready::voted that a restarted replica
-  // still holds (those at or below the tip are ignored).
+  // still holds (those at or below the tip are ignored); `schedule`: the
+  // leader schedule after the tip (every committed block fed to on_commit),
+  // a fresh one if absent.
   Core(Config config, crypto::KeyPair key, SafetyData safety, Block tip,
-       std::vector<Block> voted = {});
+       std::vector<Block> voted = {}, std::optional<LeaderSchedule> schedule = {});
 
   void tick();
   void on_proposal(const Authenticated<Block>& block);
@@ -128,9 +135,10 @@ class Core {
     return rejections_[static_cast<std::size_t>(r)];
   }
   [[nodiscard]] std::size_t mempool_size() const { return mempool_.size(); }
-  // Replicas this one holds equivocation proof against (not yet excluded
-  // from leader rotation: that needs the proof committed, see the docs).
+  // Replicas this one holds equivocation proof against. They leave the
+  // leader rotation once a block carrying the proof commits (schedule()).
   [[nodiscard]] const std::set<NodeId>& equivocators() const { return equivocators_; }
+  [[nodiscard]] const LeaderSchedule& schedule() const { return schedule_; }
 
  private:
   using Key = std::pair<ClientId, std::uint64_t>;
@@ -167,6 +175,7 @@ class Core {
   void handle_timeout(const Timeout& timeout);
 
   Config config_;
+  LeaderSchedule schedule_;  // follows the committed chain
   SafetyRules safety_;
   bool safety_dirty_ = false;
 
@@ -179,7 +188,10 @@ class Core {
   std::deque<BlockId> chain_;  // the committed blocks kept, oldest first
   std::map<BlockId, std::vector<Block>> waiting_for_parent_;  // by the parent they wait for
   std::set<BlockId> parked_;                                  // ids of the blocks waiting
-  std::set<BlockId> wanted_;  // ancestors a commit found missing (their children are known)
+  // Blocks to fetch: certified blocks not received, and ancestors a commit
+  // found missing. Each with the round of the certified block that needs it:
+  // once the committed tip reaches that round, it is no longer needed.
+  std::map<BlockId, Round> wanted_;
   // The one sync request outstanding: the missing block, who was asked, ticks since.
   struct Syncing {
     BlockId block;
@@ -194,6 +206,8 @@ class Core {
   std::map<std::pair<NodeId, Round>, std::pair<BlockId, Payload>> seen_votes_;
   std::map<std::pair<NodeId, Round>, std::pair<BlockId, Payload>> seen_timeouts_;
   std::set<NodeId> equivocators_;
+  // Proofs to put in this replica's proposals until they commit, one per author.
+  std::map<NodeId, Accusation> accusations_;
   // QCs whose signatures were checked, by (round, block): the high QC comes
   // back in every timeout and proposal, and is verified once. Pruned below
   // the committed tip.
@@ -203,6 +217,7 @@ class Core {
   std::set<Key> in_mempool_;
 
   bool should_propose_ = false;  // this replica leads the round and has not proposed yet
+  Round proposed_;               // the last round this replica proposed (or tried to) in
   std::uint32_t elapsed_ = 0;
   std::uint32_t timeout_ticks_ = 0;
   std::uint64_t rejections_[kRejectionKinds] = {};

@@ -78,6 +78,7 @@ class Cluster {
                    [&](Timeout& t) { to.on_timeout(verified(std::move(t))); },
                    [&](SyncRequest& r) { to.on_sync_request(from, r); },
                    [&](SyncResponse& r) { to.on_sync_response(from, std::move(r)); },
+                   [&](Checkpoint&) { FAIL() << "the core sends no checkpoints"; },
                },
                body);
   }
@@ -218,11 +219,7 @@ TEST(BftCore, DoubleVoterIsCaughtWithProof) {
   Cluster c(4);
   Core& next_leader = c.core(c.core(NodeId{1}).leader(Round{2}));
   const NodeId voter = next_leader.id() == NodeId{3} ? NodeId{4} : NodeId{3};
-  Vote a{c.fixture_.epoch(), Round{1}, BlockId{}, voter};
-  Vote b = a;
-  b.block[0] = 1;
-  security::sign(a, key_of(voter));
-  security::sign(b, key_of(voter));
+  const auto [a, b] = c.fixture_.double_vote(Round{1}, voter);
   next_leader.on_vote(c.verified(a));
   next_leader.on_vote(c.verified(a));  // the same vote again is no offence
   next_leader.on_vote(c.verified(b));
@@ -231,6 +228,53 @@ TEST(BftCore, DoubleVoterIsCaughtWithProof) {
   EXPECT_EQ(ready.evidence[0].author, voter);
   EXPECT_EQ(ready.evidence[0].round, Round{1});
   EXPECT_EQ(next_leader.rejections(Rejection::kEquivocation), 1u);
+}
+
+TEST(BftCore, ProvenDoubleVoterLeavesTheRotationOnEveryReplica) {
+  Cluster c(4);
+  Core& next_leader = c.core(c.core(NodeId{1}).leader(Round{2}));
+  const NodeId voter = next_leader.id() == NodeId{3} ? NodeId{4} : NodeId{3};
+  const auto [a, b] = c.fixture_.double_vote(Round{1}, voter);
+  next_leader.on_vote(c.verified(a));
+  next_leader.on_vote(c.verified(b));
+  c.run(60);
+  c.expect_agreement();
+  // The proof went into a block, once, and committed everywhere.
+  std::size_t carried = 0;
+  for (const Block& blk : c.committed(NodeId{1})) carried += blk.accusations.size();
+  EXPECT_EQ(carried, 1u);
+  for (std::uint64_t i = 1; i <= 4; ++i) {
+    const Core& r = c.core(NodeId{i});
+    ASSERT_TRUE(r.schedule().excluded(voter)) << i;
+    const Round from{r.schedule().excluded().at(voter).value() + ScheduleOptions{}.lag};
+    for (Round round = from; round.value() < from.value() + 40; round = round.next()) {
+      EXPECT_NE(r.leader(round), voter);
+    }
+  }
+}
+
+TEST(BftCore, ProposalWithAFalseAccusationGetsNoVote) {
+  Cluster c(4);
+  Core& r = c.core(NodeId{2});
+  const NodeId leader = r.leader(Round{1});
+  const NodeId honest = NodeId{3};
+  // Framing: a real vote of replica 3 and one the leader forged in its name.
+  Vote real{c.fixture_.epoch(), Round{1}, BlockId{}, honest};
+  Vote forged = real;
+  forged.block[0] = 1;
+  security::sign(real, key_of(honest));
+  security::sign(forged, key_of(leader));
+  const Accusation framed = *accuse(statement(real), statement(forged));  // well-formed, false
+  Block blk{.epoch = c.fixture_.epoch(),
+            .round = Round{1},
+            .qc = genesis_qc(c.fixture_.epoch()),
+            .accusations = {framed},
+            .proposer = leader};
+  security::sign(blk, key_of(leader));
+  r.on_proposal(c.verified(blk));
+  EXPECT_EQ(r.rejections(Rejection::kBadAccusation), 1u);
+  EXPECT_EQ(r.safety().last_voted_round, Round{0});
+  EXPECT_FALSE(r.schedule().excluded(honest));
 }
 
 TEST(BftCore, ReplicaThatMissedBlocksSyncsAndAgrees) {
@@ -271,6 +315,28 @@ TEST(BftCore, JoiningTimeoutThatCompletesTheCertificateMovesOn) {
   const Ready ready = core.take_ready();
   ASSERT_TRUE(ready.safety);
   EXPECT_EQ(ready.safety->last_voted_round, Round{1});
+}
+
+// Regression (simulator seed 271): a leader whose high QC is below the
+// highest QC a TC reports must not propose. Its own vote would be refused,
+// so the proposal would leave without being durable, and after a restart it
+// proposed a second block for the round — an honest replica accused.
+TEST(BftCore, LeaderMissingTheTimeoutCertificatesHighestQcDoesNotPropose) {
+  testing::Fixture f(4);
+  std::vector<NodeId> ids{NodeId{1}, NodeId{2}, NodeId{3}, NodeId{4}};
+  Core core(Config{NodeId{4}, ids, f.validators()}, testing::key_of(NodeId{4}),
+            SafetyData{f.epoch(), Round{0}, Round{0}}, genesis_block(f.epoch()));
+  ASSERT_EQ(core.leader(Round{3}), NodeId{4});
+  Timeout t{f.epoch(), Round{2}, genesis_qc(f.epoch()), NodeId{1}};
+  security::sign(t, testing::key_of(NodeId{1}));
+  t.last_tc = f.tc(Round{2}, {Round{1}, Round{1}, Round{0}});  // someone holds a QC of round 1
+  core.on_timeout(*security::verify(f.registry(), Untrusted<Timeout>(t)));
+  ASSERT_EQ(core.round(), Round{3});
+  for (int i = 0; i < 5; ++i) core.tick();
+  for (const Message& m : core.take_ready().messages) {
+    EXPECT_FALSE(std::holds_alternative<Block>(m.body)) << "proposed on a QC below the TC's";
+  }
+  EXPECT_EQ(core.safety().last_voted_round, Round{0});
 }
 
 // A restarted replica resumes with the QC behind its lock and its newest

@@ -130,18 +130,43 @@ Result<TimeoutCert> TimeoutCert::decode(Reader& r) {
 
 // ---- Block ----
 
-void Block::encode_signed(Writer& w) const {
+namespace {
+
+// What a proposer signs, and what a block's id hashes.
+void encode_header(Writer& w, Epoch epoch, Round round, NodeId proposer,
+                   const crypto::Hash32& body) {
   w.id(epoch);
   w.id(round);
-  qc.encode(w);
-  w.optional(tc, [](Writer& o, const TimeoutCert& t) { t.encode(o); });
-  w.sequence(std::span<const consensus::ClientRequest>(requests), kRequestsPerBlockMax,
-             [](Writer& o, const consensus::ClientRequest& req) { req.encode(o); });
   w.id(proposer);
+  w.fixed(body);
+}
+
+void encode_body(Writer& w, const Block& b) {
+  b.qc.encode(w);
+  w.optional(b.tc, [](Writer& o, const TimeoutCert& t) { t.encode(o); });
+  w.sequence(std::span<const consensus::ClientRequest>(b.requests), kRequestsPerBlockMax,
+             [](Writer& o, const consensus::ClientRequest& req) { req.encode(o); });
+  w.sequence(std::span<const Accusation>(b.accusations), kAccusationsPerBlockMax,
+             [](Writer& o, const Accusation& a) { a.encode(o); });
+}
+
+}  // namespace
+
+crypto::Hash32 Block::body_digest() const {
+  Writer w;
+  encode_body(w, *this);
+  return crypto::blake2b256(w.buffer());
+}
+
+void Block::encode_signed(Writer& w) const {
+  encode_header(w, epoch, round, proposer, body_digest());
 }
 
 void Block::encode(Writer& w) const {
-  encode_signed(w);
+  w.id(epoch);
+  w.id(round);
+  encode_body(w, *this);
+  w.id(proposer);
   w.fixed(signature);
 }
 
@@ -157,6 +182,10 @@ Result<Block> Block::decode(Reader& r) {
   PHALANX_ASSIGN_OR_RETURN(
       b.requests, r.sequence<consensus::ClientRequest>(kRequestsPerBlockMax, [](Reader& in) {
         return consensus::ClientRequest::decode(in);
+      }));
+  PHALANX_ASSIGN_OR_RETURN(
+      b.accusations, r.sequence<Accusation>(kAccusationsPerBlockMax, [](Reader& in) {
+        return Accusation::decode(in);
       }));
   PHALANX_ASSIGN_OR_RETURN(b.proposer, r.id<NodeId>());
   PHALANX_ASSIGN_OR_RETURN(b.signature, r.fixed<64>());
@@ -223,6 +252,113 @@ Result<Timeout> Timeout::decode(Reader& r) {
   PHALANX_ASSIGN_OR_RETURN(
       t.last_tc, r.optional<TimeoutCert>([](Reader& in) { return TimeoutCert::decode(in); }));
   return t;
+}
+
+// ---- Statements and accusations ----
+
+void Statement::encode(Writer& w) const {
+  w.u8(static_cast<std::uint8_t>(kind));
+  w.id(epoch);
+  w.id(round);
+  w.id(author);
+  switch (kind) {
+    case Kind::kProposal:
+    case Kind::kVote: w.fixed(digest); break;
+    case Kind::kTimeout: w.id(high_qc_round); break;
+  }
+  w.fixed(signature);
+}
+
+Result<Statement> Statement::decode(Reader& r) {
+  Statement s;
+  const std::size_t at = r.offset();
+  PHALANX_ASSIGN_OR_RETURN(const std::uint8_t kind, r.u8());
+  if (kind < 1 || kind > 3) return Reader::malformed(MalformedReason::kBadTag, at);
+  s.kind = static_cast<Kind>(kind);
+  PHALANX_ASSIGN_OR_RETURN(s.epoch, r.id<Epoch>());
+  PHALANX_ASSIGN_OR_RETURN(s.round, r.id<Round>());
+  PHALANX_ASSIGN_OR_RETURN(s.author, r.id<NodeId>());
+  if (s.kind == Kind::kTimeout) {
+    PHALANX_ASSIGN_OR_RETURN(s.high_qc_round, r.id<Round>());
+  } else {
+    PHALANX_ASSIGN_OR_RETURN(s.digest, r.fixed<32>());
+  }
+  PHALANX_ASSIGN_OR_RETURN(s.signature, r.fixed<64>());
+  return s;
+}
+
+void Accusation::encode(Writer& w) const {
+  first.encode(w);
+  second.encode(w);
+}
+
+Result<Accusation> Accusation::decode(Reader& r) {
+  Accusation a;
+  PHALANX_ASSIGN_OR_RETURN(a.first, Statement::decode(r));
+  PHALANX_ASSIGN_OR_RETURN(a.second, Statement::decode(r));
+  return a;
+}
+
+Statement statement(const Block& b) {
+  return {Statement::Kind::kProposal, b.epoch, b.round, b.proposer, b.body_digest(), {}, b.signature};
+}
+
+Statement statement(const Vote& v) {
+  return {Statement::Kind::kVote, v.epoch, v.round, v.voter, v.block, {}, v.signature};
+}
+
+Statement statement(const Timeout& t) {
+  return {Statement::Kind::kTimeout, t.epoch, t.round, t.author_id, {}, t.high_qc.round,
+          t.signature};
+}
+
+namespace {
+
+// The domain and bytes the statement's signature covers.
+std::pair<SignDomain, Bytes> signed_form(const Statement& s) {
+  Writer w;
+  switch (s.kind) {
+    case Statement::Kind::kProposal:
+      encode_header(w, s.epoch, s.round, s.author, s.digest);
+      return {Block::kDomain, w.take()};
+    case Statement::Kind::kVote:
+      return {Vote::kDomain, security::signed_bytes(Vote{s.epoch, s.round, s.digest, s.author})};
+    case Statement::Kind::kTimeout:
+      return {Timeout::kDomain,
+              security::signed_bytes(Timeout{
+                  s.epoch, s.round, QuorumCert{s.epoch, s.high_qc_round, {}, {}}, s.author})};
+  }
+  return {Block::kDomain, {}};
+}
+
+}  // namespace
+
+std::optional<Accusation> accuse(const Statement& a, const Statement& b) {
+  const bool same_slot = a.kind == b.kind && a.epoch == b.epoch && a.round == b.round &&
+                         a.author == b.author;
+  const Bytes x = signed_form(a).second;
+  const Bytes y = signed_form(b).second;
+  if (!same_slot || x == y) return std::nullopt;
+  return x < y ? Accusation{a, b} : Accusation{b, a};
+}
+
+Result<Equivocation> verify_accusation(const Accusation& a, const Validators& v) {
+  const Statement& x = a.first;
+  const Statement& y = a.second;
+  const bool same_slot = x.kind == y.kind && x.epoch == y.epoch && x.round == y.round &&
+                         x.author == y.author && x.epoch == v.epoch;
+  const auto [domain, first] = signed_form(x);
+  const Bytes second = signed_form(y).second;
+  // Ascending signed bytes: the same pair in the other order is not a second proof.
+  if (!same_slot || !(first < second)) {
+    return fail(MalformedInput{MalformedReason::kNonCanonical, 0});
+  }
+  PHALANX_ASSIGN_OR_RETURN(const security::RegistryEntry* e, replica_entry(v, x.author));
+  if (!crypto::verify(e->public_key, domain, first, x.signature) ||
+      !crypto::verify(e->public_key, domain, second, y.signature)) {
+    return fail(SignatureInvalid{domain, Principal::replica(x.author)});
+  }
+  return Equivocation{Principal::replica(x.author), x.epoch, x.round};
 }
 
 // ---- Certificate verification ----

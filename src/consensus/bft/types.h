@@ -79,8 +79,47 @@ struct TimeoutCert {
   bool operator==(const TimeoutCert&) const = default;
 };
 
+// One signed statement of a replica, reduced to what its signature covers:
+// enough to prove that two statements conflict without the messages
+// themselves (a block may be megabytes; its statement is ~150 bytes).
+struct Statement {
+  enum class Kind : std::uint8_t { kProposal = 1, kVote = 2, kTimeout = 3 };
+
+  Kind kind = Kind::kProposal;
+  Epoch epoch;
+  Round round;
+  NodeId author;
+  crypto::Hash32 digest = {};  // proposal: its body digest; vote: the block voted for
+  Round high_qc_round = {};    // timeout: the high-QC round it signed
+  crypto::Signature signature = {};
+
+  void encode(codec::Writer& w) const;
+  [[nodiscard]] static Result<Statement> decode(codec::Reader& r);
+  bool operator==(const Statement&) const = default;
+};
+
+// Two validly signed statements of one author, of one kind, for one (epoch,
+// round), that differ: proof of equivocation anyone can check. Carried in
+// blocks; once committed, the author leaves the leader rotation.
+struct Accusation {
+  Statement first;
+  Statement second;
+
+  [[nodiscard]] NodeId accused() const { return first.author; }
+  void encode(codec::Writer& w) const;
+  [[nodiscard]] static Result<Accusation> decode(codec::Reader& r);
+  bool operator==(const Accusation&) const = default;
+};
+
+inline constexpr std::size_t kAccusationsPerBlockMax = 16;
+
 // A proposal. Its parent is the block its QC certifies (qc.block), so a
 // block cannot name one parent and carry a certificate for another.
+//
+// The proposer signs a header: (epoch, round, proposer, body digest), the
+// digest being BLAKE2b-256 of the encoded QC, TC, requests and accusations.
+// The block's id is the hash of that header, and a proof of equivocation
+// needs only the two headers and signatures.
 struct Block {
   static constexpr SignDomain kDomain = SignDomain::kProposal;
   static constexpr Action kAction = Action::kPropose;
@@ -91,11 +130,14 @@ struct Block {
   std::optional<TimeoutCert> tc =
       {};  // set when round = tc.round + 1 (the previous round timed out)
   std::vector<consensus::ClientRequest> requests = {};
+  std::vector<Accusation> accusations = {};  // proofs of equivocation not yet committed
   NodeId proposer;
   crypto::Signature signature = {};
 
   [[nodiscard]] BlockId parent() const { return qc.block; }
-  // BLAKE2b-256 of the signed bytes (everything but the signature).
+  // BLAKE2b-256 of the QC, TC, requests and accusations.
+  [[nodiscard]] crypto::Hash32 body_digest() const;
+  // BLAKE2b-256 of the signed header.
   [[nodiscard]] BlockId id() const;
   [[nodiscard]] Principal author() const { return Principal::replica(proposer); }
   void encode_signed(codec::Writer& w) const;
@@ -162,5 +204,22 @@ struct Validators {
 [[nodiscard]] Status verify_qc(const QuorumCert& qc, const Validators& validators);
 // Likewise for a TC: each signature is a Timeout's on (epoch, round, high_qc_round).
 [[nodiscard]] Status verify_tc(const TimeoutCert& tc, const Validators& validators);
+
+// The statement a signed block, vote or timeout makes.
+[[nodiscard]] Statement statement(const Block& block);
+[[nodiscard]] Statement statement(const Vote& vote);
+[[nodiscard]] Statement statement(const Timeout& timeout);
+
+// The accusation two conflicting statements make, in canonical order;
+// nullopt if they do not conflict (another author, kind, epoch or round, or the same).
+[[nodiscard]] std::optional<Accusation> accuse(const Statement& a, const Statement& b);
+
+// Proof that `accusation.accused()` equivocated in `validators.epoch`.
+// Errors: MalformedInput (kNonCanonical) if the statements are not of one
+// author, kind, epoch and round, or do not differ, or are not in ascending
+// order (so one equivocation has one proof); AuthenticationFailed if the
+// author is not a replica; SignatureInvalid if either signature fails.
+[[nodiscard]] Result<Equivocation> verify_accusation(const Accusation& accusation,
+                                                     const Validators& validators);
 
 }  // namespace phalanx::bft

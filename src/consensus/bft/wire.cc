@@ -13,6 +13,7 @@ using codec::Writer;
 void encode_body(Writer& w, const Block& b) { b.encode(w); }
 void encode_body(Writer& w, const Vote& v) { v.encode(w); }
 void encode_body(Writer& w, const Timeout& t) { t.encode(w); }
+void encode_body(Writer& w, const Checkpoint& c) { c.encode(w); }
 void encode_body(Writer& w, const SyncRequest& s) { w.fixed(s.block); }
 void encode_body(Writer& w, const SyncResponse& s) {
   w.sequence(std::span<const Block>(s.blocks), kSyncBlocksMax,
@@ -44,6 +45,7 @@ Result<Payload> decode_body(Reader& r) {
       }));
       return Payload(std::move(s));
     }
+    case 5: return as_payload(Checkpoint::decode(r));
     default: return Reader::malformed(MalformedReason::kBadTag, tag_at);
   }
 }
@@ -76,6 +78,7 @@ Action Envelope::action() const {
                         [](const Block&) { return Action::kPropose; },
                         [](const Vote&) { return Action::kVote; },
                         [](const Timeout&) { return Action::kTimeout; },
+                        [](const Checkpoint&) { return Action::kCheckpoint; },
                         [](const auto&) { return Action::kReplicate; },
                     },
                     body);
@@ -111,6 +114,7 @@ std::optional<NodeId> signed_by(const Payload& body) {
                         [](const Block& b) -> std::optional<NodeId> { return b.proposer; },
                         [](const Vote& v) -> std::optional<NodeId> { return v.voter; },
                         [](const Timeout& t) -> std::optional<NodeId> { return t.author_id; },
+                        [](const Checkpoint& c) -> std::optional<NodeId> { return c.signer; },
                         [](const auto&) -> std::optional<NodeId> { return std::nullopt; },
                     },
                     body);
@@ -131,6 +135,9 @@ std::string describe(const Payload& body) {
           [](const Timeout& t) {
             return fmt::format("Timeout r{} by {} high qc r{}", t.round.value(),
                                t.author_id.value(), t.high_qc.round.value());
+          },
+          [](const Checkpoint& c) {
+            return fmt::format("Checkpoint h{} by {}", c.height, c.signer.value());
           },
           [](const SyncRequest&) { return std::string("SyncRequest"); },
           [](const SyncResponse& s) { return fmt::format("SyncResponse blocks {}", s.blocks.size()); },

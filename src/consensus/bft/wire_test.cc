@@ -20,7 +20,9 @@ std::vector<Payload> every_payload(const Fixture& f) {
   t.last_tc = f.tc(Round{1}, {Round{0}, Round{0}, Round{0}});
   const Block b3 = f.block(Round{3}, f.qc_for(b1), f.tc(Round{2}, {Round{1}, Round{1}, Round{1}}),
                            NodeId{4});
-  return {b1, v, t, SyncRequest{b1.id()}, SyncResponse{{b1, b3}}};
+  Checkpoint c{f.epoch(), 128, b3.id(), crypto::blake2b256(as_view("state")), NodeId{2}};
+  security::sign(c, testing::key_of(NodeId{2}));
+  return {b1, v, t, SyncRequest{b1.id()}, SyncResponse{{b1, b3}}, c};
 }
 
 TEST(BftWire, EveryPayloadRoundTrips) {

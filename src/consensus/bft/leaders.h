@@ -1,0 +1,84 @@
+// Who leads a round, decided from committed history only (after Aptos'
+// LeaderReputation): every replica that has committed the same blocks
+// computes the same leader.
+//
+// The leader of round r is drawn round-robin (r mod size) from the
+// candidates, as of the committed blocks at or below round r - lag:
+//   - a replica whose equivocation was proved by an accusation committed at
+//     or below r - lag is never a candidate again (in this epoch);
+//   - a replica that led at least `failures_to_skip` failed rounds among the
+//     last `window` such committed blocks, and proposed none of them, is
+//     skipped until those failures leave the window (a crashed or silent
+//     leader stops costing a timeout per rotation);
+//   - if that leaves no one, every replica not proved to equivocate is a
+//     candidate.
+// A failed round is one with no block in the committed chain: the rounds
+// between a committed block and its parent.
+//
+// Replicas that have committed different prefixes may disagree on a leader
+// for a while; that costs liveness (a round times out), never safety — the
+// voting rules do not depend on who leads.
+//
+//   LeaderSchedule s(replicas);
+//   s.on_commit(block);            // every committed block, in order
+//   NodeId l = s.leader(round);
+#pragma once
+
+#include <deque>
+#include <map>
+#include <vector>
+
+#include "consensus/bft/types.h"
+
+namespace phalanx::bft {
+
+struct ScheduleOptions {
+  std::size_t window = 30;            // committed blocks whose failures count
+  std::uint64_t lag = 10;             // rounds between the history used and the round led
+  std::size_t failures_to_skip = 2;   // failed rounds led (and none proposed) to be skipped
+  bool operator==(const ScheduleOptions&) const = default;
+};
+
+class LeaderSchedule {
+ public:
+  // Rounds with more consecutive failures than this count only this many
+  // (the last ones), so a long outage cannot make history unbounded.
+  static constexpr std::uint64_t kFailuresPerGapMax = 64;
+
+  explicit LeaderSchedule(std::vector<NodeId> replicas, ScheduleOptions options = {});
+
+  [[nodiscard]] NodeId leader(Round round) const;
+  // The next committed block (its parent is the previous one). Accusations
+  // in it must have been verified (verify_accusation) before it was voted for.
+  void on_commit(const Block& block);
+
+  // Replicas proved to equivocate, with the round of the block that
+  // committed the proof.
+  [[nodiscard]] const std::map<NodeId, Round>& excluded() const { return excluded_; }
+  [[nodiscard]] bool excluded(NodeId id) const { return excluded_.contains(id); }
+  // The replicas round r may be led by, in rotation order.
+  [[nodiscard]] std::vector<NodeId> candidates(Round round) const;
+
+  // Canonical encoding (part of a replica's checkpointed state).
+  void encode(codec::Writer& w) const;
+  [[nodiscard]] static Result<LeaderSchedule> decode(codec::Reader& r,
+                                                     std::vector<NodeId> replicas,
+                                                     ScheduleOptions options = {});
+  bool operator==(const LeaderSchedule&) const = default;
+
+ private:
+  struct Entry {
+    Round round;
+    NodeId proposer;
+    std::vector<NodeId> failed;  // leaders of the rounds between the parent and this block
+    bool operator==(const Entry&) const = default;
+  };
+
+  std::vector<NodeId> replicas_;
+  ScheduleOptions options_;
+  std::deque<Entry> recent_;  // committed blocks, oldest first; at most window + lag
+  std::map<NodeId, Round> excluded_;
+  Round last_round_;  // of the last committed block
+};
+
+}  // namespace phalanx::bft
