@@ -1,6 +1,5 @@
 #include "consensus/bft/checkpoint.h"
 
-#include "security/registry.h"
 #include "security/verify.h"
 
 namespace phalanx::bft {
@@ -48,8 +47,7 @@ void CheckpointCert::encode(Writer& w) const {
   w.varint(height);
   w.fixed(block);
   w.fixed(root);
-  w.sequence(std::span<const QcSigner>(signers), consensus::Quorum::kReplicasMax,
-             [](Writer& o, const QcSigner& s) { s.encode(o); });
+  encode_qc_signers(w, signers);
 }
 
 Result<CheckpointCert> CheckpointCert::decode(Reader& r) {
@@ -58,34 +56,15 @@ Result<CheckpointCert> CheckpointCert::decode(Reader& r) {
   PHALANX_ASSIGN_OR_RETURN(c.height, r.varint());
   PHALANX_ASSIGN_OR_RETURN(c.block, r.fixed<32>());
   PHALANX_ASSIGN_OR_RETURN(c.root, r.fixed<32>());
-  const std::size_t at = r.offset();
-  PHALANX_ASSIGN_OR_RETURN(c.signers,
-                           r.sequence<QcSigner>(consensus::Quorum::kReplicasMax,
-                                                [](Reader& in) { return QcSigner::decode(in); }));
-  for (std::size_t i = 1; i < c.signers.size(); ++i) {
-    if (!(c.signers[i - 1].id < c.signers[i].id)) {
-      return Reader::malformed(MalformedReason::kNonCanonical, at);
-    }
-  }
+  PHALANX_ASSIGN_OR_RETURN(c.signers, decode_qc_signers(r));
   return c;
 }
 
 Status verify_checkpoint_cert(const CheckpointCert& cert, const Validators& v) {
-  if (cert.epoch != v.epoch || !v.quorum.reached(cert.signers.size())) {
-    return fail(QuorumNotReached{static_cast<std::uint32_t>(cert.signers.size()), v.quorum.size()});
-  }
+  if (cert.epoch != v.epoch) return fail(QuorumNotReached{0, v.quorum.size()});
   const Checkpoint statement{cert.epoch, cert.height, cert.block, cert.root, NodeId{0}};
-  const Bytes signed_bytes = security::signed_bytes(statement);
-  for (const QcSigner& s : cert.signers) {
-    const security::RegistryEntry* e = v.registry->find(Principal::replica(s.id));
-    if (e == nullptr || e->role != Role::kReplica) {
-      return fail(AuthenticationFailed{AuthFailure::kUnknownPrincipal, Principal::replica(s.id)});
-    }
-    if (!crypto::verify(e->public_key, Checkpoint::kDomain, signed_bytes, s.signature)) {
-      return fail(SignatureInvalid{Checkpoint::kDomain, Principal::replica(s.id)});
-    }
-  }
-  return {};
+  return verify_quorum_signatures(cert.signers, Checkpoint::kDomain,
+                                  security::signed_bytes(statement), v);
 }
 
 void Divergence::encode(Writer& w) const {

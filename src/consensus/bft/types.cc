@@ -369,17 +369,28 @@ Status verify_qc(const QuorumCert& qc, const Validators& v) {
     if (qc == genesis_qc(v.epoch)) return {};
     return fail(QuorumNotReached{0, v.quorum.size()});
   }
-  PHALANX_TRY(check_count(qc.signers.size(), v));
-  Vote vote{qc.epoch, qc.round, qc.block, NodeId{0}};
-  const Bytes signed_bytes = security::signed_bytes(vote);
-  for (const QcSigner& s : qc.signers) {
+  return verify_quorum_signatures(qc.signers, Vote::kDomain,
+                                  security::signed_bytes(Vote{qc.epoch, qc.round, qc.block, NodeId{0}}),
+                                  v);
+}
+
+Status verify_quorum_signatures(const std::vector<QcSigner>& signers, SignDomain domain,
+                                ByteView signed_bytes, const Validators& v) {
+  PHALANX_TRY(check_count(signers.size(), v));
+  for (const QcSigner& s : signers) {
     PHALANX_ASSIGN_OR_RETURN(const security::RegistryEntry* e, replica_entry(v, s.id));
-    if (!crypto::verify(e->public_key, Vote::kDomain, signed_bytes, s.signature)) {
-      return fail(SignatureInvalid{Vote::kDomain, Principal::replica(s.id)});
+    if (!crypto::verify(e->public_key, domain, signed_bytes, s.signature)) {
+      return fail(SignatureInvalid{domain, Principal::replica(s.id)});
     }
   }
   return {};
 }
+
+void encode_qc_signers(Writer& w, const std::vector<QcSigner>& signers) {
+  encode_signers(w, signers);
+}
+
+Result<std::vector<QcSigner>> decode_qc_signers(Reader& r) { return decode_signers<QcSigner>(r); }
 
 Status verify_tc(const TimeoutCert& tc, const Validators& v) {
   if (tc.epoch != v.epoch) return fail(QuorumNotReached{0, v.quorum.size()});

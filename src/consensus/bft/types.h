@@ -202,6 +202,14 @@ struct Validators {
 // AuthenticationFailed (a signer unknown or not a replica), SignatureInvalid.
 // The genesis QC of the epoch passes with no signers; any other round-0 QC fails.
 [[nodiscard]] Status verify_qc(const QuorumCert& qc, const Validators& validators);
+// The check behind QCs and checkpoint certificates: q distinct registered
+// replicas, each signature valid on `signed_bytes` under `domain`.
+[[nodiscard]] Status verify_quorum_signatures(const std::vector<QcSigner>& signers,
+                                              SignDomain domain, ByteView signed_bytes,
+                                              const Validators& validators);
+// A certificate's signers, strictly ascending ids (kNonCanonical otherwise).
+void encode_qc_signers(codec::Writer& w, const std::vector<QcSigner>& signers);
+[[nodiscard]] Result<std::vector<QcSigner>> decode_qc_signers(codec::Reader& r);
 // Likewise for a TC: each signature is a Timeout's on (epoch, round, high_qc_round).
 [[nodiscard]] Status verify_tc(const TimeoutCert& tc, const Validators& validators);
 
