@@ -11,26 +11,14 @@
 #include "storage/posix_file_system.h"
 #include "storage/snapshot.h"
 #include "storage/wal.h"
+#include "testing/cli_runner.h"
 #include "testing/temp_dir.h"
 
 namespace phalanx {
 namespace {
 
-struct CliResult {
-  int exit_code;
-  std::string out;
-};
-
-CliResult phalanx_cli(const std::string& args) {
-  const std::string cmd = std::string(PHALANX_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  EXPECT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using testing::CliResult;
+using testing::phalanx_cli;
 
 void write_data_dir(const std::string& dir) {
   storage::PosixFileSystem fs;

@@ -20,5 +20,7 @@ int report(const Error& error);
 void add_key_commands(CLI::App& app, std::function<int()>& run);
 void add_storage_commands(CLI::App& app, std::function<int()>& run);
 void add_sim_commands(CLI::App& app, std::function<int()>& run);
+void add_cluster_commands(CLI::App& app, std::function<int()>& run);
+void add_kv_commands(CLI::App& app, std::function<int()>& run);
 
 }  // namespace phalanx::cli

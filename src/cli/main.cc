@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   add_key_commands(app, run);
   add_storage_commands(app, run);
   add_sim_commands(app, run);
+  add_cluster_commands(app, run);
+  add_kv_commands(app, run);
 
   CLI11_PARSE(app, argc, argv);
   return run ? run() : kExitError;

@@ -115,6 +115,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kNoSpace: return "no space";
     case ErrorCode::kCorruption: return "corruption";
     case ErrorCode::kNotFound: return "not found";
+    case ErrorCode::kUnavailable: return "unavailable";
   }
   return "unknown";
 }

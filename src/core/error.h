@@ -115,6 +115,7 @@ enum class ErrorCode : std::uint8_t {
   kNoSpace,          // the disk is full; nothing partial is visible, retry when space returns
   kCorruption,       // stored data failed an integrity check
   kNotFound,         // a named thing (file, key, entry) does not exist
+  kUnavailable,      // too few replicas answered in time; retrying later may succeed
 };
 
 [[nodiscard]] std::string_view error_code_name(ErrorCode code);

@@ -116,6 +116,22 @@ Result<crypto::KeyPair> read_secret_key_file(const std::filesystem::path& path) 
   return kp;
 }
 
+Status write_secret_text_file(const std::filesystem::path& path, std::string_view text) {
+  return write_new_file(path, text, 0600);
+}
+
+Status write_public_text_file(const std::filesystem::path& path, std::string_view text) {
+  return write_new_file(path, text, 0644);
+}
+
+Result<std::string> read_secret_text_file(const std::filesystem::path& path) {
+  return read_key_text(path, true);
+}
+
+Result<std::string> read_public_text_file(const std::filesystem::path& path) {
+  return read_key_text(path, false);
+}
+
 Result<crypto::PublicKey> read_public_key_file(const std::filesystem::path& path) {
   PHALANX_ASSIGN_OR_RETURN(std::string text, read_key_text(path, false));
   Result<crypto::PublicKey> key = crypto::public_key_from_text(text);

@@ -24,6 +24,16 @@ namespace phalanx::storage {
                                            const crypto::PublicKey& key);
 
 [[nodiscard]] Result<crypto::KeyPair> read_secret_key_file(const std::filesystem::path& path);
+
+// Other key material in text form (a TLS key and certificate in PEM), by the
+// same rules: secrets are written 0600 and refused if group or others can
+// read them; nothing is overwritten; at most 4 KiB.
+[[nodiscard]] Status write_secret_text_file(const std::filesystem::path& path,
+                                            std::string_view text);
+[[nodiscard]] Status write_public_text_file(const std::filesystem::path& path,
+                                            std::string_view text);
+[[nodiscard]] Result<std::string> read_secret_text_file(const std::filesystem::path& path);
+[[nodiscard]] Result<std::string> read_public_text_file(const std::filesystem::path& path);
 [[nodiscard]] Result<crypto::PublicKey> read_public_key_file(const std::filesystem::path& path);
 
 }  // namespace phalanx::storage

@@ -18,7 +18,8 @@ using internal::os_error;
 
 class PosixFile final : public File {
  public:
-  PosixFile(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  PosixFile(Fd fd, std::string path, std::atomic<std::uint64_t>& syncs)
+      : fd_(std::move(fd)), path_(std::move(path)), syncs_(syncs) {}
 
   Status write_at(std::uint64_t offset, ByteView data) override {
     return internal::pwrite_all(fd_.get(), offset, data, path_);
@@ -51,11 +52,13 @@ class PosixFile final : public File {
   }
 
   Status sync() override {
+    syncs_.fetch_add(1, std::memory_order_relaxed);
     if (::fsync(fd_.get()) != 0) return os_error("fsync", path_, errno);
     return {};
   }
 
   Status datasync() override {
+    syncs_.fetch_add(1, std::memory_order_relaxed);
     if (::fdatasync(fd_.get()) != 0) return os_error("fdatasync", path_, errno);
     return {};
   }
@@ -63,6 +66,7 @@ class PosixFile final : public File {
  private:
   Fd fd_;
   std::string path_;
+  std::atomic<std::uint64_t>& syncs_;
 };
 
 }  // namespace
@@ -77,7 +81,7 @@ Result<std::unique_ptr<File>> PosixFileSystem::open(const std::string& path, Ope
   }
   Fd fd(::open(path.c_str(), flags, 0644));
   if (!fd.valid()) return os_error("open", path, errno);
-  return std::unique_ptr<File>(std::make_unique<PosixFile>(std::move(fd), path));
+  return std::unique_ptr<File>(std::make_unique<PosixFile>(std::move(fd), path, syncs_));
 }
 
 Status PosixFileSystem::rename(const std::string& from, const std::string& to) {
@@ -97,7 +101,10 @@ Status PosixFileSystem::create_dir(const std::string& path) {
   return {};
 }
 
-Status PosixFileSystem::sync_dir(const std::string& path) { return internal::fsync_dir(path); }
+Status PosixFileSystem::sync_dir(const std::string& path) {
+  syncs_.fetch_add(1, std::memory_order_relaxed);
+  return internal::fsync_dir(path);
+}
 
 Result<std::vector<std::string>> PosixFileSystem::list(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());

@@ -71,8 +71,9 @@ constexpr std::uint32_t kSyncRetryTicks = 4;
 
 void Core::tick() {
   if (!waiting_for_parent_.empty() || !wanted_.empty() || syncing_) retry_sync();
-  if (should_propose_) propose(true);
-  if (++elapsed_ < timeout_ticks_) return;
+  ++elapsed_;
+  if (should_propose_ && elapsed_ >= config_.idle_propose_ticks) propose(true);
+  if (elapsed_ < timeout_ticks_) return;
   elapsed_ = 0;
   local_timeout();
 }
@@ -248,7 +249,19 @@ void Core::propose(bool idle_ok) {
     bytes += size;
     b.requests.push_back(req);
   }
-  if (b.requests.empty() && b.accusations.empty() && pending.empty() && !idle_ok) return;
+  // The QC this block carries may be the one that commits requests (the
+  // 2-chain of the high QC's block and its parent): the other replicas
+  // learn of that commit only from this block, so it is not idle.
+  bool commits_requests = false;
+  for (auto it = blocks_.find(high_qc_.block); it != blocks_.end() && !commits_requests;) {
+    commits_requests = !it->second.requests.empty();
+    if (it->first != high_qc_.block) break;
+    it = blocks_.find(it->second.parent());
+  }
+  if (b.requests.empty() && b.accusations.empty() && pending.empty() && !commits_requests &&
+      !idle_ok) {
+    return;
+  }
   should_propose_ = false;
   proposed_ = round_;
   if (!safety_.sign_proposal(b)) return;  // already voted or timed out in this round
@@ -333,6 +346,9 @@ void Core::on_proposal(const Authenticated<Block>& message) {
     return;
   }
   insert_block(b);
+  // The QC that made this replica leader may have come (in votes) before the
+  // block it certifies: now that the block is here, the leader can extend it.
+  if (should_propose_) propose(false);
 }
 
 // Stores a block whose parent is known, votes for it if it is for the
@@ -522,6 +538,7 @@ void Core::on_sync_response(NodeId from, SyncResponse response) {
     syncing_.reset();
   }
   try_commit(high_qc_);  // the blocks may complete a chain that waited to commit
+  if (should_propose_) propose(false);
 }
 
 // ---- Mempool, sending ----

@@ -37,6 +37,10 @@ struct Config {
   ClusterId cluster = {};  // client requests signed for another cluster get no vote
   std::uint32_t round_timeout_ticks = 20;  // doubles per round ended by a TC, up to the max
   std::uint32_t round_timeout_ticks_max = 320;
+  // An idle leader (no requests, nothing to commit) proposes an empty block
+  // once its round is this many ticks old, keeping the chain (and its
+  // timeouts) quiet while there is nothing to order. Below round_timeout_ticks.
+  std::uint32_t idle_propose_ticks = 1;
   std::size_t batch_max = 256;               // client requests per block
   std::size_t block_bytes_max = 12u << 20;   // an encoded block; larger ones get no vote
   std::size_t sync_blocks_max = 64;          // per sync response

@@ -1,0 +1,83 @@
+// The Phalanx client library.
+//
+//   phalanx::client::Client c = *phalanx::client::Client::open({"D/manifest.toml", "D/client-1"});
+//   phalanx::client::KvClient kv(std::move(c));
+//   kv.put("greeting", phalanx::to_bytes("hello"));
+//   Result<kv::KvReply> r = kv.get("greeting");     // r->status, r->value
+//
+// A client holds its identity (an Ed25519 key that signs every request, and
+// a TLS key and certificate the replicas pin) and the cluster manifest. Each
+// call gets a fresh (client, sequence) pair; retries of a call keep it, so
+// the cluster executes the call at most once however often it is resent.
+//
+// Crash mode: the request goes to the leader; NOT_LEADER answers are
+// followed to the replica they name, silence moves on to the next replica.
+// Byzantine mode: the signed request goes to every replica and a result is
+// accepted only when f+1 replicas signed the same one (at least one of them
+// is honest); a replica's reply with a bad signature counts for nothing.
+//
+// Not thread-safe: one call at a time per Client (open more for concurrency;
+// each needs its own identity, since sequence numbers are per client).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "apps/kv/kv.h"
+#include "core/error.h"
+
+namespace phalanx::client {
+
+struct ClientOptions {
+  std::string manifest;      // the cluster manifest (manifest.toml)
+  std::string identity_dir;  // client.key, tls.key, tls.crt (from `phalanx cluster init`)
+  std::chrono::milliseconds timeout{10'000};         // a whole call, retries included
+  std::chrono::milliseconds attempt_timeout{1'000};  // silence before resending elsewhere
+};
+
+class Client {
+ public:
+  // kInvalidArgument: the manifest or identity does not load, or the
+  // identity's key is not a client in the manifest.
+  [[nodiscard]] static Result<Client> open(const ClientOptions& options);
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+  ~Client();
+
+  [[nodiscard]] ClientId id() const;
+  // Runs one application command through the cluster and returns the state
+  // machine's answer. `command(client, sequence)` encodes it for the
+  // session it is given. kUnavailable if no accepted answer came in time;
+  // kInvalidArgument with the replicas' reason if f+1 (byzantine) or the
+  // leader (crash) refused it.
+  [[nodiscard]] Result<Bytes> execute(
+      const std::function<Bytes(ClientId client, std::uint64_t sequence)>& command);
+
+ private:
+  class Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The key-value store's commands over a Client.
+class KvClient {
+ public:
+  explicit KvClient(Client client) : client_(std::move(client)) {}
+
+  [[nodiscard]] Result<kv::KvReply> put(const std::string& key, const Bytes& value);
+  [[nodiscard]] Result<kv::KvReply> get(const std::string& key);
+  [[nodiscard]] Result<kv::KvReply> del(const std::string& key);
+  // Sets `value` only if the current value is `expected` (nullopt: absent).
+  [[nodiscard]] Result<kv::KvReply> cas(const std::string& key, const std::optional<Bytes>& expected,
+                                        const Bytes& value);
+  [[nodiscard]] Client& client() { return client_; }
+
+ private:
+  [[nodiscard]] Result<kv::KvReply> run(kv::KvOp op, const std::string& key, Bytes value,
+                                        std::optional<Bytes> expected);
+  Client client_;
+};
+
+}  // namespace phalanx::client

@@ -1,0 +1,313 @@
+#include "phalanx/client.h"
+
+#include <fmt/format.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <map>
+#include <set>
+
+#include "cluster/manifest.h"
+#include "consensus/common/client_reply.h"
+#include "consensus/common/client_request.h"
+#include "consensus/common/reply_quorum.h"
+#include "net/channel.h"
+#include "net/frame.h"
+#include "security/verify.h"
+#include "storage/key_file.h"
+
+namespace phalanx::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using consensus::CallOutcome;
+
+// Waits after a NOT_LEADER without a hint (an election is on) before asking again.
+constexpr auto kElectionPause = std::chrono::milliseconds(50);
+
+// The first sequence number of a process: microseconds since the epoch, so a
+// later process of the same client starts above every earlier one without
+// keeping a file (a client issues far less than one call per microsecond).
+std::uint64_t first_sequence() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+}  // namespace
+
+class Client::Impl {
+ public:
+  Impl(cluster::Manifest manifest, security::TrustRegistry registry, ClientId id,
+       crypto::KeyPair key, std::shared_ptr<asio::ssl::context> tls, ClientOptions options)
+      : manifest_(std::move(manifest)),
+        registry_(std::move(registry)),
+        pins_(manifest_.pins()),
+        id_(id),
+        key_(std::move(key)),
+        tls_(std::move(tls)),
+        options_(std::move(options)),
+        reply_quorum_(manifest_.quorum_rule()->reply_quorum()),
+        next_sequence_(first_sequence()) {}
+
+  ~Impl() {
+    for (auto& [id, conn] : conns_) {
+      if (conn.channel) conn.channel->close();
+    }
+    io_.stop();
+  }
+
+  [[nodiscard]] ClientId id() const { return id_; }
+  Result<Bytes> execute(const std::function<Bytes(ClientId, std::uint64_t)>& command);
+
+ private:
+  struct Conn {
+    std::shared_ptr<net::Channel> channel;
+    std::vector<Bytes> backlog;  // frames waiting for the dial to finish
+    bool dialing = false;
+  };
+  struct Call {
+    std::uint64_t call_id = 0;
+    std::uint64_t sequence = 0;
+    consensus::ReplyQuorum quorum;
+    std::set<NodeId> replied = {};
+    std::map<std::string, std::set<NodeId>> refusals = {};  // by reason
+    std::optional<Result<Bytes>> outcome = {};
+    std::optional<NodeId> redirect = {};  // crash mode: ask this replica next
+    std::optional<Clock::time_point> retry_at = {};
+  };
+
+  void send(NodeId to, const Bytes& frame);
+  asio::awaitable<void> connect(cluster::ReplicaEntry replica);
+  void on_answer(NodeId from, consensus::ClientAnswer answer);
+  void on_signed_reply(NodeId from, ByteView bytes);
+  [[nodiscard]] NodeId next_replica(NodeId after) const;
+  [[nodiscard]] bool byzantine() const {
+    return manifest_.mode == consensus::FaultModel::kByzantine;
+  }
+
+  cluster::Manifest manifest_;
+  security::TrustRegistry registry_;
+  net::Pins pins_;
+  ClientId id_;
+  crypto::KeyPair key_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  ClientOptions options_;
+  std::size_t reply_quorum_;
+  std::uint64_t next_sequence_;
+  std::uint64_t next_call_id_ = 1;
+  std::optional<NodeId> leader_;  // crash mode: where the last call succeeded
+  asio::io_context io_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  std::map<NodeId, Conn> conns_;
+  std::optional<Call> call_;
+};
+
+void Client::Impl::send(NodeId to, const Bytes& frame) {
+  Conn& conn = conns_[to];
+  if (conn.channel && conn.channel->is_open()) {
+    conn.channel->send(frame);
+    return;
+  }
+  conn.backlog.push_back(frame);
+  if (conn.dialing) return;
+  conn.dialing = true;
+  asio::co_spawn(io_, connect(*manifest_.replica(to)), asio::detached);
+}
+
+asio::awaitable<void> Client::Impl::connect(cluster::ReplicaEntry replica) {
+  net::ChannelLimits limits;
+  limits.frame_bytes_max = net::kClientFrameBytesMax;
+  Result<std::shared_ptr<net::Channel>> dialed =
+      co_await net::dial(io_.get_executor(), *tls_, pins_, replica.host, replica.port,
+                         Principal::replica(replica.id), limits);
+  Conn& conn = conns_[replica.id];
+  conn.dialing = false;
+  if (!dialed) {
+    conn.backlog.clear();  // the attempt timeout resends
+    co_return;
+  }
+  std::shared_ptr<net::Channel> channel = *dialed;
+  conn.channel = channel;
+  for (const Bytes& frame : conn.backlog) channel->send(frame);
+  conn.backlog.clear();
+  while (channel->is_open()) {
+    Result<Bytes> frame = co_await channel->read_frame();
+    if (!frame) break;
+    Result<net::AnswerFrame> answer = codec::decode<net::AnswerFrame>(*frame);
+    if (!answer) {
+      channel->close();  // a replica speaking garbage is not listened to again on this connection
+      break;
+    }
+    on_answer(replica.id, std::move(answer->answer));
+  }
+  if (conns_[replica.id].channel == channel) conns_[replica.id].channel.reset();
+}
+
+void Client::Impl::on_answer(NodeId from, consensus::ClientAnswer answer) {
+  if (!call_ || call_->outcome || answer.call_id != call_->call_id) return;  // stale
+  switch (answer.outcome) {
+    case CallOutcome::kDone:
+      if (byzantine()) return on_signed_reply(from, answer.reply);
+      leader_ = from;
+      call_->outcome = std::move(answer.reply);
+      return;
+    case CallOutcome::kNotLeader:
+      if (answer.leader_hint && *answer.leader_hint != from &&
+          manifest_.replica(*answer.leader_hint) != nullptr) {
+        call_->redirect = answer.leader_hint;
+      } else {
+        call_->retry_at = Clock::now() + kElectionPause;
+        leader_ = next_replica(from);
+      }
+      return;
+    case CallOutcome::kRejected: {
+      std::set<NodeId>& who = call_->refusals[std::string(answer.reply.begin(), answer.reply.end())];
+      who.insert(from);
+      const std::size_t needed = byzantine() ? reply_quorum_ : 1;
+      if (who.size() >= needed) {
+        call_->outcome = fail(ErrorCode::kInvalidArgument,
+                              "refused by the cluster: " +
+                                  std::string(answer.reply.begin(), answer.reply.end()));
+      }
+      return;
+    }
+  }
+}
+
+void Client::Impl::on_signed_reply(NodeId from, ByteView bytes) {
+  Result<consensus::ClientReply> reply = codec::decode<consensus::ClientReply>(bytes);
+  if (!reply || reply->replica != from || reply->client != id_ ||
+      reply->sequence != call_->sequence || reply->cluster != manifest_.cluster) {
+    return;  // not a reply to this call from this replica: counts for nothing
+  }
+  if (!security::verify(registry_, Untrusted<consensus::ClientReply>(*reply))) return;
+  call_->replied.insert(from);
+  if (std::optional<Bytes> accepted = call_->quorum.add(*reply)) call_->outcome = *accepted;
+}
+
+NodeId Client::Impl::next_replica(NodeId after) const {
+  const std::vector<NodeId> ids = manifest_.replica_ids();
+  const auto it = std::upper_bound(ids.begin(), ids.end(), after);
+  return it == ids.end() ? ids.front() : *it;
+}
+
+Result<Bytes> Client::Impl::execute(const std::function<Bytes(ClientId, std::uint64_t)>& command) {
+  const std::uint64_t sequence = next_sequence_++;
+  consensus::ClientRequest request{manifest_.cluster, id_, sequence, command(id_, sequence), {}};
+  request.signature = key_.sign(consensus::ClientRequest::kDomain, [&request] {
+    codec::Writer w;
+    request.encode_signed(w);
+    return w.take();
+  }());
+  call_.emplace(Call{.call_id = next_call_id_++, .sequence = sequence,
+                     .quorum = consensus::ReplyQuorum(reply_quorum_)});
+  const Bytes frame = codec::encode(net::CallFrame{call_->call_id, codec::encode(request)});
+
+  NodeId target = leader_.value_or(manifest_.replicas.front().id);
+  auto send_round = [&] {
+    if (!byzantine()) return send(target, frame);
+    for (const cluster::ReplicaEntry& r : manifest_.replicas) {
+      if (!call_->replied.contains(r.id)) send(r.id, frame);
+    }
+  };
+  const Clock::time_point deadline = Clock::now() + options_.timeout;
+  Clock::time_point attempt_end = Clock::now() + options_.attempt_timeout;
+  send_round();
+  while (!call_->outcome) {
+    const Clock::time_point now = Clock::now();
+    if (now >= deadline) {
+      call_.reset();
+      return fail(ErrorCode::kUnavailable,
+                  fmt::format("no {} answer within {} ms (are the replicas up? "
+                              "`phalanx status` shows them)",
+                              byzantine() ? fmt::format("{} matching", reply_quorum_) : "leader",
+                              options_.timeout.count()));
+    }
+    if (call_->redirect) {
+      target = *std::exchange(call_->redirect, std::nullopt);
+      send_round();
+      attempt_end = now + options_.attempt_timeout;
+    } else if (call_->retry_at && now >= *call_->retry_at) {
+      call_->retry_at.reset();
+      target = leader_.value_or(next_replica(target));
+      send_round();
+      attempt_end = now + options_.attempt_timeout;
+    } else if (now >= attempt_end) {
+      if (!byzantine()) target = next_replica(target);
+      send_round();
+      attempt_end = now + options_.attempt_timeout;
+    }
+    Clock::time_point wake = std::min(deadline, attempt_end);
+    if (call_->retry_at) wake = std::min(wake, *call_->retry_at);
+    io_.run_one_until(wake);
+  }
+  Result<Bytes> outcome = std::move(*call_->outcome);
+  call_.reset();
+  return outcome;
+}
+
+Result<Client> Client::open(const ClientOptions& options) {
+  PHALANX_ASSIGN_OR_RETURN(std::string text, storage::read_public_text_file(options.manifest));
+  Result<cluster::Manifest> manifest = cluster::Manifest::parse(text);
+  if (!manifest) return Unexpected(std::move(manifest).error().with_context(options.manifest));
+  PHALANX_ASSIGN_OR_RETURN(security::TrustRegistry registry, manifest->registry());
+  const std::filesystem::path dir(options.identity_dir);
+  PHALANX_ASSIGN_OR_RETURN(crypto::KeyPair key, storage::read_secret_key_file(dir / "client.key"));
+  std::optional<ClientId> id;
+  for (const cluster::ClientEntry& c : manifest->clients) {
+    if (c.public_key == key.public_key() && !c.revoked) id = c.id;
+  }
+  if (!id) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{}: this key is not a client of the cluster in {}",
+                            (dir / "client.key").string(), options.manifest));
+  }
+  net::TlsIdentity identity;
+  PHALANX_ASSIGN_OR_RETURN(identity.certificate_pem,
+                           storage::read_public_text_file(dir / "tls.crt"));
+  PHALANX_ASSIGN_OR_RETURN(identity.private_key_pem,
+                           storage::read_secret_text_file(dir / "tls.key"));
+  auto pins = std::make_shared<net::Pins>(manifest->pins());
+  PHALANX_ASSIGN_OR_RETURN(std::shared_ptr<asio::ssl::context> tls,
+                           net::make_tls_context(identity, pins));
+  return Client(std::make_unique<Impl>(std::move(*manifest), std::move(registry), *id,
+                                       std::move(key), std::move(tls), options));
+}
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+Client::~Client() = default;
+ClientId Client::id() const { return impl_->id(); }
+Result<Bytes> Client::execute(const std::function<Bytes(ClientId, std::uint64_t)>& command) {
+  return impl_->execute(command);
+}
+
+Result<kv::KvReply> KvClient::run(kv::KvOp op, const std::string& key, Bytes value,
+                                  std::optional<Bytes> expected) {
+  PHALANX_ASSIGN_OR_RETURN(Bytes reply, client_.execute([&](ClientId client, std::uint64_t seq) {
+    return codec::encode(kv::KvCommand{client, seq, op, key, value, expected});
+  }));
+  Result<kv::KvReply> decoded = codec::decode<kv::KvReply>(reply);
+  if (!decoded) return Unexpected(std::move(decoded).error().with_context("the cluster's reply"));
+  return decoded;
+}
+
+Result<kv::KvReply> KvClient::put(const std::string& key, const Bytes& value) {
+  return run(kv::KvOp::kPut, key, value, std::nullopt);
+}
+Result<kv::KvReply> KvClient::get(const std::string& key) {
+  return run(kv::KvOp::kGet, key, {}, std::nullopt);
+}
+Result<kv::KvReply> KvClient::del(const std::string& key) {
+  return run(kv::KvOp::kDelete, key, {}, std::nullopt);
+}
+Result<kv::KvReply> KvClient::cas(const std::string& key, const std::optional<Bytes>& expected,
+                                  const Bytes& value) {
+  return run(kv::KvOp::kCompareAndSet, key, value, expected);
+}
+
+}  // namespace phalanx::client

@@ -1,0 +1,106 @@
+#include "cluster/node_config.h"
+
+#include <charconv>
+#include <filesystem>
+
+#include "cluster/toml_fields.h"
+
+namespace phalanx::cluster {
+namespace {
+
+namespace tf = toml_fields;
+constexpr std::string_view kWhere = "node config";
+
+std::string resolve(std::string_view base_dir, const std::string& path) {
+  const std::filesystem::path p(path);
+  if (p.is_absolute()) return p.lexically_normal().string();
+  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+std::string relative(std::string_view base_dir, const std::string& path) {
+  const std::filesystem::path rel =
+      std::filesystem::path(path).lexically_relative(std::filesystem::path(base_dir));
+  return rel.empty() ? path : rel.string();
+}
+
+Result<std::optional<Endpoint>> endpoint_or_none(const toml::table& t, std::string_view key) {
+  if (!t.contains(key)) return std::optional<Endpoint>{};
+  PHALANX_ASSIGN_OR_RETURN(std::string text, tf::string(t, key, kWhere));
+  PHALANX_ASSIGN_OR_RETURN(Endpoint e, Endpoint::parse(text));
+  return std::optional<Endpoint>(std::move(e));
+}
+
+}  // namespace
+
+std::string Endpoint::to_string() const { return fmt::format("{}:{}", host, port); }
+
+Result<Endpoint> Endpoint::parse(std::string_view text) {
+  const std::size_t colon = text.rfind(':');
+  unsigned port = 0;
+  if (colon != std::string_view::npos && colon > 0) {
+    const std::string_view digits = text.substr(colon + 1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec == std::errc() && end == digits.data() + digits.size() && port >= 1 && port <= 65535) {
+      return Endpoint{std::string(text.substr(0, colon)), static_cast<std::uint16_t>(port)};
+    }
+  }
+  return fail(ErrorCode::kInvalidArgument,
+              fmt::format("'{}' is not an address of the form host:port (port 1 to 65535)", text));
+}
+
+std::string NodeConfig::to_toml(std::string_view base_dir) const {
+  toml::table root{{"id", static_cast<std::int64_t>(id.value())},
+                   {"manifest", relative(base_dir, manifest)},
+                   {"data_dir", relative(base_dir, data_dir)},
+                   {"identity_key", relative(base_dir, identity_key)},
+                   {"tls_key", relative(base_dir, tls_key)},
+                   {"tls_certificate", relative(base_dir, tls_certificate)},
+                   {"tick_ms", static_cast<std::int64_t>(tick_ms)}};
+  if (listen) root.insert("listen", listen->to_string());
+  if (admin) root.insert("admin", admin->to_string());
+  root.insert("limits",
+              toml::table{
+                  {"client_requests_per_second",
+                   static_cast<std::int64_t>(limits.client_requests_per_second)},
+                  {"client_burst", static_cast<std::int64_t>(limits.client_burst)},
+                  {"peer_frames_per_second", static_cast<std::int64_t>(limits.peer_frames_per_second)},
+                  {"peer_burst", static_cast<std::int64_t>(limits.peer_burst)},
+                  {"connections_max", static_cast<std::int64_t>(limits.connections_max)},
+                  {"connections_per_principal_max",
+                   static_cast<std::int64_t>(limits.connections_per_principal_max)}});
+  return "# One Phalanx replica: `phalanx node --config THIS_FILE` (docs/operations.md).\n\n" +
+         tf::to_text(root);
+}
+
+Result<NodeConfig> NodeConfig::parse(std::string_view text, std::string_view base_dir) {
+  PHALANX_ASSIGN_OR_RETURN(toml::table root, tf::parse(text, kWhere));
+  NodeConfig c;
+  PHALANX_ASSIGN_OR_RETURN(std::int64_t id, tf::integer(root, "id", kWhere, 1, INT64_MAX));
+  c.id = NodeId{static_cast<std::uint64_t>(id)};
+  for (auto [key, field] : {std::pair{"manifest", &c.manifest}, {"data_dir", &c.data_dir},
+                            {"identity_key", &c.identity_key}, {"tls_key", &c.tls_key},
+                            {"tls_certificate", &c.tls_certificate}}) {
+    PHALANX_ASSIGN_OR_RETURN(std::string path, tf::string(root, key, kWhere));
+    *field = resolve(base_dir, path);
+  }
+  PHALANX_ASSIGN_OR_RETURN(c.listen, endpoint_or_none(root, "listen"));
+  PHALANX_ASSIGN_OR_RETURN(c.admin, endpoint_or_none(root, "admin"));
+  PHALANX_ASSIGN_OR_RETURN(std::int64_t tick, tf::integer_or(root, "tick_ms", kWhere, 1, 1000, 10));
+  c.tick_ms = static_cast<std::uint32_t>(tick);
+  if (const toml::table* limits = root["limits"].as_table()) {
+    constexpr std::int64_t kMax = 1'000'000'000;
+    NodeLimits& l = c.limits;
+    PHALANX_ASSIGN_OR_RETURN(std::int64_t v1, tf::integer_or(*limits, "client_requests_per_second", kWhere, 1, kMax, static_cast<std::int64_t>(l.client_requests_per_second)));
+    PHALANX_ASSIGN_OR_RETURN(std::int64_t v2, tf::integer_or(*limits, "client_burst", kWhere, 1, kMax, static_cast<std::int64_t>(l.client_burst)));
+    PHALANX_ASSIGN_OR_RETURN(std::int64_t v3, tf::integer_or(*limits, "peer_frames_per_second", kWhere, 1, kMax, static_cast<std::int64_t>(l.peer_frames_per_second)));
+    PHALANX_ASSIGN_OR_RETURN(std::int64_t v4, tf::integer_or(*limits, "peer_burst", kWhere, 1, kMax, static_cast<std::int64_t>(l.peer_burst)));
+    PHALANX_ASSIGN_OR_RETURN(std::int64_t v5, tf::integer_or(*limits, "connections_max", kWhere, 1, 65536, l.connections_max));
+    PHALANX_ASSIGN_OR_RETURN(std::int64_t v6, tf::integer_or(*limits, "connections_per_principal_max", kWhere, 1, 65536, l.connections_per_principal_max));
+    l = NodeLimits{static_cast<std::uint64_t>(v1), static_cast<std::uint64_t>(v2),
+                   static_cast<std::uint64_t>(v3), static_cast<std::uint64_t>(v4),
+                   static_cast<std::uint32_t>(v5), static_cast<std::uint32_t>(v6)};
+  }
+  return c;
+}
+
+}  // namespace phalanx::cluster

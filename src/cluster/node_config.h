@@ -1,0 +1,61 @@
+// One replica's configuration file (TOML), written by `phalanx cluster init`
+// and read by `phalanx node --config FILE`. Pure: text in, values out;
+// relative paths are resolved against `base_dir` (the file's directory).
+//
+//   id = 1
+//   manifest = "../manifest.toml"
+//   data_dir = "data"
+//   identity_key = "node.key"            # Ed25519, signs votes, blocks, replies
+//   tls_key = "tls.key"                  # Ed25519, TLS only
+//   tls_certificate = "tls.crt"
+//   listen = "127.0.0.1:7001"            # optional; default the manifest's address
+//   admin = "127.0.0.1:8001"             # optional; no admin listener without it
+//   tick_ms = 10
+//   [limits]  client_requests_per_second, client_burst, peer_frames_per_second,
+//             peer_burst, connections_max, connections_per_principal_max
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/error.h"
+#include "core/ids.h"
+
+namespace phalanx::cluster {
+
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+  [[nodiscard]] std::string to_string() const;
+  // "host:port"; kInvalidArgument otherwise.
+  [[nodiscard]] static Result<Endpoint> parse(std::string_view text);
+};
+
+struct NodeLimits {
+  std::uint64_t client_requests_per_second = 20'000;
+  std::uint64_t client_burst = 40'000;
+  std::uint64_t peer_frames_per_second = 200'000;
+  std::uint64_t peer_burst = 400'000;
+  std::uint32_t connections_max = 1024;
+  std::uint32_t connections_per_principal_max = 64;
+};
+
+struct NodeConfig {
+  NodeId id;
+  std::string manifest;
+  std::string data_dir;
+  std::string identity_key;
+  std::string tls_key;
+  std::string tls_certificate;
+  std::optional<Endpoint> listen;
+  std::optional<Endpoint> admin;
+  std::uint32_t tick_ms = 10;
+  NodeLimits limits;
+
+  // Paths are written relative to `base_dir` where they lie under it.
+  [[nodiscard]] std::string to_toml(std::string_view base_dir) const;
+  [[nodiscard]] static Result<NodeConfig> parse(std::string_view text, std::string_view base_dir);
+};
+
+}  // namespace phalanx::cluster

@@ -1,0 +1,181 @@
+#include "net/channel.h"
+
+#include <fmt/format.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/detached.hpp>
+#include <asio/read.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "net/frame.h"
+
+namespace phalanx::net {
+namespace {
+
+using asio::use_awaitable;
+
+Unexpected<Error> io_fail(std::string_view what, const asio::error_code& ec) {
+  return fail(ErrorCode::kIo, fmt::format("{}: {}", what, ec.message()));
+}
+
+// Runs the handshake with a deadline: the socket closes if it has not finished in time.
+asio::awaitable<asio::error_code> handshake(TlsStream& stream, asio::ssl::stream_base::handshake_type side) {
+  asio::steady_timer deadline(stream.get_executor(), kHandshakeTimeout);
+  deadline.async_wait([&stream](const asio::error_code& ec) {
+    if (!ec) {
+      asio::error_code ignored;
+      stream.lowest_layer().close(ignored);
+    }
+  });
+  asio::error_code ec;
+  co_await stream.async_handshake(side, asio::redirect_error(use_awaitable, ec));
+  deadline.cancel();
+  co_return ec;
+}
+
+}  // namespace
+
+Channel::Channel(TlsStream stream, Principal peer, ChannelLimits limits)
+    : stream_(std::move(stream)),
+      peer_(peer),
+      limits_(limits),
+      wake_(stream_.get_executor(), std::chrono::steady_clock::time_point::max()) {}
+
+void Channel::start() {
+  asio::co_spawn(stream_.get_executor(), [self = shared_from_this()] { return self->write_loop(); },
+                 asio::detached);
+}
+
+bool Channel::send(ByteView payload) {
+  if (!open_ || queued_bytes_ + payload.size() > limits_.queue_bytes_max) {
+    ++dropped_;
+    return false;
+  }
+  const auto header = frame_header(payload.size());
+  Bytes frame;
+  frame.reserve(header.size() + payload.size());
+  frame.insert(frame.end(), header.begin(), header.end());
+  frame.insert(frame.end(), payload.begin(), payload.end());
+  queued_bytes_ += frame.size();
+  queue_.push_back(std::move(frame));
+  wake_.cancel_one();
+  return true;
+}
+
+bool Channel::TEST_send_unframed(ByteView bytes) {
+  if (!open_) return false;
+  queue_.emplace_back(bytes.begin(), bytes.end());
+  queued_bytes_ += bytes.size();
+  wake_.cancel_one();
+  return true;
+}
+
+asio::awaitable<void> Channel::write_loop() {
+  while (open_) {
+    if (queue_.empty()) {
+      asio::error_code ec;
+      co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    // Everything queued goes out in one write.
+    std::vector<Bytes> batch(std::make_move_iterator(queue_.begin()),
+                             std::make_move_iterator(queue_.end()));
+    queue_.clear();
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(batch.size());
+    for (const Bytes& b : batch) buffers.emplace_back(asio::buffer(b));
+    asio::error_code ec;
+    const std::size_t written =
+        co_await asio::async_write(stream_, buffers, asio::redirect_error(use_awaitable, ec));
+    queued_bytes_ -= std::min(queued_bytes_, written);
+    if (ec) {
+      close();
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<Result<Bytes>> Channel::read_frame() {
+  std::array<std::uint8_t, kFrameHeaderBytes> header{};
+  asio::error_code ec;
+  co_await asio::async_read(stream_, asio::buffer(header), asio::redirect_error(use_awaitable, ec));
+  if (ec) {
+    close();
+    co_return io_fail("connection closed", ec);
+  }
+  Result<std::size_t> length = frame_length(header, limits_.frame_bytes_max);
+  if (!length) {
+    close();
+    co_return Unexpected(std::move(length).error());
+  }
+  Bytes payload(*length);
+  co_await asio::async_read(stream_, asio::buffer(payload), asio::redirect_error(use_awaitable, ec));
+  if (ec) {
+    close();
+    // A frame cut short by the end of the connection is a truncated frame.
+    co_return codec::Reader::malformed(MalformedReason::kTruncated, kFrameHeaderBytes);
+  }
+  co_return payload;
+}
+
+void Channel::close() {
+  if (!open_) return;
+  open_ = false;
+  queue_.clear();
+  queued_bytes_ = 0;
+  asio::error_code ignored;
+  stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  stream_.lowest_layer().close(ignored);
+  wake_.cancel();
+}
+
+asio::awaitable<Result<std::shared_ptr<Channel>>> dial(asio::any_io_executor ex,
+                                                       asio::ssl::context& ctx, const Pins& pins,
+                                                       const std::string& host,
+                                                       std::uint16_t port, Principal expected,
+                                                       ChannelLimits limits) {
+  asio::ip::tcp::resolver resolver(ex);
+  asio::error_code ec;
+  auto endpoints = co_await resolver.async_resolve(host, std::to_string(port),
+                                                   asio::redirect_error(use_awaitable, ec));
+  if (ec) co_return io_fail(fmt::format("resolve {}", host), ec);
+  TlsStream stream(ex, ctx);
+  co_await asio::async_connect(stream.lowest_layer(), endpoints,
+                               asio::redirect_error(use_awaitable, ec));
+  if (ec) co_return io_fail(fmt::format("connect {}:{}", host, port), ec);
+  stream.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ec);
+  ec = co_await handshake(stream, asio::ssl::stream_base::client);
+  if (ec) co_return io_fail(fmt::format("TLS handshake with {}:{}", host, port), ec);
+  Result<Principal> who = peer_principal(stream.native_handle(), pins);
+  if (!who) co_return Unexpected(std::move(who).error());
+  if (*who != expected) {
+    co_return fail(AuthenticationFailed{AuthFailure::kCredentialMismatch, expected});
+  }
+  auto channel = std::make_shared<Channel>(std::move(stream), *who, limits);
+  channel->start();
+  co_return channel;
+}
+
+asio::awaitable<Result<std::shared_ptr<Channel>>> accept(asio::ip::tcp::socket socket,
+                                                         asio::ssl::context& ctx, const Pins& pins,
+                                                         std::size_t frame_bytes_max_for_replicas,
+                                                         std::size_t frame_bytes_max_for_clients) {
+  asio::error_code ec;
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  TlsStream stream(std::move(socket), ctx);
+  ec = co_await handshake(stream, asio::ssl::stream_base::server);
+  if (ec) co_return fail(AuthenticationFailed{AuthFailure::kCredentialMismatch, Principal{}});
+  Result<Principal> who = peer_principal(stream.native_handle(), pins);
+  if (!who) co_return Unexpected(std::move(who).error());
+  ChannelLimits limits;
+  limits.frame_bytes_max = who->kind == PrincipalKind::kReplica ? frame_bytes_max_for_replicas
+                                                                 : frame_bytes_max_for_clients;
+  auto channel = std::make_shared<Channel>(std::move(stream), *who, limits);
+  channel->start();
+  co_return channel;
+}
+
+}  // namespace phalanx::net

@@ -1,0 +1,68 @@
+// What a running replica reports: counters kept by the node process, the
+// replica's own status, and their two renderings (pure): Prometheus text for
+// /metrics and JSON for /status and `phalanx status`.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "consensus/common/replica.h"
+
+namespace phalanx::node {
+
+// Cumulative buckets, in seconds, as Prometheus histograms count.
+class LatencyHistogram {
+ public:
+  static constexpr std::array<double, 14> kBounds = {0.0005, 0.001, 0.002, 0.005, 0.01,
+                                                     0.02,   0.05,  0.1,   0.2,   0.5,
+                                                     1.0,    2.0,   5.0,   10.0};
+  void observe(double seconds);
+  [[nodiscard]] std::uint64_t count() const { return count_; }
+  [[nodiscard]] double sum() const { return sum_; }
+  // Observations at or below kBounds[i] (i == kBounds.size(): all).
+  [[nodiscard]] std::uint64_t at_or_below(std::size_t i) const;
+
+ private:
+  std::array<std::uint64_t, kBounds.size() + 1> buckets_{};  // not cumulative
+  std::uint64_t count_ = 0;
+  double sum_ = 0;
+};
+
+struct NodeCounters {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_refused = 0;  // over a connection limit
+  std::uint64_t handshakes_failed = 0;    // includes certificates not pinned
+  std::uint64_t frames_in = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t frames_out = 0;
+  std::uint64_t frames_dropped = 0;  // a peer not connected or its queue full
+  std::uint64_t client_calls = 0;
+  std::uint64_t client_answers = 0;
+  std::uint64_t view_changes = 0;  // term (crash) or round (byzantine) advanced past a timeout
+  // Refused by the node before reaching the replica, by SecurityError kind.
+  std::map<std::string, std::uint64_t> rejected;
+  LatencyHistogram request_latency;  // call received → answer sent
+};
+
+struct NodeReport {
+  consensus::ReplicaStatus status;
+  NodeCounters counters;
+  std::uint64_t fsyncs = 0;
+  std::size_t peers_connected = 0;  // outgoing peer channels up
+  std::size_t peers_total = 0;
+  std::size_t clients_connected = 0;
+  std::optional<std::uint64_t> evidence;            // byzantine: equivocation proofs held
+  std::optional<std::uint64_t> checkpoint_height;   // byzantine: newest certified checkpoint
+  std::optional<std::string> failure;               // storage failed: the replica stopped
+};
+
+// Rejections of the node and of the replica, merged, by kind.
+[[nodiscard]] std::map<std::string, std::uint64_t> all_rejections(const NodeReport& report);
+
+[[nodiscard]] std::string prometheus_text(const NodeReport& report);
+[[nodiscard]] std::string status_json(const NodeReport& report);
+
+}  // namespace phalanx::node

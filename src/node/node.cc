@@ -1,0 +1,572 @@
+#include "node/node.h"
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <map>
+
+#include "apps/kv/kv_machine.h"
+#include "consensus/common/client_request.h"
+#include "net/channel.h"
+#include "net/frame.h"
+#include "net/rate_limit.h"
+#include "node/admin_http.h"
+#include "node/bft_replica.h"
+#include "node/raft_replica.h"
+#include "storage/key_file.h"
+#include "storage/posix_file_system.h"
+
+namespace phalanx::node {
+namespace {
+
+using asio::use_awaitable;
+using Clock = std::chrono::steady_clock;
+using consensus::FaultModel;
+
+constexpr auto kDialBackoffMin = std::chrono::milliseconds(50);
+constexpr auto kDialBackoffMax = std::chrono::seconds(2);
+
+Result<std::string> read_text(const std::string& path) {
+  PHALANX_ASSIGN_OR_RETURN(std::string text, storage::read_public_text_file(path));
+  return text;
+}
+
+std::uint64_t now_ns() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+          .count());
+}
+
+}  // namespace
+
+class Node::Impl {
+ public:
+  Impl(cluster::NodeConfig config, cluster::Manifest manifest, security::TrustRegistry registry,
+       Log log)
+      : config_(std::move(config)),
+        manifest_(std::move(manifest)),
+        registry_(std::move(registry)),
+        pins_(std::make_shared<net::Pins>(manifest_.pins())),
+        log_(std::move(log)),
+        tick_(io_),
+        signals_(io_, SIGINT, SIGTERM) {}
+
+  Status open_replica(crypto::KeyPair key, const consensus::Quorum& quorum);
+  Status open_tls(const net::TlsIdentity& identity);
+  Status run();
+  void stop() {
+    asio::post(io_, [this] { shutdown(); });
+  }
+
+ private:
+  struct ClientConn {
+    std::shared_ptr<net::Channel> channel;
+    ClientId client;
+  };
+
+  void shutdown();
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+  asio::awaitable<void> serve_peer(std::shared_ptr<net::Channel> channel, NodeId from);
+  asio::awaitable<void> serve_client(std::shared_ptr<net::Channel> channel, ClientId client);
+  asio::awaitable<void> dial_loop(cluster::ReplicaEntry peer);
+  asio::awaitable<void> tick_loop();
+  void on_call(consensus::ClientHandle handle, ClientId client, ByteView payload);
+  void refuse_call(consensus::ClientHandle handle, std::uint64_t call_id, const Error& why);
+  // Sends what the replica released, and notices a storage failure.
+  void pump();
+  void reject(const Error& error, std::string_view where);
+  bool rate_ok(const Principal& who, std::uint64_t per_second, std::uint64_t burst);
+  NodeReport report() const;
+  HttpResponse admin(std::string_view path) const;
+  // A duration in ticks of this node, at least one.
+  [[nodiscard]] std::uint32_t ticks(std::chrono::milliseconds d) const {
+    return std::max<std::uint32_t>(1, static_cast<std::uint32_t>(d.count() / config_.tick_ms));
+  }
+  void info(std::string_view message) const { log_("info", message); }
+  void warn(std::string_view message) const { log_("warn", message); }
+
+  cluster::NodeConfig config_;
+  cluster::Manifest manifest_;
+  security::TrustRegistry registry_;  // outlives replica_
+  std::shared_ptr<const net::Pins> pins_;
+  Log log_;
+  asio::io_context io_{1};
+  std::shared_ptr<asio::ssl::context> tls_;
+  storage::PosixFileSystem fs_;
+  std::unique_ptr<consensus::Replica> replica_;
+  RaftReplica* raft_ = nullptr;  // replica_, by mode
+  BftReplica* bft_ = nullptr;
+  std::optional<asio::ip::tcp::acceptor> acceptor_;
+  std::optional<asio::ip::tcp::acceptor> admin_acceptor_;
+  asio::steady_timer tick_;
+  asio::signal_set signals_;
+  bool stopping_ = false;
+
+  std::map<NodeId, std::shared_ptr<net::Channel>> peers_;  // outgoing, by peer
+  std::map<consensus::ClientHandle, ClientConn> clients_;
+  consensus::ClientHandle next_handle_ = 1;
+  std::map<std::pair<consensus::ClientHandle, std::uint64_t>, Clock::time_point> calls_;
+  std::map<Principal, std::uint32_t> connections_;  // open inbound, by principal
+  std::uint32_t connections_open_ = 0;
+  std::map<Principal, net::TokenBucket> buckets_;
+  std::uint64_t last_term_ = 0;
+  NodeCounters counters_;
+  std::optional<Error> failure_;
+};
+
+Status Node::Impl::open_tls(const net::TlsIdentity& identity) {
+  PHALANX_ASSIGN_OR_RETURN(tls_, net::make_tls_context(identity, pins_));
+  PHALANX_ASSIGN_OR_RETURN(net::Fingerprint mine,
+                           net::certificate_fingerprint(identity.certificate_pem));
+  const cluster::ReplicaEntry* me = manifest_.replica(config_.id);
+  if (mine != me->tls_fingerprint) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{}: this certificate is not the one the manifest pins for replica {}",
+                            config_.tls_certificate, config_.id.value()));
+  }
+  return {};
+}
+
+Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& quorum) {
+  if (key.public_key() != manifest_.replica(config_.id)->public_key) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{}: this key is not the one the manifest lists for replica {}",
+                            config_.identity_key, config_.id.value()));
+  }
+  PHALANX_TRY(fs_.create_dir(config_.data_dir));
+  std::optional<Error> refused;
+  if (manifest_.mode == FaultModel::kCrash) {
+    RaftReplicaOptions options;
+    options.raft.id = config_.id;
+    options.raft.voters = manifest_.replica_ids();
+    // As etcd's defaults: heartbeats every 100 ms, elections after 1 to 2 s of silence.
+    options.raft.heartbeat_ticks = ticks(std::chrono::milliseconds(100));
+    options.raft.election_ticks_min = ticks(std::chrono::seconds(1));
+    options.raft.election_ticks_max = 2 * options.raft.election_ticks_min;
+    options.data_dir = config_.data_dir;
+    RaftReplicaHooks hooks;
+    hooks.event = [this](const std::string& what) { info(what); };
+    std::uint64_t seed = 0;
+    randombytes_buf(&seed, sizeof seed);
+    auto r = RaftReplica::open(fs_, registry_, std::move(options),
+                               std::make_unique<kv::KvMachine>(), seed, std::move(hooks));
+    if (r) {
+      raft_ = r->get();
+      replica_ = std::move(*r);
+    } else {
+      refused = std::move(r).error();
+    }
+  } else {
+    BftReplicaOptions options{bft::Config{config_.id, manifest_.replica_ids(),
+                                          bft::Validators{&registry_, quorum, manifest_.epoch},
+                                          manifest_.cluster}};
+    options.data_dir = config_.data_dir;
+    // A round without progress ends after 1 s (doubling up to 8 s while rounds keep
+    // failing); an idle chain grows by two empty blocks a second.
+    options.bft.round_timeout_ticks = ticks(std::chrono::seconds(1));
+    options.bft.round_timeout_ticks_max = 8 * options.bft.round_timeout_ticks;
+    options.bft.idle_propose_ticks = options.bft.round_timeout_ticks / 2;
+    BftReplicaHooks hooks;
+    hooks.evidence = [this](const bft::EquivocationProof& p) {
+      warn(fmt::format("equivocation proof: replica {} signed two statements for round {}",
+                       p.author.value(), p.round.value()));
+    };
+    hooks.diverged = [this](const bft::Divergence& d) {
+      warn(fmt::format("replica {} signed a state root other than the certified one",
+                       d.replica.value()));
+    };
+    auto r = BftReplica::open(fs_, registry_, std::move(options),
+                              std::make_unique<kv::KvMachine>(), std::move(key), std::move(hooks));
+    if (r) {
+      bft_ = r->get();
+      replica_ = std::move(*r);
+    } else {
+      refused = std::move(r).error();
+    }
+  }
+  if (refused) {
+    Error& e = *refused;
+    if (e.code() == ErrorCode::kCorruption) {
+      return fail(ErrorCode::kCorruption,
+                  fmt::format("data directory {} cannot be trusted: {}. This replica will not "
+                              "serve from it. To rejoin, stop it, move the directory aside and "
+                              "start again: it re-syncs from its peers (docs/operations.md, "
+                              "\"Rejoining\")",
+                              config_.data_dir, e.message()));
+    }
+    return Unexpected(std::move(e));
+  }
+  last_term_ = replica_->status().term;
+  return {};
+}
+
+Status Node::Impl::run() {
+  const cluster::ReplicaEntry* me = manifest_.replica(config_.id);
+  const cluster::Endpoint listen = config_.listen.value_or(cluster::Endpoint{me->host, me->port});
+  auto bind = [this](const cluster::Endpoint& at) -> Result<asio::ip::tcp::acceptor> {
+    asio::error_code ec;
+    const asio::ip::address address = asio::ip::make_address(at.host, ec);
+    if (ec) {
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: not an IP address ({})", at.host, ec.message()));
+    }
+    asio::ip::tcp::acceptor acceptor(io_);
+    const asio::ip::tcp::endpoint endpoint(address, at.port);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail(ErrorCode::kIo, fmt::format("listen on {}: {}", at.to_string(), ec.message()));
+    return acceptor;
+  };
+  PHALANX_ASSIGN_OR_RETURN(asio::ip::tcp::acceptor acceptor, bind(listen));
+  acceptor_.emplace(std::move(acceptor));
+  if (config_.admin) {
+    PHALANX_ASSIGN_OR_RETURN(asio::ip::tcp::acceptor admin_listener, bind(*config_.admin));
+    admin_acceptor_.emplace(std::move(admin_listener));
+    asio::co_spawn(io_, serve_admin(*admin_acceptor_, [this](std::string_view path) {
+                     return admin(path);
+                   }),
+                   asio::detached);
+  }
+  signals_.async_wait([this](const asio::error_code& ec, int signal) {
+    if (ec) return;
+    info(fmt::format("signal {}: stopping", signal));
+    shutdown();
+  });
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  asio::co_spawn(io_, tick_loop(), asio::detached);
+  for (const cluster::ReplicaEntry& peer : manifest_.replicas) {
+    if (peer.id != config_.id) asio::co_spawn(io_, dial_loop(peer), asio::detached);
+  }
+  info(fmt::format("replica {} ({} mode, {}) serving on {}{}", config_.id.value(),
+                   cluster::mode_name(manifest_.mode), manifest_.quorum_rule()->describe(),
+                   listen.to_string(),
+                   config_.admin ? ", admin on http://" + config_.admin->to_string() : ""));
+  io_.run();
+  if (failure_) return Unexpected(*failure_);
+  return {};
+}
+
+void Node::Impl::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  asio::error_code ignored;
+  if (acceptor_) acceptor_->close(ignored);
+  if (admin_acceptor_) admin_acceptor_->close(ignored);
+  tick_.cancel();
+  signals_.cancel(ignored);
+  for (auto& [id, channel] : peers_) channel->close();
+  for (auto& [handle, conn] : clients_) conn.channel->close();
+  io_.stop();
+}
+
+asio::awaitable<void> Node::Impl::accept_loop() {
+  while (!stopping_) {
+    asio::error_code ec;
+    asio::ip::tcp::socket socket =
+        co_await acceptor_->async_accept(asio::redirect_error(use_awaitable, ec));
+    if (ec) continue;
+    if (connections_open_ >= config_.limits.connections_max) {
+      ++counters_.connections_refused;
+      socket.close(ec);
+      continue;
+    }
+    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> Node::Impl::serve(asio::ip::tcp::socket socket) {
+  ++connections_open_;
+  Result<std::shared_ptr<net::Channel>> accepted = co_await net::accept(
+      std::move(socket), *tls_, *pins_, net::kPeerFrameBytesMax, net::kClientFrameBytesMax);
+  if (!accepted) {
+    --connections_open_;
+    ++counters_.handshakes_failed;
+    reject(accepted.error(), "TLS handshake");
+    co_return;
+  }
+  std::shared_ptr<net::Channel> channel = std::move(*accepted);
+  const Principal who = channel->peer();
+  if (++connections_[who] > config_.limits.connections_per_principal_max) {
+    ++counters_.connections_refused;
+    channel->close();
+  } else {
+    ++counters_.connections_accepted;
+    if (who.kind == PrincipalKind::kReplica) {
+      co_await serve_peer(channel, NodeId{who.id});
+    } else {
+      co_await serve_client(channel, ClientId{who.id});
+    }
+  }
+  --connections_[who];
+  --connections_open_;
+}
+
+asio::awaitable<void> Node::Impl::serve_peer(std::shared_ptr<net::Channel> channel, NodeId from) {
+  while (channel->is_open()) {
+    Result<Bytes> frame = co_await channel->read_frame();
+    if (!frame) {
+      if (frame.error().code() == ErrorCode::kSecurity) reject(frame.error(), "peer frame");
+      co_return;
+    }
+    ++counters_.frames_in;
+    counters_.bytes_in += frame->size();
+    if (!rate_ok(channel->peer(), config_.limits.peer_frames_per_second,
+                 config_.limits.peer_burst)) {
+      continue;  // dropped: consensus recovers a lost message
+    }
+    if (Status s = replica_->receive(from, *frame); !s) {
+      // Counted by the replica. A frame that does not even decode ends the connection.
+      const SecurityError* sec = s.error().security();
+      if (sec != nullptr && std::holds_alternative<MalformedInput>(*sec)) channel->close();
+    }
+    pump();
+  }
+}
+
+asio::awaitable<void> Node::Impl::serve_client(std::shared_ptr<net::Channel> channel,
+                                               ClientId client) {
+  const consensus::ClientHandle handle = next_handle_++;
+  clients_[handle] = ClientConn{channel, client};
+  while (channel->is_open()) {
+    Result<Bytes> frame = co_await channel->read_frame();
+    if (!frame) {
+      if (frame.error().code() == ErrorCode::kSecurity) reject(frame.error(), "client frame");
+      break;
+    }
+    ++counters_.frames_in;
+    counters_.bytes_in += frame->size();
+    on_call(handle, client, *frame);
+  }
+  clients_.erase(handle);
+  std::erase_if(calls_, [handle](const auto& entry) { return entry.first.first == handle; });
+}
+
+void Node::Impl::on_call(consensus::ClientHandle handle, ClientId client, ByteView payload) {
+  Result<net::CallFrame> call = codec::decode<net::CallFrame>(payload);
+  if (!call) {
+    reject(call.error(), "client frame");
+    clients_.at(handle).channel->close();
+    return;
+  }
+  ++counters_.client_calls;
+  const Principal who = Principal::client(client);
+  if (!rate_ok(who, config_.limits.client_requests_per_second, config_.limits.client_burst)) {
+    return refuse_call(handle, call->call_id,
+                       Error(RateLimitExceeded{who.to_string(),
+                                               config_.limits.client_requests_per_second}));
+  }
+  Result<consensus::ClientRequest> request =
+      codec::decode<consensus::ClientRequest>(call->request);
+  if (!request) return refuse_call(handle, call->call_id, request.error());
+  // The channel proved who is calling: a request in another client's name is refused
+  // before anything else looks at it (byzantine mode also checks its signature).
+  if (request->client != client || request->cluster != manifest_.cluster) {
+    return refuse_call(handle, call->call_id,
+                       Error(AuthenticationFailed{AuthFailure::kCredentialMismatch,
+                                                  Principal::client(request->client)}));
+  }
+  calls_[{handle, call->call_id}] = Clock::now();
+  if (raft_ != nullptr) {
+    // Crash mode trusts the channel: the command must name the caller's session.
+    if (!raft_->state_machine().issued_by(request->operation, client, request->sequence)) {
+      calls_.erase({handle, call->call_id});
+      return refuse_call(handle, call->call_id,
+                         Error(AuthenticationFailed{AuthFailure::kCredentialMismatch, who}));
+    }
+    replica_->call(handle, {call->call_id, std::move(request->operation)});
+  } else {
+    replica_->call(handle, {call->call_id, std::move(call->request)});
+  }
+  pump();
+}
+
+void Node::Impl::refuse_call(consensus::ClientHandle handle, std::uint64_t call_id,
+                             const Error& why) {
+  reject(why, "client request");
+  consensus::ClientAnswer answer{.call_id = call_id,
+                                 .outcome = consensus::CallOutcome::kRejected,
+                                 .reply = to_bytes(why.security() != nullptr
+                                                       ? std::string(public_message(*why.security()))
+                                                       : why.message())};
+  if (clients_.at(handle).channel->send(codec::encode(net::AnswerFrame{answer}))) {
+    ++counters_.frames_out;
+  }
+}
+
+void Node::Impl::pump() {
+  consensus::Output out = replica_->take_output();
+  for (consensus::Output::ToPeer& m : out.messages) {
+    const auto it = peers_.find(m.to);
+    if (it != peers_.end() && it->second->send(m.frame)) {
+      ++counters_.frames_out;
+    } else {
+      ++counters_.frames_dropped;
+    }
+  }
+  for (consensus::Output::ToClient& a : out.answers) {
+    const auto call = calls_.find({a.client, a.answer.call_id});
+    if (call != calls_.end()) {
+      counters_.request_latency.observe(
+          std::chrono::duration<double>(Clock::now() - call->second).count());
+      calls_.erase(call);
+    }
+    const auto it = clients_.find(a.client);
+    if (it == clients_.end()) continue;  // the client left; it will retry elsewhere
+    if (it->second.channel->send(codec::encode(net::AnswerFrame{std::move(a.answer)}))) {
+      ++counters_.frames_out;
+      ++counters_.client_answers;
+    } else {
+      ++counters_.frames_dropped;
+    }
+  }
+  const consensus::ReplicaStatus status = replica_->status();
+  if (status.term != last_term_) {
+    // Crash mode: every new term is an election. Byzantine mode: a round
+    // entered without a QC for the one before was ended by a timeout.
+    const bool view_change =
+        bft_ == nullptr || bft_->core().high_qc().round.next() != bft_->core().round();
+    if (view_change) ++counters_.view_changes;
+    last_term_ = status.term;
+  }
+  if (replica_->failure() && !failure_) {
+    failure_ = *replica_->failure();
+    log_("error", fmt::format("storage failed, replica stopped: {}", failure_->to_string()));
+    shutdown();
+  }
+}
+
+asio::awaitable<void> Node::Impl::dial_loop(cluster::ReplicaEntry peer) {
+  auto backoff = std::chrono::duration_cast<Clock::duration>(kDialBackoffMin);
+  asio::steady_timer wait(io_);
+  bool reported = false;
+  while (!stopping_) {
+    net::ChannelLimits limits;
+    limits.frame_bytes_max = net::kPeerFrameBytesMax;
+    Result<std::shared_ptr<net::Channel>> dialed = co_await net::dial(
+        io_.get_executor(), *tls_, *pins_, peer.host, peer.port, Principal::replica(peer.id), limits);
+    if (dialed) {
+      if (reported) info(fmt::format("connected to replica {}", peer.id.value()));
+      reported = false;
+      backoff = kDialBackoffMin;
+      std::shared_ptr<net::Channel> channel = std::move(*dialed);
+      peers_[peer.id] = channel;
+      // Nothing is expected back on this channel; a read ends when it closes.
+      while (channel->is_open()) {
+        Result<Bytes> unexpected = co_await channel->read_frame();
+        if (unexpected) channel->close();
+      }
+      if (peers_[peer.id] == channel) peers_.erase(peer.id);
+      if (stopping_) co_return;
+    } else {
+      if (dialed.error().security() != nullptr) reject(dialed.error(), "dialing a peer");
+      if (!reported) {
+        info(fmt::format("replica {} at {}:{} not reachable yet: {}", peer.id.value(), peer.host,
+                         peer.port, dialed.error().to_string()));
+        reported = true;
+      }
+    }
+    wait.expires_after(backoff);
+    asio::error_code ec;
+    co_await wait.async_wait(asio::redirect_error(use_awaitable, ec));
+    backoff = std::min<Clock::duration>(backoff * 2, kDialBackoffMax);
+  }
+}
+
+asio::awaitable<void> Node::Impl::tick_loop() {
+  const auto period = std::chrono::milliseconds(config_.tick_ms);
+  auto next = Clock::now();
+  while (!stopping_) {
+    next += period;
+    tick_.expires_at(next);
+    asio::error_code ec;
+    co_await tick_.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (stopping_) co_return;
+    replica_->tick();
+    pump();
+  }
+}
+
+void Node::Impl::reject(const Error& error, std::string_view where) {
+  const SecurityError* sec = error.security();
+  const std::string kind = sec != nullptr ? std::string(kind_name(*sec)) : "io";
+  if (counters_.rejected[kind]++ == 0) {
+    // The first of each kind is logged; the rest are counted (/metrics).
+    warn(fmt::format("{}: {} (further ones are counted in phalanx_rejected_total)", where,
+                     error.to_string()));
+  }
+}
+
+bool Node::Impl::rate_ok(const Principal& who, std::uint64_t per_second, std::uint64_t burst) {
+  auto it = buckets_.try_emplace(who, per_second, burst).first;
+  if (it->second.take(now_ns())) return true;
+  reject(Error(RateLimitExceeded{who.to_string(), per_second}), "rate limit");
+  return false;
+}
+
+NodeReport Node::Impl::report() const {
+  NodeReport r;
+  r.status = replica_->status();
+  r.counters = counters_;
+  r.fsyncs = fs_.syncs();
+  for (const auto& [id, channel] : peers_) r.peers_connected += channel->is_open() ? 1 : 0;
+  r.peers_total = manifest_.replicas.size() - 1;
+  r.clients_connected = clients_.size();
+  if (bft_ != nullptr) {
+    r.evidence = bft_->evidence_count();
+    if (bft_->checkpoint()) r.checkpoint_height = bft_->checkpoint()->height;
+  }
+  if (replica_->failure()) r.failure = replica_->failure()->to_string();
+  return r;
+}
+
+HttpResponse Node::Impl::admin(std::string_view path) const {
+  if (path == "/metrics") {
+    return {200, "text/plain; version=0.0.4; charset=utf-8", prometheus_text(report())};
+  }
+  if (path == "/status") return {200, "application/json", status_json(report()) + "\n"};
+  if (path == "/health") {
+    if (replica_->failure()) return {503, "text/plain; charset=utf-8", "storage failed\n"};
+    return {200, "text/plain; charset=utf-8", "ok\n"};
+  }
+  return {404, "text/plain; charset=utf-8", "not found: try /metrics, /health or /status\n"};
+}
+
+Result<std::unique_ptr<Node>> Node::open(const cluster::NodeConfig& config, Log log) {
+  PHALANX_ASSIGN_OR_RETURN(std::string manifest_text, read_text(config.manifest));
+  Result<cluster::Manifest> manifest = cluster::Manifest::parse(manifest_text);
+  if (!manifest) return Unexpected(std::move(manifest).error().with_context(config.manifest));
+  if (manifest->replica(config.id) == nullptr) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{}: replica {} is not in the manifest", config.manifest,
+                            config.id.value()));
+  }
+  PHALANX_ASSIGN_OR_RETURN(consensus::Quorum quorum, manifest->quorum_rule());
+  PHALANX_ASSIGN_OR_RETURN(security::TrustRegistry registry, manifest->registry());
+  PHALANX_ASSIGN_OR_RETURN(crypto::KeyPair key, storage::read_secret_key_file(config.identity_key));
+  net::TlsIdentity identity;
+  PHALANX_ASSIGN_OR_RETURN(identity.certificate_pem,
+                           storage::read_public_text_file(config.tls_certificate));
+  PHALANX_ASSIGN_OR_RETURN(identity.private_key_pem, storage::read_secret_text_file(config.tls_key));
+  auto impl = std::make_unique<Impl>(config, std::move(*manifest), std::move(registry),
+                                     std::move(log));
+  PHALANX_TRY(impl->open_tls(identity));
+  PHALANX_TRY(impl->open_replica(std::move(key), quorum));
+  return std::unique_ptr<Node>(new Node(std::move(impl)));
+}
+
+Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Node::~Node() = default;
+Status Node::run() { return impl_->run(); }
+void Node::stop() { impl_->stop(); }
+
+}  // namespace phalanx::node
