@@ -3,7 +3,6 @@
 // and by raw TLS connections that send what no honest client would.
 #include <gtest/gtest.h>
 #include <fmt/format.h>
-#include <signal.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -12,7 +11,6 @@
 #include <asio/write.hpp>
 #include <fstream>
 #include <random>
-#include <regex>
 #include <thread>
 
 #include "apps/kv/kv.h"

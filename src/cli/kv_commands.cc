@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <memory>
 
 #include "cli/commands.h"
@@ -82,6 +83,14 @@ int show(const Result<kv::KvReply>& reply, bool print_value) {
       return report(Error(ErrorCode::kInvalidArgument, "the cluster could not decode the command"));
   }
   return kExitError;
+}
+
+// Opens a client of `t`, runs `op` and prints its reply.
+int with_kv(const Target& t, const std::function<Result<kv::KvReply>(client::KvClient&)>& op,
+            bool print_value) {
+  Result<client::KvClient> c = t.open();
+  if (!c) return report(c.error());
+  return show(op(*c), print_value);
 }
 
 struct LoadOptions {
@@ -188,9 +197,7 @@ void add_kv_commands(CLI::App& app, std::function<int()>& run) {
   add_target_options(put, *t);
   put->callback([&run, t, key, value] {
     run = [t, key, value] {
-      Result<client::KvClient> c = t->open();
-      if (!c) return report(c.error());
-      return show(c->put(*key, to_bytes(*value)), false);
+      return with_kv(*t, [&](client::KvClient& c) { return c.put(*key, to_bytes(*value)); }, false);
     };
   });
 
@@ -199,9 +206,7 @@ void add_kv_commands(CLI::App& app, std::function<int()>& run) {
   add_target_options(get, *t);
   get->callback([&run, t, key] {
     run = [t, key] {
-      Result<client::KvClient> c = t->open();
-      if (!c) return report(c.error());
-      return show(c->get(*key), true);
+      return with_kv(*t, [&](client::KvClient& c) { return c.get(*key); }, true);
     };
   });
 
@@ -210,9 +215,7 @@ void add_kv_commands(CLI::App& app, std::function<int()>& run) {
   add_target_options(del, *t);
   del->callback([&run, t, key] {
     run = [t, key] {
-      Result<client::KvClient> c = t->open();
-      if (!c) return report(c.error());
-      return show(c->del(*key), false);
+      return with_kv(*t, [&](client::KvClient& c) { return c.del(*key); }, false);
     };
   });
 
@@ -228,11 +231,10 @@ void add_kv_commands(CLI::App& app, std::function<int()>& run) {
       if (!*expect && !*expect_absent) {
         return report(Error(ErrorCode::kInvalidArgument, "give --expect OLD or --expect-absent"));
       }
-      Result<client::KvClient> c = t->open();
-      if (!c) return report(c.error());
       std::optional<Bytes> want;
       if (*expect) want = to_bytes(**expect);
-      return show(c->cas(*key, want, to_bytes(*value)), false);
+      return with_kv(
+          *t, [&](client::KvClient& c) { return c.cas(*key, want, to_bytes(*value)); }, false);
     };
   });
 

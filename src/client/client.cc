@@ -265,11 +265,8 @@ Result<Client> Client::open(const ClientOptions& options) {
                 fmt::format("{}: this key is not a client of the cluster in {}",
                             (dir / "client.key").string(), options.manifest));
   }
-  net::TlsIdentity identity;
-  PHALANX_ASSIGN_OR_RETURN(identity.certificate_pem,
-                           storage::read_public_text_file(dir / "tls.crt"));
-  PHALANX_ASSIGN_OR_RETURN(identity.private_key_pem,
-                           storage::read_secret_text_file(dir / "tls.key"));
+  PHALANX_ASSIGN_OR_RETURN(net::TlsIdentity identity,
+                           net::read_tls_identity(dir / "tls.crt", dir / "tls.key"));
   auto pins = std::make_shared<net::Pins>(manifest->pins());
   PHALANX_ASSIGN_OR_RETURN(std::shared_ptr<asio::ssl::context> tls,
                            net::make_tls_context(identity, pins));

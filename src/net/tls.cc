@@ -1,6 +1,7 @@
 #include "net/tls.h"
 
 #include "core/assert.h"
+#include "storage/key_file.h"
 
 #include <fmt/format.h>
 #include <openssl/err.h>
@@ -101,6 +102,13 @@ Result<TlsIdentity> generate_tls_identity(std::string_view common_name) {
   PHALANX_ASSIGN_OR_RETURN(std::string cert_pem, bio_text(cert_bio.get()));
   PHALANX_ASSIGN_OR_RETURN(std::string key_pem, bio_text(key_bio.get()));
   return TlsIdentity(std::move(cert_pem), std::move(key_pem));
+}
+
+Result<TlsIdentity> read_tls_identity(const std::string& certificate_path,
+                                      const std::string& key_path) {
+  PHALANX_ASSIGN_OR_RETURN(std::string certificate, storage::read_public_text_file(certificate_path));
+  PHALANX_ASSIGN_OR_RETURN(std::string key, storage::read_secret_text_file(key_path));
+  return TlsIdentity(std::move(certificate), std::move(key));
 }
 
 Result<Fingerprint> certificate_fingerprint(std::string_view certificate_pem) {

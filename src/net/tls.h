@@ -44,6 +44,11 @@ struct TlsIdentity {
   ~TlsIdentity();
 };
 
+// The certificate and key files `phalanx cluster init` wrote, read by the
+// rules of storage/key_file.h (the key must be 0600).
+[[nodiscard]] Result<TlsIdentity> read_tls_identity(const std::string& certificate_path,
+                                                    const std::string& key_path);
+
 // A fresh Ed25519 key and a self-signed certificate for it, valid from an
 // hour ago for 100 years (the pin, not the date, is what is trusted).
 [[nodiscard]] Result<TlsIdentity> generate_tls_identity(std::string_view common_name);

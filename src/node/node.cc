@@ -33,11 +33,6 @@ using consensus::FaultModel;
 constexpr auto kDialBackoffMin = std::chrono::milliseconds(50);
 constexpr auto kDialBackoffMax = std::chrono::seconds(2);
 
-Result<std::string> read_text(const std::string& path) {
-  PHALANX_ASSIGN_OR_RETURN(std::string text, storage::read_public_text_file(path));
-  return text;
-}
-
 std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
@@ -74,6 +69,8 @@ class Node::Impl {
   void shutdown();
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+  // The next frame, counted; nullopt once the connection has ended.
+  asio::awaitable<std::optional<Bytes>> next_frame(net::Channel& channel, std::string_view what);
   asio::awaitable<void> serve_peer(std::shared_ptr<net::Channel> channel, NodeId from);
   asio::awaitable<void> serve_client(std::shared_ptr<net::Channel> channel, ClientId client);
   asio::awaitable<void> dial_loop(cluster::ReplicaEntry peer);
@@ -311,15 +308,23 @@ asio::awaitable<void> Node::Impl::serve(asio::ip::tcp::socket socket) {
   --connections_open_;
 }
 
+asio::awaitable<std::optional<Bytes>> Node::Impl::next_frame(net::Channel& channel,
+                                                            std::string_view what) {
+  Result<Bytes> frame = co_await channel.read_frame();
+  if (!frame) {
+    // An oversized, empty or cut-short frame is a rejection; a closed connection is not.
+    if (frame.error().code() == ErrorCode::kSecurity) reject(frame.error(), what);
+    co_return std::nullopt;
+  }
+  ++counters_.frames_in;
+  counters_.bytes_in += frame->size();
+  co_return std::move(*frame);
+}
+
 asio::awaitable<void> Node::Impl::serve_peer(std::shared_ptr<net::Channel> channel, NodeId from) {
   while (channel->is_open()) {
-    Result<Bytes> frame = co_await channel->read_frame();
-    if (!frame) {
-      if (frame.error().code() == ErrorCode::kSecurity) reject(frame.error(), "peer frame");
-      co_return;
-    }
-    ++counters_.frames_in;
-    counters_.bytes_in += frame->size();
+    std::optional<Bytes> frame = co_await next_frame(*channel, "peer frame");
+    if (!frame) co_return;
     if (!rate_ok(channel->peer(), config_.limits.peer_frames_per_second,
                  config_.limits.peer_burst)) {
       continue;  // dropped: consensus recovers a lost message
@@ -338,13 +343,8 @@ asio::awaitable<void> Node::Impl::serve_client(std::shared_ptr<net::Channel> cha
   const consensus::ClientHandle handle = next_handle_++;
   clients_[handle] = ClientConn{channel, client};
   while (channel->is_open()) {
-    Result<Bytes> frame = co_await channel->read_frame();
-    if (!frame) {
-      if (frame.error().code() == ErrorCode::kSecurity) reject(frame.error(), "client frame");
-      break;
-    }
-    ++counters_.frames_in;
-    counters_.bytes_in += frame->size();
+    std::optional<Bytes> frame = co_await next_frame(*channel, "client frame");
+    if (!frame) break;
     on_call(handle, client, *frame);
   }
   clients_.erase(handle);
@@ -375,14 +375,14 @@ void Node::Impl::on_call(consensus::ClientHandle handle, ClientId client, ByteVi
                        Error(AuthenticationFailed{AuthFailure::kCredentialMismatch,
                                                   Principal::client(request->client)}));
   }
+  // Crash mode trusts the channel: the command must name the caller's session.
+  if (raft_ != nullptr &&
+      !raft_->state_machine().issued_by(request->operation, client, request->sequence)) {
+    return refuse_call(handle, call->call_id,
+                       Error(AuthenticationFailed{AuthFailure::kCredentialMismatch, who}));
+  }
   calls_[{handle, call->call_id}] = Clock::now();
   if (raft_ != nullptr) {
-    // Crash mode trusts the channel: the command must name the caller's session.
-    if (!raft_->state_machine().issued_by(request->operation, client, request->sequence)) {
-      calls_.erase({handle, call->call_id});
-      return refuse_call(handle, call->call_id,
-                         Error(AuthenticationFailed{AuthFailure::kCredentialMismatch, who}));
-    }
     replica_->call(handle, {call->call_id, std::move(request->operation)});
   } else {
     replica_->call(handle, {call->call_id, std::move(call->request)});
@@ -429,14 +429,15 @@ void Node::Impl::pump() {
       ++counters_.frames_dropped;
     }
   }
-  const consensus::ReplicaStatus status = replica_->status();
-  if (status.term != last_term_) {
+  const std::uint64_t term =
+      raft_ != nullptr ? raft_->core().term().value() : bft_->core().round().value();
+  if (term != last_term_) {
     // Crash mode: every new term is an election. Byzantine mode: a round
     // entered without a QC for the one before was ended by a timeout.
     const bool view_change =
         bft_ == nullptr || bft_->core().high_qc().round.next() != bft_->core().round();
     if (view_change) ++counters_.view_changes;
-    last_term_ = status.term;
+    last_term_ = term;
   }
   if (replica_->failure() && !failure_) {
     failure_ = *replica_->failure();
@@ -542,7 +543,7 @@ HttpResponse Node::Impl::admin(std::string_view path) const {
 }
 
 Result<std::unique_ptr<Node>> Node::open(const cluster::NodeConfig& config, Log log) {
-  PHALANX_ASSIGN_OR_RETURN(std::string manifest_text, read_text(config.manifest));
+  PHALANX_ASSIGN_OR_RETURN(std::string manifest_text, storage::read_public_text_file(config.manifest));
   Result<cluster::Manifest> manifest = cluster::Manifest::parse(manifest_text);
   if (!manifest) return Unexpected(std::move(manifest).error().with_context(config.manifest));
   if (manifest->replica(config.id) == nullptr) {
@@ -553,10 +554,8 @@ Result<std::unique_ptr<Node>> Node::open(const cluster::NodeConfig& config, Log 
   PHALANX_ASSIGN_OR_RETURN(consensus::Quorum quorum, manifest->quorum_rule());
   PHALANX_ASSIGN_OR_RETURN(security::TrustRegistry registry, manifest->registry());
   PHALANX_ASSIGN_OR_RETURN(crypto::KeyPair key, storage::read_secret_key_file(config.identity_key));
-  net::TlsIdentity identity;
-  PHALANX_ASSIGN_OR_RETURN(identity.certificate_pem,
-                           storage::read_public_text_file(config.tls_certificate));
-  PHALANX_ASSIGN_OR_RETURN(identity.private_key_pem, storage::read_secret_text_file(config.tls_key));
+  PHALANX_ASSIGN_OR_RETURN(net::TlsIdentity identity,
+                           net::read_tls_identity(config.tls_certificate, config.tls_key));
   auto impl = std::make_unique<Impl>(config, std::move(*manifest), std::move(registry),
                                      std::move(log));
   PHALANX_TRY(impl->open_tls(identity));

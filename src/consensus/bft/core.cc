@@ -253,10 +253,10 @@ void Core::propose(bool idle_ok) {
   // 2-chain of the high QC's block and its parent): the other replicas
   // learn of that commit only from this block, so it is not idle.
   bool commits_requests = false;
-  for (auto it = blocks_.find(high_qc_.block); it != blocks_.end() && !commits_requests;) {
-    commits_requests = !it->second.requests.empty();
-    if (it->first != high_qc_.block) break;
-    it = blocks_.find(it->second.parent());
+  if (const auto certified = blocks_.find(high_qc_.block); certified != blocks_.end()) {
+    const auto parent = blocks_.find(certified->second.parent());
+    commits_requests = !certified->second.requests.empty() ||
+                       (parent != blocks_.end() && !parent->second.requests.empty());
   }
   if (b.requests.empty() && b.accusations.empty() && pending.empty() && !commits_requests &&
       !idle_ok) {
