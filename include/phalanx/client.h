@@ -72,11 +72,15 @@ class KvClient {
   // Sets `value` only if the current value is `expected` (nullopt: absent).
   [[nodiscard]] Result<kv::KvReply> cas(const std::string& key, const std::optional<Bytes>& expected,
                                         const Bytes& value);
+  // Keys in [from, end) in order (end empty: to the last key), at most
+  // `limit` of them (0: kv::kRangeEntriesMax); `more` says the range went
+  // on: ask again from just after the last key returned.
+  [[nodiscard]] Result<kv::KvReply> range(const std::string& from, const std::string& end,
+                                          std::uint32_t limit = 0);
   [[nodiscard]] Client& client() { return client_; }
 
  private:
-  [[nodiscard]] Result<kv::KvReply> run(kv::KvOp op, const std::string& key, Bytes value,
-                                        std::optional<Bytes> expected);
+  [[nodiscard]] Result<kv::KvReply> run(kv::KvCommand command);
   Client client_;
 };
 

@@ -143,7 +143,8 @@ int run_init(const InitOptions& o) {
 }
 
 Result<cluster::Manifest> load_manifest(const fs::path& path) {
-  PHALANX_ASSIGN_OR_RETURN(std::string text, storage::read_public_text_file(path));
+  PHALANX_ASSIGN_OR_RETURN(std::string text, storage::read_public_text_file(
+                                                          path, cluster::kManifestBytesMax));
   Result<cluster::Manifest> m = cluster::Manifest::parse(text);
   if (!m) return Unexpected(std::move(m).error().with_context(path.string()));
   return m;

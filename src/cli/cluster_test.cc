@@ -88,7 +88,7 @@ class LocalCluster {
   }
   [[nodiscard]] cluster::Manifest manifest() const {
     return *cluster::Manifest::parse(
-        *storage::read_public_text_file(cli::layout::manifest(dir())));
+        *storage::read_public_text_file(cli::layout::manifest(dir()), cluster::kManifestBytesMax));
   }
   // A counter from a replica's /metrics, summed over label sets matching `name`.
   [[nodiscard]] std::uint64_t metric(int replica, const std::string& name) const {
@@ -133,6 +133,15 @@ void load_kill_restart_verify(const std::string& mode, int replicas, int victim)
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
   EXPECT_NE(verify.out.find("400 acknowledged writes read back: 400 correct"), std::string::npos)
       << verify.out;
+  // The same 400 keys through `kv range`, in pages of 64: every key once, in order.
+  auto listed = c.run("kv range --prefix key- --keys-only --page 64");
+  EXPECT_EQ(listed.exit_code, 0) << listed.out;
+  std::string want;
+  for (int i = 0; i < 400; ++i) want += fmt::format("key-{:08}\n", i);
+  EXPECT_EQ(listed.out, want);
+  auto first = c.run("kv range key-00000007 key-00000009");
+  EXPECT_EQ(first.out.substr(0, first.out.find('\t')), "key-00000007");
+  EXPECT_EQ(std::count(first.out.begin(), first.out.end(), '\n'), 2) << first.out;
   auto status = c.run("status");
   EXPECT_EQ(status.exit_code, 0) << status.out;
 }

@@ -1,4 +1,4 @@
-// phalanx kv put | get | del | cas | load | verify
+// phalanx kv put | get | del | cas | range | load | verify
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -149,6 +149,43 @@ int run_load(const LoadOptions& o) {
   return failed == 0 ? kExitOk : kExitError;
 }
 
+struct RangeOptions {
+  Target target;
+  std::string from;
+  std::string end;
+  std::optional<std::string> prefix;
+  std::uint64_t limit = 0;  // 0: every key in the range
+  std::uint32_t page = kv::kRangeEntriesMax;
+  bool keys_only = false;
+};
+
+// Prints the range page by page (each page one linearizable read of at most
+// --page entries), up to --limit entries in all.
+int run_range(const RangeOptions& o) {
+  Result<client::KvClient> kv = o.target.open();
+  if (!kv) return report(kv.error());
+  std::string from = o.prefix ? *o.prefix : o.from;
+  const std::string end = o.prefix ? kv::prefix_end(*o.prefix) : o.end;
+  std::uint64_t printed = 0;
+  for (;;) {
+    const std::uint64_t left = o.limit == 0 ? o.page : o.limit - printed;
+    const auto page_limit = static_cast<std::uint32_t>(std::min<std::uint64_t>(left, o.page));
+    Result<kv::KvReply> r = kv->range(from, end, page_limit);
+    if (!r || r->status != KvStatus::kOk) return show(r, false);
+    for (const kv::KvEntry& e : r->entries) {
+      if (o.keys_only) {
+        fmt::print("{}\n", e.key);
+      } else {
+        fmt::print("{}\t{}\n", e.key, std::string(e.value.begin(), e.value.end()));
+      }
+    }
+    printed += r->entries.size();
+    if (!r->more || r->entries.empty() || (o.limit != 0 && printed >= o.limit)) break;
+    from = r->entries.back().key + '\0';  // the first key after the last one printed
+  }
+  return kExitOk;
+}
+
 int run_verify(const Target& t, const fs::path& in_path) {
   Result<client::KvClient> kv = t.open();
   if (!kv) return report(kv.error());
@@ -237,6 +274,24 @@ void add_kv_commands(CLI::App& app, std::function<int()>& run) {
           *t, [&](client::KvClient& c) { return c.cas(*key, want, to_bytes(*value)); }, false);
     };
   });
+
+  auto range = std::make_shared<RangeOptions>();
+  CLI::App* range_cmd = kv->add_subcommand(
+      "range", "Print the keys in [FROM, END) in order, one `key<TAB>value` line each "
+               "(END omitted: to the last key)");
+  auto* from_opt = range_cmd->add_option("from", range->from, "First key (default: the first)");
+  auto* end_opt = range_cmd->add_option("end", range->end, "Key after the range");
+  range_cmd->add_option("--prefix", range->prefix, "Every key starting with this")
+      ->excludes(from_opt)
+      ->excludes(end_opt);
+  range_cmd->add_option("--limit", range->limit, "Print at most this many (0: all)")
+      ->capture_default_str();
+  range_cmd->add_option("--page", range->page, "Entries per request; each page is one read")
+      ->check(CLI::Range(1u, kv::kRangeEntriesMax))
+      ->capture_default_str();
+  range_cmd->add_flag("--keys-only", range->keys_only, "Print keys without values");
+  add_target_options(range_cmd, range->target);
+  range_cmd->callback([&run, range] { run = [range] { return run_range(*range); }; });
 
   auto load = std::make_shared<LoadOptions>();
   CLI::App* load_cmd = kv->add_subcommand(

@@ -250,7 +250,8 @@ Result<Bytes> Client::Impl::execute(const std::function<Bytes(ClientId, std::uin
 }
 
 Result<Client> Client::open(const ClientOptions& options) {
-  PHALANX_ASSIGN_OR_RETURN(std::string text, storage::read_public_text_file(options.manifest));
+  PHALANX_ASSIGN_OR_RETURN(std::string text, storage::read_public_text_file(
+                                                options.manifest, cluster::kManifestBytesMax));
   Result<cluster::Manifest> manifest = cluster::Manifest::parse(text);
   if (!manifest) return Unexpected(std::move(manifest).error().with_context(options.manifest));
   PHALANX_ASSIGN_OR_RETURN(security::TrustRegistry registry, manifest->registry());
@@ -283,10 +284,11 @@ Result<Bytes> Client::execute(const std::function<Bytes(ClientId, std::uint64_t)
   return impl_->execute(command);
 }
 
-Result<kv::KvReply> KvClient::run(kv::KvOp op, const std::string& key, Bytes value,
-                                  std::optional<Bytes> expected) {
+Result<kv::KvReply> KvClient::run(kv::KvCommand command) {
   PHALANX_ASSIGN_OR_RETURN(Bytes reply, client_.execute([&](ClientId client, std::uint64_t seq) {
-    return codec::encode(kv::KvCommand{client, seq, op, key, value, expected});
+    command.client = client;
+    command.sequence = seq;
+    return codec::encode(command);
   }));
   Result<kv::KvReply> decoded = codec::decode<kv::KvReply>(reply);
   if (!decoded) return Unexpected(std::move(decoded).error().with_context("the cluster's reply"));
@@ -294,17 +296,25 @@ Result<kv::KvReply> KvClient::run(kv::KvOp op, const std::string& key, Bytes val
 }
 
 Result<kv::KvReply> KvClient::put(const std::string& key, const Bytes& value) {
-  return run(kv::KvOp::kPut, key, value, std::nullopt);
+  return run({{}, 0, kv::KvOp::kPut, key, value, std::nullopt});
 }
 Result<kv::KvReply> KvClient::get(const std::string& key) {
-  return run(kv::KvOp::kGet, key, {}, std::nullopt);
+  return run({{}, 0, kv::KvOp::kGet, key, {}, std::nullopt});
 }
 Result<kv::KvReply> KvClient::del(const std::string& key) {
-  return run(kv::KvOp::kDelete, key, {}, std::nullopt);
+  return run({{}, 0, kv::KvOp::kDelete, key, {}, std::nullopt});
 }
 Result<kv::KvReply> KvClient::cas(const std::string& key, const std::optional<Bytes>& expected,
                                   const Bytes& value) {
-  return run(kv::KvOp::kCompareAndSet, key, value, expected);
+  return run({{}, 0, kv::KvOp::kCompareAndSet, key, value, expected});
+}
+Result<kv::KvReply> KvClient::range(const std::string& from, const std::string& end,
+                                    std::uint32_t limit) {
+  if (limit > kv::kRangeEntriesMax) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("a range returns at most {} entries per call", kv::kRangeEntriesMax));
+  }
+  return run({{}, 0, kv::KvOp::kRange, from, {}, std::nullopt, end, limit});
 }
 
 }  // namespace phalanx::client

@@ -41,6 +41,9 @@ struct ClientEntry {
   bool revoked = false;  // kept for the record; trusted for nothing
 };
 
+// The largest manifest file read: about 16,000 clients.
+inline constexpr std::size_t kManifestBytesMax = 4u << 20;
+
 struct Manifest {
   ClusterId cluster;
   consensus::FaultModel mode = consensus::FaultModel::kCrash;

@@ -97,6 +97,7 @@ TEST(NodeConfig, RoundTripsWithPathsRelativeToItsDirectory) {
   c.tls_certificate = "/d/replica-2/tls.crt";
   c.admin = Endpoint{"127.0.0.1", 8002};
   c.limits.client_burst = 7;
+  c.verify_threads = 0;
   const std::string text = c.to_toml("/d/replica-2");
   EXPECT_NE(text.find("../manifest.toml"), std::string::npos);
   Result<NodeConfig> back = NodeConfig::parse(text, "/elsewhere/replica-2");
@@ -106,6 +107,12 @@ TEST(NodeConfig, RoundTripsWithPathsRelativeToItsDirectory) {
   EXPECT_EQ(back->admin->port, 8002);
   EXPECT_FALSE(back->listen);
   EXPECT_EQ(back->limits.client_burst, 7u);
+  EXPECT_EQ(back->verify_threads, 0u);
+  std::string too_many = text;
+  const std::size_t at = too_many.find("verify_threads = 0");
+  ASSERT_NE(at, std::string::npos) << text;
+  too_many.replace(at, 18, "verify_threads = 65");
+  EXPECT_FALSE(NodeConfig::parse(too_many, "/"));
   EXPECT_FALSE(NodeConfig::parse("id = 0\n", "/"));
   EXPECT_FALSE(Endpoint::parse("127.0.0.1"));
   EXPECT_FALSE(Endpoint::parse("127.0.0.1:70000"));

@@ -56,6 +56,7 @@ std::string NodeConfig::to_toml(std::string_view base_dir) const {
                    {"tls_key", relative(base_dir, tls_key)},
                    {"tls_certificate", relative(base_dir, tls_certificate)},
                    {"tick_ms", static_cast<std::int64_t>(tick_ms)}};
+  if (verify_threads) root.insert("verify_threads", static_cast<std::int64_t>(*verify_threads));
   if (listen) root.insert("listen", listen->to_string());
   if (admin) root.insert("admin", admin->to_string());
   root.insert("limits",
@@ -87,6 +88,11 @@ Result<NodeConfig> NodeConfig::parse(std::string_view text, std::string_view bas
   PHALANX_ASSIGN_OR_RETURN(c.admin, endpoint_or_none(root, "admin"));
   PHALANX_ASSIGN_OR_RETURN(std::int64_t tick, tf::integer_or(root, "tick_ms", kWhere, 1, 1000, 10));
   c.tick_ms = static_cast<std::uint32_t>(tick);
+  if (root.contains("verify_threads")) {
+    PHALANX_ASSIGN_OR_RETURN(std::int64_t threads,
+                             tf::integer(root, "verify_threads", kWhere, 0, 64));
+    c.verify_threads = static_cast<std::uint32_t>(threads);
+  }
   if (const toml::table* limits = root["limits"].as_table()) {
     constexpr std::int64_t kMax = 1'000'000'000;
     NodeLimits& l = c.limits;

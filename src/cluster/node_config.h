@@ -11,6 +11,7 @@
 //   listen = "127.0.0.1:7001"            # optional; default the manifest's address
 //   admin = "127.0.0.1:8001"             # optional; no admin listener without it
 //   tick_ms = 10
+//   verify_threads = 2                   # optional; default one per core, 0: none
 //   [limits]  client_requests_per_second, client_burst, peer_frames_per_second,
 //             peer_burst, connections_max, connections_per_principal_max
 #pragma once
@@ -51,6 +52,10 @@ struct NodeConfig {
   std::optional<Endpoint> listen;
   std::optional<Endpoint> admin;
   std::uint32_t tick_ms = 10;
+  // Byzantine mode: worker threads that check signatures ahead of the
+  // replica (node/verify_pool.h). nullopt: one per core; 0: no workers, the
+  // replica's thread checks everything itself.
+  std::optional<std::uint32_t> verify_threads;
   NodeLimits limits;
 
   // Paths are written relative to `base_dir` where they lie under it.

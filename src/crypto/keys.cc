@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <mutex>
 #include <unordered_map>
 
 #include "crypto/sodium.h"
@@ -109,15 +111,48 @@ Result<KeyPair> KeyPair::from_secret_text(std::string_view text) {
   return kp;
 }
 
+struct VerifyMemo::State {
+  std::size_t entries_max;
+  mutable std::mutex mu;
+  std::unordered_map<std::string, bool> results;
+  mutable std::uint64_t hits = 0;
+  std::uint64_t checks = 0;
+};
+
+VerifyMemo::VerifyMemo(std::size_t entries_max) : state_(std::make_unique<State>()) {
+  state_->entries_max = std::max<std::size_t>(entries_max, 1);
+}
+
+VerifyMemo::~VerifyMemo() = default;
+
+std::optional<bool> VerifyMemo::find(const std::string& key) const {
+  const std::scoped_lock lock(state_->mu);
+  const auto it = state_->results.find(key);
+  if (it == state_->results.end()) return std::nullopt;
+  ++state_->hits;
+  return it->second;
+}
+
+void VerifyMemo::remember(std::string key, bool ok) {
+  const std::scoped_lock lock(state_->mu);
+  if (state_->results.size() >= state_->entries_max) state_->results.clear();
+  state_->results.emplace(std::move(key), ok);
+  ++state_->checks;
+}
+
+std::uint64_t VerifyMemo::hits() const {
+  const std::scoped_lock lock(state_->mu);
+  return state_->hits;
+}
+
+std::uint64_t VerifyMemo::checks() const {
+  const std::scoped_lock lock(state_->mu);
+  return state_->checks;
+}
+
 namespace {
 
-constexpr std::size_t kMemoEntriesMax = 1 << 20;
-
-struct Memo {
-  ScopedVerifyMemo* owner = nullptr;
-  std::unordered_map<std::string, bool> results;
-};
-thread_local Memo memo;
+thread_local VerifyMemo* active_memo = nullptr;
 
 std::string memo_key(const PublicKey& key, const Signature& signature, ByteView signed_bytes) {
   crypto_generichash_state st;
@@ -132,12 +167,16 @@ std::string memo_key(const PublicKey& key, const Signature& signature, ByteView 
 
 }  // namespace
 
-ScopedVerifyMemo::ScopedVerifyMemo() : previous_(memo.owner) { memo.owner = this; }
-
-ScopedVerifyMemo::~ScopedVerifyMemo() {
-  memo.owner = previous_;
-  if (memo.owner == nullptr) memo.results.clear();
+ScopedVerifyMemo::ScopedVerifyMemo()
+    : own_(std::make_unique<VerifyMemo>()), previous_(active_memo) {
+  active_memo = own_.get();
 }
+
+ScopedVerifyMemo::ScopedVerifyMemo(VerifyMemo& shared) : previous_(active_memo) {
+  active_memo = &shared;
+}
+
+ScopedVerifyMemo::~ScopedVerifyMemo() { active_memo = previous_; }
 
 bool verify(const PublicKey& key, SignDomain domain, ByteView message, const Signature& signature) {
   ensure_sodium();
@@ -146,12 +185,11 @@ bool verify(const PublicKey& key, SignDomain domain, ByteView message, const Sig
     return crypto_sign_verify_detached(signature.data(), signed_bytes.data(), signed_bytes.size(),
                                        key.data()) == 0;
   };
-  if (memo.owner == nullptr) return check();
+  if (active_memo == nullptr) return check();
   std::string k = memo_key(key, signature, signed_bytes);
-  if (const auto it = memo.results.find(k); it != memo.results.end()) return it->second;
-  if (memo.results.size() >= kMemoEntriesMax) memo.results.clear();
+  if (const std::optional<bool> known = active_memo->find(k)) return *known;
   const bool ok = check();
-  memo.results.emplace(std::move(k), ok);
+  active_memo->remember(std::move(k), ok);
   return ok;
 }
 

@@ -12,6 +12,9 @@
 // memory (sodium_memzero) when destroyed or moved from.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -57,21 +60,48 @@ class KeyPair {
 [[nodiscard]] bool verify(const PublicKey& key, SignDomain domain, ByteView message,
                           const Signature& signature);
 
-// Remembers verify() results on this thread while it lives: verification is
-// a pure function, so the answers are the same, only cheaper when the same
-// signature is checked again. The simulator runs a whole cluster in one
-// thread, where every replica checks every vote in every QC; with a memo each
-// signature costs one Ed25519 verification per run, not one per replica.
-// Entries are keyed by a BLAKE2b hash of (key, domain, signature, message).
+// Remembered verify() answers: verification is a pure function, so an
+// answer found here is the answer a check would give, only cheaper. Entries
+// are keyed by a BLAKE2b hash of (key, signature, domain-separated message),
+// so a hit needs the very bytes that were checked. Thread-safe: worker
+// threads can check signatures ahead of the thread that needs the answers
+// (node/verify_pool.h). When full, the memo starts over.
+class VerifyMemo {
+ public:
+  explicit VerifyMemo(std::size_t entries_max = std::size_t{1} << 20);
+  ~VerifyMemo();
+  VerifyMemo(const VerifyMemo&) = delete;
+  VerifyMemo& operator=(const VerifyMemo&) = delete;
+
+  [[nodiscard]] std::uint64_t hits() const;
+  [[nodiscard]] std::uint64_t checks() const;  // answers computed and remembered
+
+ private:
+  // Only verify() fills the memo: no caller can plant an answer.
+  friend bool verify(const PublicKey&, SignDomain, ByteView, const Signature&);
+  [[nodiscard]] std::optional<bool> find(const std::string& key) const;
+  void remember(std::string key, bool ok);
+
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Makes verify() on this thread consult and fill a memo while it lives:
+// its own (the default), or a shared one. The simulator runs a whole cluster
+// in one thread, where every replica checks every vote in every QC; with a
+// memo each signature costs one Ed25519 verification per run, not one per
+// replica.
 class ScopedVerifyMemo {
  public:
   ScopedVerifyMemo();
+  explicit ScopedVerifyMemo(VerifyMemo& shared);
   ~ScopedVerifyMemo();
   ScopedVerifyMemo(const ScopedVerifyMemo&) = delete;
   ScopedVerifyMemo& operator=(const ScopedVerifyMemo&) = delete;
 
  private:
-  ScopedVerifyMemo* previous_;
+  std::unique_ptr<VerifyMemo> own_;
+  VerifyMemo* previous_;
 };
 
 // Text form of a public key file:

@@ -14,19 +14,9 @@ namespace {
 
 using bft::testing::key_of;
 
-crypto::KeyPair client_key() {
-  crypto::Seed seed;
-  seed[0] = 7;
-  seed[1] = 0xc1;
-  return crypto::KeyPair::from_seed(seed);
-}
-
 class BftReplicaTest : public ::testing::Test {
  protected:
-  BftReplicaTest() : fixture_(4), fs_(11) {
-    PHALANX_ASSERT(fixture_.registry().add(
-        {Principal::client(ClientId{7}), client_key().public_key(), Role::kClient}));
-  }
+  BftReplicaTest() : fixture_(4), fs_(11) { fixture_.add_client(ClientId{7}); }
 
   // Replica 2 leads round 1 (leader(r) = replicas[r % n]).
   std::unique_ptr<BftReplica> open(NodeId id = NodeId{2}) {
@@ -40,7 +30,7 @@ class BftReplicaTest : public ::testing::Test {
   Bytes request(std::uint64_t seq, ClusterId cluster, ClientId in_command = ClientId{7}) {
     const kv::KvCommand cmd{in_command, seq, kv::KvOp::kPut, "k", to_bytes("v"), {}};
     consensus::ClientRequest r{cluster, ClientId{7}, seq, codec::encode(cmd), {}};
-    security::sign(r, client_key());
+    security::sign(r, bft::testing::client_key_of(ClientId{7}));
     return codec::encode(r);
   }
 
@@ -101,8 +91,8 @@ TEST_F(BftReplicaTest, BadClientRequestsAreRefusedBeforeOrdering) {
   Bytes forged = request(1, cluster_);
   forged[forged.size() - 1] ^= 1;  // the signature's last byte
   EXPECT_TRUE(refused(forged));
-  EXPECT_TRUE(refused(request(1, ClusterId{})));               // signed for another cluster
-  EXPECT_TRUE(refused(request(1, cluster_, ClientId{8})));     // acts in client 8's session
+  EXPECT_TRUE(refused(request(1, ClusterId{})));            // signed for another cluster
+  EXPECT_TRUE(refused(request(1, cluster_, ClientId{8})));  // acts in client 8's session
   EXPECT_EQ(r->core().mempool_size(), 0u);
   r->call(5, {2, request(1, cluster_)});
   EXPECT_EQ(r->core().mempool_size(), 1u);

@@ -58,6 +58,12 @@ std::string prometheus_text(const NodeReport& r) {
   if (r.checkpoint_height) {
     metric("checkpoint_height", "gauge", "Height of the newest checkpoint certificate", *r.checkpoint_height);
   }
+  if (const auto& sig = r.signatures) {
+    metric("signatures_verified_total", "counter", "Ed25519 signature checks run", sig->checked);
+    metric("signature_memo_hits_total", "counter", "Signature checks answered from the memo", sig->memo_hits);
+    metric("verify_workers", "gauge", "Threads checking signatures ahead of the replica", sig->workers);
+    metric("verify_jobs_total", "counter", "Frames checked by the verify workers", sig->worker_jobs);
+  }
   out += "# HELP phalanx_rejected_total Inputs refused, by security error kind\n"
          "# TYPE phalanx_rejected_total counter\n";
   for (const auto& [kind, n] : all_rejections(r)) {
@@ -93,6 +99,12 @@ std::string status_json(const NodeReport& r) {
   j["leader"] = r.status.leader ? nlohmann::json(r.status.leader->value()) : nlohmann::json();
   if (r.evidence) j["evidence"] = *r.evidence;
   if (r.checkpoint_height) j["checkpoint_height"] = *r.checkpoint_height;
+  if (const auto& sig = r.signatures) {
+    j["signatures"] = {{"verified", sig->checked},
+                       {"memo_hits", sig->memo_hits},
+                       {"workers", sig->workers},
+                       {"worker_jobs", sig->worker_jobs}};
+  }
   j["failure"] = r.failure ? nlohmann::json(*r.failure) : nlohmann::json();
   return j.dump();
 }

@@ -56,6 +56,15 @@ struct NodeReport {
   std::size_t clients_connected = 0;
   std::optional<std::uint64_t> evidence;            // byzantine: equivocation proofs held
   std::optional<std::uint64_t> checkpoint_height;   // byzantine: newest certified checkpoint
+  // Byzantine: Ed25519 checks run and answers found in the memo (every
+  // thread), worker threads and the frames they checked ahead of the replica.
+  struct Signatures {
+    std::uint64_t checked = 0;
+    std::uint64_t memo_hits = 0;
+    std::size_t workers = 0;
+    std::uint64_t worker_jobs = 0;
+  };
+  std::optional<Signatures> signatures;
   std::optional<std::string> failure;               // storage failed: the replica stopped
 };
 

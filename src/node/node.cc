@@ -11,6 +11,7 @@
 #include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <map>
+#include <thread>
 
 #include "apps/kv/kv_machine.h"
 #include "consensus/common/client_request.h"
@@ -20,6 +21,7 @@
 #include "node/admin_http.h"
 #include "node/bft_replica.h"
 #include "node/raft_replica.h"
+#include "node/verify_pool.h"
 #include "storage/key_file.h"
 #include "storage/posix_file_system.h"
 
@@ -117,6 +119,10 @@ class Node::Impl {
   std::uint64_t last_term_ = 0;
   NodeCounters counters_;
   std::optional<Error> failure_;
+  // Byzantine mode: signature answers, shared by the io thread and the
+  // workers that check frames ahead of the replica (none if verify_threads = 0).
+  crypto::VerifyMemo signatures_{VerifyPool::kMemoEntriesMax};
+  std::unique_ptr<VerifyPool> verify_pool_;  // after io_: its workers stop first
 };
 
 Status Node::Impl::open_tls(const net::TlsIdentity& identity) {
@@ -180,6 +186,12 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
       warn(fmt::format("replica {} signed a state root other than the certified one",
                        d.replica.value()));
     };
+    const std::uint32_t threads = config_.verify_threads.value_or(
+        std::max<std::uint32_t>(1, std::thread::hardware_concurrency()));
+    if (threads > 0) {
+      verify_pool_ = std::make_unique<VerifyPool>(threads, options.bft.validators, config_.id,
+                                                  signatures_);
+    }
     auto r = BftReplica::open(fs_, registry_, std::move(options),
                               std::make_unique<kv::KvMachine>(), std::move(key), std::move(hooks));
     if (r) {
@@ -248,7 +260,12 @@ Status Node::Impl::run() {
                    cluster::mode_name(manifest_.mode), manifest_.quorum_rule()->describe(),
                    listen.to_string(),
                    config_.admin ? ", admin on http://" + config_.admin->to_string() : ""));
-  io_.run();
+  {
+    // The replica's own checks consult the answers the workers found.
+    std::optional<crypto::ScopedVerifyMemo> lookups;
+    if (bft_ != nullptr) lookups.emplace(signatures_);
+    io_.run();
+  }
   if (failure_) return Unexpected(*failure_);
   return {};
 }
@@ -329,6 +346,7 @@ asio::awaitable<void> Node::Impl::serve_peer(std::shared_ptr<net::Channel> chann
                  config_.limits.peer_burst)) {
       continue;  // dropped: consensus recovers a lost message
     }
+    if (verify_pool_) co_await verify_pool_->peer_frame(*frame);
     if (Status s = replica_->receive(from, *frame); !s) {
       // Counted by the replica. A frame that does not even decode ends the connection.
       const SecurityError* sec = s.error().security();
@@ -345,6 +363,7 @@ asio::awaitable<void> Node::Impl::serve_client(std::shared_ptr<net::Channel> cha
   while (channel->is_open()) {
     std::optional<Bytes> frame = co_await next_frame(*channel, "client frame");
     if (!frame) break;
+    if (verify_pool_) co_await verify_pool_->client_call(*frame);
     on_call(handle, client, *frame);
   }
   clients_.erase(handle);
@@ -525,6 +544,9 @@ NodeReport Node::Impl::report() const {
   if (bft_ != nullptr) {
     r.evidence = bft_->evidence_count();
     if (bft_->checkpoint()) r.checkpoint_height = bft_->checkpoint()->height;
+    r.signatures = NodeReport::Signatures{signatures_.checks(), signatures_.hits(),
+                                          verify_pool_ ? verify_pool_->threads() : 0,
+                                          verify_pool_ ? verify_pool_->jobs() : 0};
   }
   if (replica_->failure()) r.failure = replica_->failure()->to_string();
   return r;
@@ -543,7 +565,8 @@ HttpResponse Node::Impl::admin(std::string_view path) const {
 }
 
 Result<std::unique_ptr<Node>> Node::open(const cluster::NodeConfig& config, Log log) {
-  PHALANX_ASSIGN_OR_RETURN(std::string manifest_text, storage::read_public_text_file(config.manifest));
+  PHALANX_ASSIGN_OR_RETURN(std::string manifest_text, storage::read_public_text_file(
+                                                     config.manifest, cluster::kManifestBytesMax));
   Result<cluster::Manifest> manifest = cluster::Manifest::parse(manifest_text);
   if (!manifest) return Unexpected(std::move(manifest).error().with_context(config.manifest));
   if (manifest->replica(config.id) == nullptr) {

@@ -1,9 +1,10 @@
 // A replica as a process: either replica (crash or byzantine, from the
 // manifest) on the real file system, served over TLS to its peers and
-// clients, with a tick timer and the admin HTTP listener. Everything runs on
-// one io_context thread; the replica persists before it hands out frames
-// (consensus/common/replica.h), so sending whatever take_output() returns is
-// always safe.
+// clients, with a tick timer and the admin HTTP listener. The replica and
+// all I/O run on one io_context thread; in byzantine mode worker threads
+// check each frame's signatures first (node/verify_pool.h). The replica
+// persists before it hands out frames (consensus/common/replica.h), so
+// sending whatever take_output() returns is always safe.
 //
 //   auto node = Node::open(config, log);      // loads manifest and keys, recovers the data directory
 //   Status s = (*node)->run();                 // until SIGINT/SIGTERM or stop()

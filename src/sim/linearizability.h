@@ -4,7 +4,8 @@
 // Each operation has an invocation time, a response time (none if it never
 // returned: it may take effect at any point after its invocation, or not at
 // all), the command and the reply. The history is split by key (every KV
-// command touches one key, and linearizability is compositional), and each
+// command but a range touches one key, and linearizability is
+// compositional; ranges are left out, and the simulated clients send none), and each
 // key's sub-history is searched for an order that respects real time and
 // the sequential semantics of a register with put/get/delete/compare-and-set.
 //

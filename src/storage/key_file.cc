@@ -15,7 +15,6 @@
 namespace phalanx::storage {
 namespace {
 
-constexpr std::size_t kKeyFileBytesMax = 4096;
 
 using internal::Fd;
 using internal::os_error;
@@ -51,7 +50,8 @@ Status write_new_file(const std::filesystem::path& path, std::string_view conten
 }
 
 // Reads a small regular file. With `secret`, refuses group/other access.
-Result<std::string> read_key_text(const std::filesystem::path& path, bool secret) {
+Result<std::string> read_key_text(const std::filesystem::path& path, bool secret,
+                                  std::size_t bytes_max = kTextFileBytesDefault) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ELOOP) {
@@ -73,12 +73,12 @@ Result<std::string> read_key_text(const std::filesystem::path& path, bool secret
                             "run: chmod 600 {}",
                             path.string(), st.st_mode & 07777, path.string()));
   }
-  if (static_cast<std::size_t>(st.st_size) > kKeyFileBytesMax) {
+  if (static_cast<std::size_t>(st.st_size) > bytes_max) {
     return fail(ErrorCode::kInvalidArgument,
-                fmt::format("{} is {} bytes; a key file is at most {}", path.string(), st.st_size,
-                            kKeyFileBytesMax));
+                fmt::format("{} is {} bytes; at most {} are read from such a file", path.string(), st.st_size,
+                            bytes_max));
   }
-  std::string text(kKeyFileBytesMax + 1, '\0');
+  std::string text(bytes_max + 1, '\0');
   std::size_t got = 0;
   while (got < text.size()) {
     const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
@@ -87,9 +87,9 @@ Result<std::string> read_key_text(const std::filesystem::path& path, bool secret
     if (n == 0) break;
     got += static_cast<std::size_t>(n);
   }
-  if (got > kKeyFileBytesMax) {
+  if (got > bytes_max) {
     return fail(ErrorCode::kInvalidArgument, fmt::format("{} grew past {} bytes while being read",
-                                                         path.string(), kKeyFileBytesMax));
+                                                         path.string(), bytes_max));
   }
   text.resize(got);
   return text;
@@ -128,8 +128,9 @@ Result<std::string> read_secret_text_file(const std::filesystem::path& path) {
   return read_key_text(path, true);
 }
 
-Result<std::string> read_public_text_file(const std::filesystem::path& path) {
-  return read_key_text(path, false);
+Result<std::string> read_public_text_file(const std::filesystem::path& path,
+                                          std::size_t bytes_max) {
+  return read_key_text(path, false, bytes_max);
 }
 
 Result<crypto::PublicKey> read_public_key_file(const std::filesystem::path& path) {

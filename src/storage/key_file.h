@@ -27,13 +27,16 @@ namespace phalanx::storage {
 
 // Other key material in text form (a TLS key and certificate in PEM), by the
 // same rules: secrets are written 0600 and refused if group or others can
-// read them; nothing is overwritten; at most 4 KiB.
+// read them; nothing is overwritten; at most 4 KiB, unless a larger limit is
+// given (a manifest lists every client).
 [[nodiscard]] Status write_secret_text_file(const std::filesystem::path& path,
                                             std::string_view text);
 [[nodiscard]] Status write_public_text_file(const std::filesystem::path& path,
                                             std::string_view text);
 [[nodiscard]] Result<std::string> read_secret_text_file(const std::filesystem::path& path);
-[[nodiscard]] Result<std::string> read_public_text_file(const std::filesystem::path& path);
+inline constexpr std::size_t kTextFileBytesDefault = 4096;
+[[nodiscard]] Result<std::string> read_public_text_file(
+    const std::filesystem::path& path, std::size_t bytes_max = kTextFileBytesDefault);
 [[nodiscard]] Result<crypto::PublicKey> read_public_key_file(const std::filesystem::path& path);
 
 }  // namespace phalanx::storage

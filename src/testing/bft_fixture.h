@@ -17,6 +17,21 @@ inline crypto::KeyPair key_of(NodeId id) {
   return crypto::KeyPair::from_seed(seed);
 }
 
+// Client `id`'s signing key (no replica's key is the same).
+inline crypto::KeyPair client_key_of(ClientId id) {
+  crypto::Seed seed;
+  seed[0] = static_cast<std::uint8_t>(id.value());
+  seed[1] = 0xc1;
+  return crypto::KeyPair::from_seed(seed);
+}
+
+// A request of `client` in the default cluster, signed with client_key_of(client).
+inline consensus::ClientRequest signed_request(ClientId client, std::uint64_t sequence) {
+  consensus::ClientRequest r{ClusterId{}, client, sequence, to_bytes("op"), {}};
+  security::sign(r, client_key_of(client));
+  return r;
+}
+
 class Fixture {
  public:
   explicit Fixture(std::uint32_t n)
@@ -30,6 +45,11 @@ class Fixture {
 
   [[nodiscard]] const Validators& validators() const { return validators_; }
   security::TrustRegistry& registry() { return registry_; }
+  // Registers client `id` with client_key_of(id).
+  void add_client(ClientId id) {
+    PHALANX_ASSERT(
+        registry_.add({Principal::client(id), client_key_of(id).public_key(), Role::kClient}));
+  }
   [[nodiscard]] Epoch epoch() const { return validators_.epoch; }
 
   // A QC for `block` at `round`, signed by replicas 1..signers.

@@ -20,6 +20,8 @@ void KvCommand::encode(codec::Writer& w) const {
   w.string(key, kKeyBytesMax);
   w.bytes(value, kValueBytesMax);
   encode_optional_bytes(w, expected);
+  w.string(range_end, kKeyBytesMax);
+  w.varint(limit);
 }
 
 Result<KvCommand> KvCommand::decode(codec::Reader& r) {
@@ -30,19 +32,43 @@ Result<KvCommand> KvCommand::decode(codec::Reader& r) {
   PHALANX_ASSIGN_OR_RETURN(c.key, r.string(kKeyBytesMax));
   PHALANX_ASSIGN_OR_RETURN(c.value, r.bytes(kValueBytesMax));
   PHALANX_ASSIGN_OR_RETURN(c.expected, decode_optional_bytes(r));
+  PHALANX_ASSIGN_OR_RETURN(c.range_end, r.string(kKeyBytesMax));
+  PHALANX_ASSIGN_OR_RETURN(const std::uint64_t limit, r.varint_max(kRangeEntriesMax));
+  c.limit = static_cast<std::uint32_t>(limit);
   return c;
 }
 
 void KvReply::encode(codec::Writer& w) const {
   w.tag(status);
   encode_optional_bytes(w, value);
+  w.sequence(std::span<const KvEntry>(entries), kRangeEntriesMax,
+             [](codec::Writer& out, const KvEntry& e) {
+               out.string(e.key, kKeyBytesMax);
+               out.bytes(e.value, kValueBytesMax);
+             });
+  w.boolean(more);
 }
 
 Result<KvReply> KvReply::decode(codec::Reader& r) {
   KvReply reply;
   PHALANX_ASSIGN_OR_RETURN(reply.status, r.tag<KvStatus>(kKvStatusMax));
   PHALANX_ASSIGN_OR_RETURN(reply.value, decode_optional_bytes(r));
+  PHALANX_ASSIGN_OR_RETURN(reply.entries,
+                           r.sequence<KvEntry>(kRangeEntriesMax, [](codec::Reader& in) -> Result<KvEntry> {
+                             KvEntry e;
+                             PHALANX_ASSIGN_OR_RETURN(e.key, in.string(kKeyBytesMax));
+                             PHALANX_ASSIGN_OR_RETURN(e.value, in.bytes(kValueBytesMax));
+                             return e;
+                           }));
+  PHALANX_ASSIGN_OR_RETURN(reply.more, r.boolean());
   return reply;
+}
+
+std::string prefix_end(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  if (!end.empty()) end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
 }
 
 Bytes KvStore::apply(LogIndex index, ByteView command) {
@@ -88,6 +114,7 @@ KvReply KvStore::execute(const KvCommand& c) {
       data_[c.key] = c.value;
       return {KvStatus::kOk, std::nullopt};
     }
+    case KvOp::kRange: return range(c.key, c.range_end, c.limit);
   }
   return {KvStatus::kMalformed, std::nullopt};
 }
@@ -96,6 +123,24 @@ std::optional<Bytes> KvStore::get(const std::string& key) const {
   const auto it = data_.find(key);
   if (it == data_.end()) return std::nullopt;
   return it->second;
+}
+
+KvReply KvStore::range(const std::string& from, const std::string& end,
+                       std::uint32_t limit) const {
+  const std::uint32_t most = limit == 0 ? kRangeEntriesMax : std::min(limit, kRangeEntriesMax);
+  KvReply reply{KvStatus::kOk, std::nullopt};
+  std::size_t bytes = 0;
+  for (auto it = data_.lower_bound(from); it != data_.end(); ++it) {
+    if (!end.empty() && it->first >= end) break;
+    const std::size_t size = it->first.size() + it->second.size();
+    if (reply.entries.size() == most || bytes + size > kRangeBytesMax) {
+      reply.more = true;
+      break;
+    }
+    bytes += size;
+    reply.entries.push_back({it->first, it->second});
+  }
+  return reply;
 }
 
 void KvStore::encode_state(codec::Writer& w) const {

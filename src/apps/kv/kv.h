@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/codec.h"
 #include "core/ids.h"
@@ -20,11 +21,21 @@
 
 namespace phalanx::kv {
 
-enum class KvOp : std::uint8_t { kPut = 0, kGet = 1, kDelete = 2, kCompareAndSet = 3 };
-inline constexpr std::uint8_t kKvOpMax = 3;
+enum class KvOp : std::uint8_t {
+  kPut = 0,
+  kGet = 1,
+  kDelete = 2,
+  kCompareAndSet = 3,
+  kRange = 4,  // keys in [key, range_end) in order, at most `limit` of them
+};
+inline constexpr std::uint8_t kKvOpMax = 4;
 
 inline constexpr std::size_t kKeyBytesMax = 1024;
 inline constexpr std::size_t kValueBytesMax = 64 * 1024;
+// A range reply holds at most this many entries and stops before its keys and
+// values exceed kRangeBytesMax; `more` says the range went on.
+inline constexpr std::uint32_t kRangeEntriesMax = 1000;
+inline constexpr std::size_t kRangeBytesMax = 512 * 1024;
 
 struct KvCommand {
   ClientId client;
@@ -33,6 +44,8 @@ struct KvCommand {
   std::string key;
   Bytes value;                    // put, compare-and-set: the new value
   std::optional<Bytes> expected;  // compare-and-set: required current value (nullopt: absent)
+  std::string range_end = {};     // range: first key after the range; empty: no end
+  std::uint32_t limit = 0;        // range: most entries wanted; 0: kRangeEntriesMax
 
   void encode(codec::Writer& w) const;
   [[nodiscard]] static Result<KvCommand> decode(codec::Reader& r);
@@ -49,14 +62,27 @@ enum class KvStatus : std::uint8_t {
 };
 inline constexpr std::uint8_t kKvStatusMax = 5;
 
+struct KvEntry {
+  std::string key;
+  Bytes value;
+  bool operator==(const KvEntry&) const = default;
+};
+
 struct KvReply {
   KvStatus status = KvStatus::kOk;
   std::optional<Bytes> value;  // get: the value; compare-and-set failure: the current value
+  std::vector<KvEntry> entries = {};  // range: ascending keys
+  bool more = false;                  // range: keys beyond the last entry were left out
 
   void encode(codec::Writer& w) const;
   [[nodiscard]] static Result<KvReply> decode(codec::Reader& r);
   bool operator==(const KvReply&) const = default;
 };
+
+// The range_end that makes a range cover exactly the keys starting with
+// `prefix`: the prefix with its last byte below 0xff raised by one and what
+// follows dropped; empty (no end) if there is no such byte.
+[[nodiscard]] std::string prefix_end(std::string_view prefix);
 
 class KvStore {
  public:
@@ -70,6 +96,10 @@ class KvStore {
 
   [[nodiscard]] LogIndex last_applied() const { return last_applied_; }
   [[nodiscard]] std::optional<Bytes> get(const std::string& key) const;
+  // The entries of keys in [from, end) (end empty: no end), at most `limit`
+  // (0: kRangeEntriesMax) and kRangeBytesMax of keys and values.
+  [[nodiscard]] KvReply range(const std::string& from, const std::string& end,
+                              std::uint32_t limit) const;
   [[nodiscard]] std::size_t size() const { return data_.size(); }
   // Commands actually executed (not answered from the session cache).
   [[nodiscard]] std::uint64_t executed() const { return executed_; }

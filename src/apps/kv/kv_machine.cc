@@ -15,7 +15,7 @@ consensus::StateMachine::Applied KvMachine::apply(LogIndex index, ByteView comma
 
 bool KvMachine::read_only(ByteView command) const {
   Result<KvCommand> c = codec::decode<KvCommand>(command);
-  return c && c->op == KvOp::kGet;
+  return c && (c->op == KvOp::kGet || c->op == KvOp::kRange);
 }
 
 bool KvMachine::issued_by(ByteView command, ClientId client, std::uint64_t sequence) const {
@@ -25,6 +25,7 @@ bool KvMachine::issued_by(ByteView command, ClientId client, std::uint64_t seque
 
 Bytes KvMachine::query(ByteView command) const {
   Result<KvCommand> c = codec::decode<KvCommand>(command);
+  if (c && c->op == KvOp::kRange) return codec::encode(store_.range(c->key, c->range_end, c->limit));
   if (!c || c->op != KvOp::kGet) return codec::encode(KvReply{KvStatus::kMalformed, std::nullopt});
   std::optional<Bytes> value = store_.get(c->key);
   const KvStatus status = value ? KvStatus::kOk : KvStatus::kNotFound;

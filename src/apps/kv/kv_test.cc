@@ -3,6 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
+#include "apps/kv/kv_machine.h"
+
+using namespace std::string_literals;
+
 namespace phalanx::kv {
 namespace {
 
@@ -92,6 +98,110 @@ TEST(KvStore, RestoreRefusesAnythingButWhatSnapshotWrites) {
       EXPECT_NE(r->snapshot(), good);
     }
   }
+}
+
+Bytes range(std::uint64_t seq, std::string from, std::string end, std::uint32_t limit) {
+  KvCommand c{ClientId{1}, seq, KvOp::kRange, std::move(from), {}, std::nullopt};
+  c.range_end = std::move(end);
+  c.limit = limit;
+  return codec::encode(c);
+}
+
+std::vector<std::string> keys_of(const KvReply& r) {
+  std::vector<std::string> keys;
+  for (const KvEntry& e : r.entries) keys.push_back(e.key);
+  return keys;
+}
+
+// Client 1's commands applied with consecutive sequence numbers and indexes.
+struct Session {
+  KvStore kv;
+  std::uint64_t seq = 0;
+
+  Bytes apply(const std::function<Bytes(std::uint64_t)>& make) {
+    ++seq;
+    return kv.apply(LogIndex{seq}, make(seq));
+  }
+  void put(const std::string& key, const std::string& value) {
+    (void)apply([&](std::uint64_t s) { return command(1, s, KvOp::kPut, key, value); });
+  }
+  KvReply range(const std::string& from, const std::string& end, std::uint32_t limit) {
+    return reply(apply([&](std::uint64_t s) { return kv::range(s, from, end, limit); }));
+  }
+};
+
+TEST(KvStore, RangeListsKeysInOrderFromTheFirstUpToTheEndWithinTheLimit) {
+  Session s;
+  for (const char* k : {"b", "a", "c", "ab", "d"}) s.put(k, std::string("v-") + k);
+  const KvReply all = s.range("", "", 0);
+  EXPECT_EQ(all.status, KvStatus::kOk);
+  EXPECT_EQ(keys_of(all), (std::vector<std::string>{"a", "ab", "b", "c", "d"}));
+  EXPECT_EQ(all.entries[1].value, to_bytes("v-ab"));
+  EXPECT_FALSE(all.more);
+  // [a, c): the end is excluded.
+  EXPECT_EQ(keys_of(s.range("a", "c", 0)), (std::vector<std::string>{"a", "ab", "b"}));
+  // A limit stops early and says so; the next page starts after the last key.
+  const KvReply page = s.range("a", "", 2);
+  EXPECT_EQ(keys_of(page), (std::vector<std::string>{"a", "ab"}));
+  EXPECT_TRUE(page.more);
+  const KvReply last = s.range("ab\0"s, "", 3);
+  EXPECT_EQ(keys_of(last), (std::vector<std::string>{"b", "c", "d"}));
+  EXPECT_FALSE(last.more);  // exactly the limit, and nothing after it
+  EXPECT_TRUE(s.range("x", "", 0).entries.empty());
+  EXPECT_TRUE(s.range("c", "b", 0).entries.empty());  // an end before the start: nothing
+}
+
+TEST(KvStore, PrefixEndIsTheFirstKeyAfterEveryKeyWithThePrefix) {
+  EXPECT_EQ(prefix_end("user/"), "user0");
+  EXPECT_EQ(prefix_end("a\xff"), "b");
+  EXPECT_EQ(prefix_end("\xff\xff"), "");  // no key is above them all: no end
+  EXPECT_EQ(prefix_end(""), "");
+  Session s;
+  for (const char* k : {"user", "user/1", "user/2", "user0", "users"}) s.put(k, "v");
+  EXPECT_EQ(keys_of(s.range("user/", prefix_end("user/"), 0)),
+            (std::vector<std::string>{"user/1", "user/2"}));
+}
+
+TEST(KvStore, RangeStopsBeforeItsReplyOutgrowsTheByteBudget) {
+  Session s;
+  const std::string big(kValueBytesMax, 'x');
+  for (int i = 0; i < 10; ++i) s.put("k" + std::to_string(i), big);
+  const Bytes encoded =
+      s.apply([](std::uint64_t seq) { return kv::range(seq, "", "", 0); });
+  const KvReply r = reply(encoded);
+  EXPECT_EQ(r.entries.size(), kRangeBytesMax / (kValueBytesMax + 2));  // 7 of 10
+  EXPECT_TRUE(r.more);
+  EXPECT_LE(encoded.size(), storage::SessionTable::kReplyBytesMax);  // the session can keep it
+}
+
+TEST(KvStore, RangeLimitsAreCheckedWhenDecoding) {
+  KvCommand c{ClientId{1}, 1, KvOp::kRange, "a", {}, std::nullopt};
+  c.limit = kRangeEntriesMax;
+  EXPECT_TRUE(codec::decode<KvCommand>(codec::encode(c)));
+  codec::Writer w;  // the same command asking for one entry too many
+  w.id(ClientId{1});
+  w.varint(1);
+  w.tag(KvOp::kRange);
+  w.string("a", kKeyBytesMax);
+  w.bytes({}, kValueBytesMax);
+  w.u8(0);  // no expected value
+  w.string("", kKeyBytesMax);
+  w.varint(kRangeEntriesMax + 1);
+  Result<KvCommand> too_many = codec::decode<KvCommand>(w.buffer());
+  ASSERT_FALSE(too_many);
+  EXPECT_EQ(too_many.error().code(), ErrorCode::kSecurity);  // MalformedInput
+}
+
+TEST(KvMachine, RangeIsAReadAnsweredByQueryAsApplyWouldAnswerIt) {
+  KvMachine m;
+  (void)m.apply(LogIndex{1}, command(1, 1, KvOp::kPut, "a", "1"));
+  (void)m.apply(LogIndex{2}, command(1, 2, KvOp::kPut, "b", "2"));
+  const Bytes r = kv::range(3, "a", "", 0);
+  EXPECT_TRUE(m.read_only(r));
+  EXPECT_FALSE(m.read_only(command(1, 3, KvOp::kPut, "a", "1")));
+  const KvReply queried = reply(m.query(r));
+  EXPECT_EQ(keys_of(queried), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(queried, reply(m.apply(LogIndex{3}, r).reply));
 }
 
 }  // namespace
