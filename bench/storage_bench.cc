@@ -46,7 +46,7 @@ void BM_WriteFdatasyncPerEntry(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * state.range(0));
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_WriteFdatasyncPerEntry)->Arg(100)->Arg(1024)->UseRealTime();
+BENCHMARK(BM_WriteFdatasyncPerEntry)->Arg(100)->Arg(1024)->Arg(4096)->UseRealTime();
 
 void wal_appends(benchmark::State& state, int per_sync) {
   storage::PosixFileSystem fs;
