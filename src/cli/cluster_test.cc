@@ -1,8 +1,8 @@
 // Integration: real `phalanx node` processes on 127.0.0.1, in both modes,
 // started and stopped by `phalanx cluster up|down`, used by `phalanx kv`
 // and by raw TLS connections that send what no honest client would.
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -10,6 +10,7 @@
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
@@ -75,9 +76,10 @@ class LocalCluster {
  public:
   LocalCluster(const std::string& mode, int replicas, int clients = 1) {
     const std::uint16_t base = free_base_port(static_cast<std::uint16_t>(replicas));
-    auto init = phalanx_cli(fmt::format("cluster init --mode {} --replicas {} --clients {} "
-                                        "--base-port {} --dir {}",
-                                        mode, replicas, clients, base, dir().string()));
+    auto init =
+        phalanx_cli(fmt::format("cluster init --mode {} --replicas {} --clients {} "
+                                "--base-port {} --dir {}",
+                                mode, replicas, clients, base, dir().string()));
     EXPECT_EQ(init.exit_code, 0) << init.out;
   }
   ~LocalCluster() { phalanx_cli("cluster down --dir " + dir().string()); }
@@ -115,9 +117,8 @@ void load_kill_restart_verify(const std::string& mode, int replicas, int victim)
   ASSERT_EQ(c.run("cluster up").exit_code, 0);
   const fs::path acked = c.dir() / "acked.tsv";
   testing::CliResult load_result{};
-  std::thread load([&] {
-    load_result = c.run(fmt::format("kv load --count 400 --out {}", acked.string()));
-  });
+  std::thread load(
+      [&] { load_result = c.run(fmt::format("kv load --count 400 --out {}", acked.string())); });
   // Wait until some writes are acknowledged, then crash a replica mid-load.
   for (int i = 0; i < 200 && (!fs::exists(acked) || fs::file_size(acked) < 2000); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
@@ -154,6 +155,35 @@ TEST(Cluster, ByzantineModeLosesNoAcknowledgedWriteWhenAReplicaIsKilledUnderLoad
   load_kill_restart_verify("byzantine", 4, 2);
 }
 
+TEST(Cluster, BenchRunsExactlyTheOperationsAskedForAndReportsThem) {
+  LocalCluster c("crash", 3, /*clients=*/2);
+  ASSERT_EQ(c.run("cluster up").exit_code, 0);
+  const fs::path json = c.dir() / "run.json";
+  const fs::path svg = c.dir() / "run.svg";
+  auto r = c.run(fmt::format(
+      "bench -c 2 --ops 60 --warmup 0 --mix put:50,get:30,cas:20 --distribution zipfian "
+      "--keys 10 --json {} --plot {}",
+      json.string(), svg.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("concurrency 2, mix put:50,get:30,cas:20"), std::string::npos) << r.out;
+  std::ifstream in(json);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["ops"], 60);
+  EXPECT_EQ(j["errors"], 0);  // a cas that lost a race is a conflict, not an error
+  std::uint64_t by_op = 0;
+  for (const auto& [op, figures] : j["by_op"].items())
+    by_op += figures["count"].get<std::uint64_t>();
+  EXPECT_EQ(by_op, 60u);
+  std::ifstream plot(svg);
+  std::string first;
+  std::getline(plot, first);
+  EXPECT_EQ(first.rfind("<svg", 0), 0u) << first;
+  // One worker more than there are identities: refused before any load, saying what to do.
+  auto refused = c.run("bench -c 3 --ops 1");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.out.find("cluster init --clients 3"), std::string::npos) << refused.out;
+}
+
 TEST(Cluster, InitRefusesAByzantineClusterThatToleratesNoLiar) {
   testing::TempDir tmp;
   auto r = phalanx_cli("cluster init --mode byzantine --replicas 3 --dir " +
@@ -188,7 +218,8 @@ TEST(Cluster, UnknownAndRevokedClientsGetTheSameRefusal) {
   // A stranger: a key and certificate made for another cluster, written into
   // its own copy of the manifest in place of client 2's.
   LocalCluster other("crash", 3);
-  const cluster::Manifest old = *cluster::Manifest::parse(*storage::read_public_text_file(old_manifest));
+  const cluster::Manifest old =
+      *cluster::Manifest::parse(*storage::read_public_text_file(old_manifest));
   const cluster::ClientEntry stranger_id = other.manifest().clients[0];
   std::string forged = *storage::read_public_text_file(old_manifest);
   auto swap = [&forged](const std::string& from, const std::string& to) {
@@ -226,8 +257,9 @@ class RawClient {
     asio::co_spawn(
         io_,
         [this, r]() -> asio::awaitable<void> {
-          auto ch = co_await net::dial(io_.get_executor(), *tls_, *pins_, r.host, r.port,
-                                       Principal::replica(r.id), {net::kClientFrameBytesMax, 1 << 24});
+          auto ch =
+              co_await net::dial(io_.get_executor(), *tls_, *pins_, r.host, r.port,
+                                 Principal::replica(r.id), {net::kClientFrameBytesMax, 1 << 24});
           if (ch) channel_ = *ch;
         },
         asio::detached);
@@ -236,8 +268,12 @@ class RawClient {
 
   [[nodiscard]] bool connected() const { return channel_ != nullptr; }
   [[nodiscard]] Bytes signed_put_if_absent(std::uint64_t sequence) const {
-    kv::KvCommand cmd{ClientId{1}, sequence, kv::KvOp::kCompareAndSet, "replayed",
-                      to_bytes("once"), std::nullopt};
+    kv::KvCommand cmd{.client = ClientId{1},
+                      .sequence = sequence,
+                      .op = kv::KvOp::kCompareAndSet,
+                      .key = "replayed",
+                      .value = to_bytes("once"),
+                      .expected = std::nullopt};
     consensus::ClientRequest req{manifest_.cluster, ClientId{1}, sequence, codec::encode(cmd), {}};
     codec::Writer w;
     req.encode_signed(w);
