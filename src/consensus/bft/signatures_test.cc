@@ -1,11 +1,10 @@
 // Checking a message's signatures ahead of the core: every signature the core
-// would check is checked, failures are counted, and with a shared memo the
-// core's own checks afterwards cost no Ed25519 verification.
+// would check is checked, failures are counted, and with a memo the same
+// checks again cost no Ed25519 verification. Checks on another thread are
+// tested with the node's worker pool (node/verify_pool_test.cc).
 #include "consensus/bft/signatures.h"
 
 #include <gtest/gtest.h>
-
-#include <thread>
 
 #include "testing/bft_fixture.h"
 
@@ -80,22 +79,6 @@ TEST_F(Signatures, EachForgeryIsCounted) {
   EXPECT_EQ(check_signatures(t, v), 1u);  // the TC is good
 
   EXPECT_EQ(check_signatures(SyncRequest{}, v), 0u);  // unsigned
-}
-
-TEST_F(Signatures, WorkersCheckAheadAndTheCoresChecksBecomeLookups) {
-  const Block b = full_block();
-  crypto::VerifyMemo memo;
-  std::thread worker([&] {
-    const crypto::ScopedVerifyMemo scope(memo);
-    EXPECT_EQ(check_signatures(b, fixture_.validators()), 0u);
-  });
-  worker.join();
-  ASSERT_EQ(memo.checks(), 8u);
-  const crypto::ScopedVerifyMemo scope(memo);
-  EXPECT_TRUE(verify_qc(b.qc, fixture_.validators()));
-  EXPECT_TRUE(security::verify(fixture_.registry(), Untrusted<Block>(b)));
-  EXPECT_EQ(memo.checks(), 8u);  // no new verification
-  EXPECT_EQ(memo.hits(), 4u);
 }
 
 }  // namespace
