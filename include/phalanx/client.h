@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 
+#include "apps/evidence/evidence.h"
 #include "apps/kv/kv.h"
 #include "core/error.h"
 
@@ -47,6 +48,13 @@ class Client {
   ~Client();
 
   [[nodiscard]] ClientId id() const;
+  [[nodiscard]] const ClusterId& cluster() const;
+  // How many matching signed replies a result needs (f+1 in byzantine mode, 1 in crash mode).
+  [[nodiscard]] std::uint32_t replies_needed() const;
+  // This client's Ed25519 signature over `message` under `domain`, for
+  // application messages that carry their author's own signature (evidence
+  // items, configuration changes).
+  [[nodiscard]] crypto::Signature sign(SignDomain domain, ByteView message) const;
   // Runs one application command through the cluster and returns the state
   // machine's answer. `command(client, sequence)` encodes it for the
   // session it is given. kUnavailable if no accepted answer came in time;
@@ -81,6 +89,29 @@ class KvClient {
 
  private:
   [[nodiscard]] Result<kv::KvReply> run(kv::KvCommand command);
+  Client client_;
+};
+
+// The evidence service's commands over a Client (docs/evidence.md).
+class EvidenceClient {
+ public:
+  explicit EvidenceClient(Client client) : client_(std::move(client)) {}
+
+  // Signs this source's next item (sequence, previous hash and timestamp
+  // continue the chain the cluster holds, read first) and submits it.
+  [[nodiscard]] Result<evidence::EvidenceReply> submit(const std::string& hypothesis,
+                                                       evidence::Units llr);
+  [[nodiscard]] Result<evidence::EvidenceReply> posterior(const std::string& hypothesis);
+  [[nodiscard]] Result<evidence::EvidenceReply> sources();
+  // The item and its inclusion proof; check it with evidence::verify_proof.
+  [[nodiscard]] Result<evidence::EvidenceReply> proof(ClientId source, std::uint64_t sequence);
+  [[nodiscard]] Result<evidence::EvidenceReply> config();
+  // Administrators only: signs `config` as the next version and submits it.
+  [[nodiscard]] Result<evidence::EvidenceReply> configure(const evidence::EvidenceConfig& config);
+  [[nodiscard]] Client& client() { return client_; }
+
+ private:
+  [[nodiscard]] Result<evidence::EvidenceReply> run(evidence::EvidenceCommand command);
   Client client_;
 };
 

@@ -44,6 +44,9 @@ struct InitOptions {
   std::optional<std::uint16_t> admin_base_port;
   std::string host = "127.0.0.1";
   std::uint32_t clients = 1;
+  std::string app = "kv";
+  std::uint32_t sources = 0;  // evidence-source identities, after the clients
+  std::uint32_t admins = 0;   // administrator identities, after the sources
   fs::path dir;
 };
 
@@ -57,8 +60,8 @@ Result<std::pair<crypto::PublicKey, net::Fingerprint>> write_identity(const fs::
   fs::permissions(dir, fs::perms::owner_all, ec);
   crypto::KeyPair key = crypto::KeyPair::generate();
   PHALANX_TRY(storage::write_secret_key_file(dir / (std::string(key_name) + ".key"), key));
-  PHALANX_TRY(storage::write_public_key_file(dir / (std::string(key_name) + ".pub"),
-                                             key.public_key()));
+  PHALANX_TRY(
+      storage::write_public_key_file(dir / (std::string(key_name) + ".pub"), key.public_key()));
   PHALANX_ASSIGN_OR_RETURN(net::TlsIdentity tls, net::generate_tls_identity(cn));
   PHALANX_TRY(storage::write_secret_text_file(dir / "tls.key", tls.private_key_pem));
   PHALANX_TRY(storage::write_public_text_file(dir / "tls.crt", tls.certificate_pem));
@@ -82,29 +85,40 @@ Result<consensus::Quorum> quorum_for(const InitOptions& o) {
 int run_init(const InitOptions& o) {
   Result<consensus::Quorum> quorum = quorum_for(o);
   if (!quorum) return report(quorum.error());
+  if (o.app == "evidence" && o.mode != "byzantine") {
+    return report(Error(ErrorCode::kInvalidArgument,
+                        "--app evidence runs on the byzantine log: add --mode byzantine"));
+  }
   const std::uint16_t admin_base = o.admin_base_port.value_or(o.base_port + 100);
   if (o.base_port + o.replicas > 65536 || admin_base + o.replicas > 65536) {
     return report(Error(ErrorCode::kInvalidArgument, "the ports run past 65535"));
   }
   std::error_code ec;
   if (fs::exists(o.dir, ec) && !fs::is_empty(o.dir, ec)) {
-    return report(Error(ErrorCode::kInvalidArgument,
-                        fmt::format("{} is not empty; refusing to overwrite a cluster's keys",
-                                    o.dir.string())));
+    return report(Error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{} is not empty; refusing to overwrite a cluster's keys", o.dir.string())));
   }
   const fs::path dir = fs::absolute(o.dir).lexically_normal();
   cluster::Manifest m;
   std::array<std::uint8_t, ClusterId::kSize> cluster_id{};
   randombytes_buf(cluster_id.data(), cluster_id.size());
   m.cluster = ClusterId(cluster_id);
+  if (o.app == "evidence") {
+    // t, the sources trimmed at each end, defaults to f, the liars the
+    // replicas tolerate; a posterior needs 2t+1 distinct sources.
+    m.app = cluster::App::kEvidence;
+    m.evidence.trim = quorum->safety_tolerance();
+    m.evidence.min_sources = 2 * m.evidence.trim + 1;
+  }
   m.mode = o.mode == "crash" ? FaultModel::kCrash : FaultModel::kByzantine;
   m.quorum = quorum->size();
   for (std::uint32_t i = 1; i <= o.replicas; ++i) {
     const NodeId id{i};
     auto made = write_identity(layout::replica_dir(dir, id), "node", fmt::format("replica-{}", i));
     if (!made) return report(made.error());
-    m.replicas.push_back({id, o.host, static_cast<std::uint16_t>(o.base_port + i - 1),
-                          made->first, made->second});
+    m.replicas.push_back(
+        {id, o.host, static_cast<std::uint16_t>(o.base_port + i - 1), made->first, made->second});
     cluster::NodeConfig c;
     c.id = id;
     const fs::path rdir = layout::replica_dir(dir, id);
@@ -116,11 +130,15 @@ int run_init(const InitOptions& o) {
     c.admin = cluster::Endpoint{"127.0.0.1", static_cast<std::uint16_t>(admin_base + i - 1)};
     std::ofstream(layout::config(dir, id)) << c.to_toml(rdir.string());
   }
-  for (std::uint32_t i = 1; i <= o.clients; ++i) {
+  const std::uint32_t identities = o.clients + o.sources + o.admins;
+  for (std::uint32_t i = 1; i <= identities; ++i) {
     const ClientId id{i};
+    const Role role = i <= o.clients               ? Role::kClient
+                      : i <= o.clients + o.sources ? Role::kEvidenceSource
+                                                   : Role::kAdmin;
     auto made = write_identity(layout::client_dir(dir, id), "client", fmt::format("client-{}", i));
     if (!made) return report(made.error());
-    m.clients.push_back({id, Role::kClient, made->first, made->second, false});
+    m.clients.push_back({id, role, made->first, made->second, false});
   }
   std::ofstream(layout::manifest(dir)) << m.to_toml();
   fmt::print("cluster {} in {} ({} mode)\n", to_hex(m.cluster.view()), dir.string(), o.mode);
@@ -136,15 +154,20 @@ int run_init(const InitOptions& o) {
                admin_base + r.id.value() - 1, layout::config(dir, r.id).string());
   }
   for (const cluster::ClientEntry& c : m.clients) {
-    fmt::print("  client {}: {}\n", c.id.value(), layout::client_dir(dir, c.id).string());
+    fmt::print("  client {} ({}): {}\n", c.id.value(), role_name(c.role),
+               layout::client_dir(dir, c.id).string());
+  }
+  if (m.app == cluster::App::kEvidence) {
+    fmt::print("  evidence service: trim t = {}, a posterior needs {} distinct sources\n",
+               m.evidence.trim, m.evidence.min_sources);
   }
   fmt::print("start it: phalanx cluster up --dir {}\n", o.dir.string());
   return kExitOk;
 }
 
 Result<cluster::Manifest> load_manifest(const fs::path& path) {
-  PHALANX_ASSIGN_OR_RETURN(std::string text, storage::read_public_text_file(
-                                                          path, cluster::kManifestBytesMax));
+  PHALANX_ASSIGN_OR_RETURN(std::string text,
+                           storage::read_public_text_file(path, cluster::kManifestBytesMax));
   Result<cluster::Manifest> m = cluster::Manifest::parse(text);
   if (!m) return Unexpected(std::move(m).error().with_context(path.string()));
   return m;
@@ -189,7 +212,8 @@ std::optional<pid_t> running_pid(const fs::path& dir, NodeId id) {
   if (!(in >> pid) || pid <= 0) return std::nullopt;
   if (::kill(static_cast<pid_t>(pid), 0) != 0) return std::nullopt;
   std::ifstream cmdline(fmt::format("/proc/{}/cmdline", pid));
-  const std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+  const std::string args((std::istreambuf_iterator<char>(cmdline)),
+                         std::istreambuf_iterator<char>());
   if (args.find(layout::config(dir, id).string()) == std::string::npos) return std::nullopt;
   std::ifstream stat(fmt::format("/proc/{}/stat", pid));
   std::string stat_text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
@@ -381,16 +405,17 @@ int run_status(const fs::path& dir, bool json) {
     for (const auto& [kind, n] : row["rejected"].items()) {
       rejected += fmt::format("{}{}={}", rejected.empty() ? "" : " ", kind, n.get<std::uint64_t>());
     }
-    fmt::print("{:>7}  {:<9} {:>8} {:>6} {:>9} {:>9} {:>5} {:>6}  {:<9} {}\n",
-               row["id"].get<std::uint64_t>(), row["role"].get<std::string>(),
-               row["term"].get<std::uint64_t>(),
-               row["leader"].is_null() ? "-" : std::to_string(row["leader"].get<std::uint64_t>()),
-               row["commit"].get<std::uint64_t>(), row["applied"].get<std::uint64_t>(),
-               row["lag"].get<std::uint64_t>(),
-               fmt::format("{}/{}", row["peers_connected"].get<std::uint64_t>(),
-                           row["peers_total"].get<std::uint64_t>()),
-               row.contains("evidence") ? std::to_string(row["evidence"].get<std::uint64_t>()) : "-",
-               rejected.empty() ? "-" : rejected);
+    fmt::print(
+        "{:>7}  {:<9} {:>8} {:>6} {:>9} {:>9} {:>5} {:>6}  {:<9} {}\n",
+        row["id"].get<std::uint64_t>(), row["role"].get<std::string>(),
+        row["term"].get<std::uint64_t>(),
+        row["leader"].is_null() ? "-" : std::to_string(row["leader"].get<std::uint64_t>()),
+        row["commit"].get<std::uint64_t>(), row["applied"].get<std::uint64_t>(),
+        row["lag"].get<std::uint64_t>(),
+        fmt::format("{}/{}", row["peers_connected"].get<std::uint64_t>(),
+                    row["peers_total"].get<std::uint64_t>()),
+        row.contains("evidence") ? std::to_string(row["evidence"].get<std::uint64_t>()) : "-",
+        rejected.empty() ? "-" : rejected);
   }
   if (json) fmt::print("{}\n", nlohmann::json(rows).dump());
   return down == 0 ? kExitOk : kExitError;
@@ -416,9 +441,20 @@ void add_cluster_commands(CLI::App& app, std::function<int()>& run) {
       ->capture_default_str();
   init_cmd->add_option("--admin-base-port", init->admin_base_port,
                        "Replica N's admin HTTP port is this + N - 1 (default base-port + 100)");
-  init_cmd->add_option("--host", init->host, "Address the replicas listen on")->capture_default_str();
+  init_cmd->add_option("--host", init->host, "Address the replicas listen on")
+      ->capture_default_str();
   init_cmd->add_option("--clients", init->clients, "Client identities to create")
       ->capture_default_str();
+  init_cmd
+      ->add_option("--app", init->app,
+                   "kv (the key-value store) or evidence (the evidence service; byzantine "
+                   "mode)")
+      ->check(CLI::IsMember({"kv", "evidence"}))
+      ->capture_default_str();
+  init_cmd->add_option("--sources", init->sources,
+                       "Evidence-source identities to create (numbered after the clients)");
+  init_cmd->add_option("--admins", init->admins,
+                       "Administrator identities to create (numbered after the sources)");
   init_cmd->add_option("--dir", init->dir, "Cluster directory (new or empty)")->required();
   init_cmd->callback([&run, init] { run = [init] { return run_init(*init); }; });
 
@@ -447,7 +483,8 @@ void add_cluster_commands(CLI::App& app, std::function<int()>& run) {
 
   auto json = std::make_shared<bool>(false);
   CLI::App* status = app.add_subcommand(
-      "status", "One row per replica: role, term/round, commit, applied, lag, rejections, evidence");
+      "status",
+      "One row per replica: role, term/round, commit, applied, lag, rejections, evidence");
   status->add_option("--dir", *dir, "Cluster directory")->required();
   status->add_flag("--json", *json, "One JSON array instead of the table");
   status->callback([&run, dir, json] { run = [dir, json] { return run_status(*dir, *json); }; });

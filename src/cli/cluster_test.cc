@@ -74,12 +74,14 @@ std::string http_get(std::uint16_t port, const std::string& path) {
 // A cluster in a temporary directory, always stopped at the end.
 class LocalCluster {
  public:
-  LocalCluster(const std::string& mode, int replicas, int clients = 1) {
+  // `extra`: more `cluster init` options (e.g. "--app evidence --sources 4").
+  LocalCluster(const std::string& mode, int replicas, int clients = 1,
+               const std::string& extra = "") {
     const std::uint16_t base = free_base_port(static_cast<std::uint16_t>(replicas));
     auto init =
-        phalanx_cli(fmt::format("cluster init --mode {} --replicas {} --clients {} "
+        phalanx_cli(fmt::format("cluster init --mode {} --replicas {} --clients {} {} "
                                 "--base-port {} --dir {}",
-                                mode, replicas, clients, base, dir().string()));
+                                mode, replicas, clients, extra, base, dir().string()));
     EXPECT_EQ(init.exit_code, 0) << init.out;
   }
   ~LocalCluster() { phalanx_cli("cluster down --dir " + dir().string()); }
@@ -182,6 +184,54 @@ TEST(Cluster, BenchRunsExactlyTheOperationsAskedForAndReportsThem) {
   auto refused = c.run("bench -c 3 --ops 1");
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.out.find("cluster init --clients 3"), std::string::npos) << refused.out;
+}
+
+// The evidence service end to end: client-1 is a plain client, 2..5 are
+// sources, 6 is the administrator.
+TEST(Cluster, TheEvidenceServiceAgreesOnPosteriorsProvesItemsAndRefusesWhatRolesMayNotDo) {
+  LocalCluster c("byzantine", 4, 1, "--app evidence --sources 4 --admins 1");
+  EXPECT_EQ(c.manifest().app, cluster::App::kEvidence);
+  EXPECT_EQ(c.manifest().evidence.trim, 1u);  // t = f
+  ASSERT_EQ(c.run("cluster up").exit_code, 0);
+  for (const char* source : {"2", "3", "4"}) {
+    const auto r = c.run(fmt::format("evidence submit bridge 0.4 --client {}", source));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("accepted from source " + std::string(source)), std::string::npos);
+  }
+  auto r = c.run("evidence posterior bridge");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("log-odds 1.200000 nats"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("from 3 sources"), std::string::npos) << r.out;
+
+  // A loud liar: within the bound, far from the others.
+  ASSERT_EQ(c.run("evidence submit bridge 19 --client 5").exit_code, 0);
+  r = c.run("evidence posterior bridge");
+  EXPECT_NE(r.out.find("trimmed mean 0.400000 nats"), std::string::npos) << r.out;
+  r = c.run("evidence sources");
+  EXPECT_NE(r.out.find("      5        1        950         1"), std::string::npos) << r.out;
+
+  r = c.run("evidence proof 3:1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("proof verified"), std::string::npos) << r.out;
+  EXPECT_EQ(c.run("evidence proof 3:2").exit_code, 4);
+
+  // What each role may not do.
+  r = c.run("evidence submit bridge 0.4 --client 1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("may not submit-evidence"), std::string::npos) << r.out;
+  r = c.run("evidence configure --min-sources 5 --client 2");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("may not reconfigure"), std::string::npos) << r.out;
+  r = c.run("evidence submit bridge 25 --client 2");
+  EXPECT_NE(r.out.find("out of bounds"), std::string::npos) << r.out;
+
+  // The administrator raises the minimum: the answer becomes "insufficient".
+  r = c.run("evidence configure --min-sources 5 --client 6");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("version 1"), std::string::npos) << r.out;
+  r = c.run("evidence posterior bridge");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.out.find("insufficient evidence (4 of the 5"), std::string::npos) << r.out;
 }
 
 TEST(Cluster, InitRefusesAByzantineClusterThatToleratesNoLiar) {

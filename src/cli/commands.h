@@ -23,5 +23,6 @@ void add_sim_commands(CLI::App& app, std::function<int()>& run);
 void add_cluster_commands(CLI::App& app, std::function<int()>& run);
 void add_kv_commands(CLI::App& app, std::function<int()>& run);
 void add_bench_command(CLI::App& app, std::function<int()>& run);
+void add_evidence_commands(CLI::App& app, std::function<int()>& run);
 
 }  // namespace phalanx::cli

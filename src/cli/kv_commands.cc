@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/layout.h"
+#include "cli/target.h"
 #include "phalanx/client.h"
 
 namespace phalanx::cli {
@@ -21,37 +22,9 @@ using kv::KvStatus;
 constexpr int kExitNotFound = 4;
 constexpr int kExitCompareFailed = 5;
 
-struct Target {
-  fs::path dir;
-  std::uint64_t client = 1;
-  fs::path manifest;
-  fs::path identity;
-  std::uint64_t timeout_ms = 10'000;
-
-  [[nodiscard]] Result<client::KvClient> open() const {
-    if (dir.empty() && (manifest.empty() || identity.empty())) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "say where the cluster is: --dir D (from `cluster init`), or --manifest and "
-                  "--identity");
-    }
-    client::ClientOptions o;
-    o.manifest = (manifest.empty() ? layout::manifest(dir) : manifest).string();
-    o.identity_dir =
-        (identity.empty() ? layout::client_dir(dir, ClientId{client}) : identity).string();
-    o.timeout = std::chrono::milliseconds(timeout_ms);
-    PHALANX_ASSIGN_OR_RETURN(client::Client c, client::Client::open(o));
-    return client::KvClient(std::move(c));
-  }
-};
-
-void add_target_options(CLI::App* cmd, Target& t) {
-  cmd->add_option("--dir", t.dir, "Cluster directory from `phalanx cluster init`");
-  cmd->add_option("--client", t.client, "Use client-N of --dir")->capture_default_str();
-  cmd->add_option("--manifest", t.manifest, "The cluster manifest (instead of --dir)");
-  cmd->add_option("--identity", t.identity,
-                  "Directory with client.key, tls.key, tls.crt (instead of --dir)");
-  cmd->add_option("--timeout-ms", t.timeout_ms, "Give up after this long, retries included")
-      ->capture_default_str();
+Result<client::KvClient> open_kv(const Target& t) {
+  PHALANX_ASSIGN_OR_RETURN(client::Client c, t.open_client());
+  return client::KvClient(std::move(c));
 }
 
 // Prints a reply the way a shell user wants it; returns the exit code.
@@ -88,7 +61,7 @@ int show(const Result<kv::KvReply>& reply, bool print_value) {
 // Opens a client of `t`, runs `op` and prints its reply.
 int with_kv(const Target& t, const std::function<Result<kv::KvReply>(client::KvClient&)>& op,
             bool print_value) {
-  Result<client::KvClient> c = t.open();
+  Result<client::KvClient> c = open_kv(t);
   if (!c) return report(c.error());
   return show(op(*c), print_value);
 }
@@ -111,7 +84,7 @@ double percentile(std::vector<double> v, double p) {
 // Writes `count` distinct keys one after another; every acknowledged write is
 // appended to --out, so `kv verify` can read each one back later.
 int run_load(const LoadOptions& o) {
-  Result<client::KvClient> kv = o.target.open();
+  Result<client::KvClient> kv = open_kv(o.target);
   if (!kv) return report(kv.error());
   std::ofstream out(o.out, std::ios::app);
   if (!out) return report(Error(ErrorCode::kIo, fmt::format("cannot write {}", o.out.string())));
@@ -162,7 +135,7 @@ struct RangeOptions {
 // Prints the range page by page (each page one linearizable read of at most
 // --page entries), up to --limit entries in all.
 int run_range(const RangeOptions& o) {
-  Result<client::KvClient> kv = o.target.open();
+  Result<client::KvClient> kv = open_kv(o.target);
   if (!kv) return report(kv.error());
   std::string from = o.prefix ? *o.prefix : o.from;
   const std::string end = o.prefix ? kv::prefix_end(*o.prefix) : o.end;
@@ -187,7 +160,7 @@ int run_range(const RangeOptions& o) {
 }
 
 int run_verify(const Target& t, const fs::path& in_path) {
-  Result<client::KvClient> kv = t.open();
+  Result<client::KvClient> kv = open_kv(t);
   if (!kv) return report(kv.error());
   std::ifstream in(in_path);
   if (!in) return report(Error(ErrorCode::kNotFound, fmt::format("cannot read {}", in_path.string())));

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   add_sim_commands(app, run);
   add_cluster_commands(app, run);
   add_kv_commands(app, run);
+  add_evidence_commands(app, run);
   add_bench_command(app, run);
 
   CLI11_PARSE(app, argc, argv);

@@ -20,6 +20,7 @@ struct SimArgs {
   std::string faults;           // empty: draw the mix from the seed
   std::optional<int> byzantine;
   std::string adversary;
+  std::string app = "kv";
 };
 
 // Applies a comma list of faults; false (with the bad name) if one is unknown.
@@ -39,9 +40,9 @@ Result<bool> parse_faults(const std::string& list_text, Options& o, bool raft) {
     } else if (f == "disk") {
       o.disk = true;
     } else if (f != "none" && !(raft && (f == "transfer" || f == "member"))) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "unknown fault '" + f + "' (crash, partition, loss, dup, disk" +
-                      (raft ? ", transfer, member" : "") + ", none)");
+      return fail(ErrorCode::kInvalidArgument, "unknown fault '" + f +
+                                                   "' (crash, partition, loss, dup, disk" +
+                                                   (raft ? ", transfer, member" : "") + ", none)");
     }
   }
   return true;
@@ -73,11 +74,18 @@ int run_bft_sim(const SimArgs& a) {
       }
     }
   }
-  if (n < 4) return report(Error(ErrorCode::kInvalidArgument, "byzantine mode needs 4 or more replicas"));
+  if (n < 4)
+    return report(Error(ErrorCode::kInvalidArgument, "byzantine mode needs 4 or more replicas"));
   if (o.byzantine < 0 || o.byzantine >= n) {
-    return report(Error(ErrorCode::kInvalidArgument, "--byzantine must be between 0 and replicas-1"));
+    return report(
+        Error(ErrorCode::kInvalidArgument, "--byzantine must be between 0 and replicas-1"));
   }
   if (a.ticks != 0) o.safety_ms = a.ticks * 10;
+  if (a.app == "evidence") {
+    o.app = sim::SimApp::kEvidence;
+  } else if (a.app != "kv") {
+    return report(Error(ErrorCode::kInvalidArgument, "unknown app '" + a.app + "' (kv, evidence)"));
+  }
   const sim::BftSimReport r = sim::run_bft_sim(o);
   fmt::print("{}", r.summary(o));
   return r.ok() ? kExitOk : kExitViolation;
@@ -86,12 +94,12 @@ int run_bft_sim(const SimArgs& a) {
 int run_sim(const SimArgs& a) {
   if (a.protocol == "bft") return run_bft_sim(a);
   if (a.protocol != "raft") {
-    return report(Error(ErrorCode::kInvalidArgument,
-                        "unknown protocol '" + a.protocol + "' (raft, bft)"));
+    return report(
+        Error(ErrorCode::kInvalidArgument, "unknown protocol '" + a.protocol + "' (raft, bft)"));
   }
-  if (a.byzantine || !a.adversary.empty()) {
+  if (a.byzantine || !a.adversary.empty() || a.app != "kv") {
     return report(Error(ErrorCode::kInvalidArgument,
-                        "--byzantine and --adversary need --protocol bft"));
+                        "--byzantine, --adversary and --app need --protocol bft"));
   }
   const int replicas = a.replicas.value_or(3);
   sim::RaftSimOptions o =
@@ -99,7 +107,8 @@ int run_sim(const SimArgs& a) {
   o.seed = a.seed;
   o.replicas = replicas;
   if (!a.faults.empty()) {
-    if (Result<bool> parsed = parse_faults(a.faults, o, true); !parsed) return report(parsed.error());
+    if (Result<bool> parsed = parse_faults(a.faults, o, true); !parsed)
+      return report(parsed.error());
     std::stringstream list(a.faults);
     o.transfer = o.membership = false;
     for (std::string f; std::getline(list, f, ',');) {
@@ -133,6 +142,11 @@ void add_sim_commands(CLI::App& app, std::function<int()>& run) {
                   "bft: what the liars do: equivocate, double-vote, withhold, silent, replay, "
                   "forge, stale-qc, bad-request, timing, mixed (each liar draws one), none, or "
                   "fork (the planted f+1 collusion that must break agreement)");
+  sim->add_option("--app", args->app,
+                  "bft: kv (clients read and write keys; the history must be linearizable) or "
+                  "evidence (clients are sources submitting signed, chained evidence and checking "
+                  "inclusion proofs)")
+      ->capture_default_str();
   sim->add_option("--ticks", args->ticks,
                   "Length of the fault phase in 10 ms ticks (default 1000), then faults stop");
   sim->add_option("--faults", args->faults,

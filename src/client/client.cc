@@ -60,6 +60,13 @@ class Client::Impl {
   }
 
   [[nodiscard]] ClientId id() const { return id_; }
+  [[nodiscard]] const ClusterId& cluster() const { return manifest_.cluster; }
+  [[nodiscard]] std::uint32_t replies_needed() const {
+    return byzantine() ? static_cast<std::uint32_t>(reply_quorum_) : 1;
+  }
+  [[nodiscard]] crypto::Signature sign(SignDomain domain, ByteView message) const {
+    return key_.sign(domain, message);
+  }
   Result<Bytes> execute(const std::function<Bytes(ClientId, std::uint64_t)>& command);
 
  private:
@@ -164,13 +171,14 @@ void Client::Impl::on_answer(NodeId from, consensus::ClientAnswer answer) {
       }
       return;
     case CallOutcome::kRejected: {
-      std::set<NodeId>& who = call_->refusals[std::string(answer.reply.begin(), answer.reply.end())];
+      std::set<NodeId>& who =
+          call_->refusals[std::string(answer.reply.begin(), answer.reply.end())];
       who.insert(from);
       const std::size_t needed = byzantine() ? reply_quorum_ : 1;
       if (who.size() >= needed) {
-        call_->outcome = fail(ErrorCode::kInvalidArgument,
-                              "refused by the cluster: " +
-                                  std::string(answer.reply.begin(), answer.reply.end()));
+        call_->outcome = fail(
+            ErrorCode::kInvalidArgument,
+            "refused by the cluster: " + std::string(answer.reply.begin(), answer.reply.end()));
       }
       return;
     }
@@ -202,7 +210,8 @@ Result<Bytes> Client::Impl::execute(const std::function<Bytes(ClientId, std::uin
     request.encode_signed(w);
     return w.take();
   }());
-  call_.emplace(Call{.call_id = next_call_id_++, .sequence = sequence,
+  call_.emplace(Call{.call_id = next_call_id_++,
+                     .sequence = sequence,
                      .quorum = consensus::ReplyQuorum(reply_quorum_)});
   const Bytes frame = codec::encode(net::CallFrame{call_->call_id, codec::encode(request)});
 
@@ -251,7 +260,7 @@ Result<Bytes> Client::Impl::execute(const std::function<Bytes(ClientId, std::uin
 
 Result<Client> Client::open(const ClientOptions& options) {
   PHALANX_ASSIGN_OR_RETURN(std::string text, storage::read_public_text_file(
-                                                options.manifest, cluster::kManifestBytesMax));
+                                                 options.manifest, cluster::kManifestBytesMax));
   Result<cluster::Manifest> manifest = cluster::Manifest::parse(text);
   if (!manifest) return Unexpected(std::move(manifest).error().with_context(options.manifest));
   PHALANX_ASSIGN_OR_RETURN(security::TrustRegistry registry, manifest->registry());
@@ -280,6 +289,11 @@ Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 Client::~Client() = default;
 ClientId Client::id() const { return impl_->id(); }
+const ClusterId& Client::cluster() const { return impl_->cluster(); }
+std::uint32_t Client::replies_needed() const { return impl_->replies_needed(); }
+crypto::Signature Client::sign(SignDomain domain, ByteView message) const {
+  return impl_->sign(domain, message);
+}
 Result<Bytes> Client::execute(const std::function<Bytes(ClientId, std::uint64_t)>& command) {
   return impl_->execute(command);
 }
@@ -315,6 +329,76 @@ Result<kv::KvReply> KvClient::range(const std::string& from, const std::string& 
                 fmt::format("a range returns at most {} entries per call", kv::kRangeEntriesMax));
   }
   return run({{}, 0, kv::KvOp::kRange, from, {}, std::nullopt, end, limit});
+}
+
+}  // namespace phalanx::client
+
+namespace phalanx::client {
+
+Result<evidence::EvidenceReply> EvidenceClient::run(evidence::EvidenceCommand command) {
+  PHALANX_ASSIGN_OR_RETURN(Bytes reply, client_.execute([&](ClientId client, std::uint64_t seq) {
+    command.client = client;
+    command.sequence = seq;
+    return codec::encode(command);
+  }));
+  Result<evidence::EvidenceReply> decoded = codec::decode<evidence::EvidenceReply>(reply);
+  if (!decoded) return Unexpected(std::move(decoded).error().with_context("the cluster's reply"));
+  return decoded;
+}
+
+Result<evidence::EvidenceReply> EvidenceClient::submit(const std::string& hypothesis,
+                                                       evidence::Units llr) {
+  PHALANX_ASSIGN_OR_RETURN(evidence::EvidenceReply standings, sources());
+  evidence::SourceStanding mine;
+  for (const evidence::SourceStanding& s : standings.sources) {
+    if (s.source == client_.id()) mine = s;
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  evidence::EvidenceItem item{client_.cluster(),
+                              client_.id(),
+                              hypothesis,
+                              llr,
+                              mine.sequence + 1,
+                              mine.head,
+                              std::max<std::int64_t>(now, mine.timestamp_ms),
+                              {}};
+  item.signature = client_.sign(evidence::EvidenceItem::kDomain, security::signed_bytes(item));
+  evidence::EvidenceCommand c{{}, 0, evidence::EvidenceOp::kSubmit};
+  c.item = std::move(item);
+  return run(std::move(c));
+}
+
+Result<evidence::EvidenceReply> EvidenceClient::posterior(const std::string& hypothesis) {
+  evidence::EvidenceCommand c{{}, 0, evidence::EvidenceOp::kPosterior};
+  c.hypothesis = hypothesis;
+  return run(std::move(c));
+}
+
+Result<evidence::EvidenceReply> EvidenceClient::sources() {
+  return run({{}, 0, evidence::EvidenceOp::kSources});
+}
+
+Result<evidence::EvidenceReply> EvidenceClient::proof(ClientId source, std::uint64_t sequence) {
+  evidence::EvidenceCommand c{{}, 0, evidence::EvidenceOp::kProof};
+  c.proof_source = source;
+  c.proof_sequence = sequence;
+  return run(std::move(c));
+}
+
+Result<evidence::EvidenceReply> EvidenceClient::config() {
+  return run({{}, 0, evidence::EvidenceOp::kConfig});
+}
+
+Result<evidence::EvidenceReply> EvidenceClient::configure(const evidence::EvidenceConfig& config) {
+  PHALANX_ASSIGN_OR_RETURN(evidence::EvidenceReply current, this->config());
+  evidence::ConfigChange change{
+      client_.cluster(), client_.id(), current.config_version + 1, config, {}};
+  change.signature = client_.sign(evidence::ConfigChange::kDomain, security::signed_bytes(change));
+  evidence::EvidenceCommand c{{}, 0, evidence::EvidenceOp::kConfigure};
+  c.change = std::move(change);
+  return run(std::move(c));
 }
 
 }  // namespace phalanx::client

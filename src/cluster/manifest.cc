@@ -49,7 +49,48 @@ Result<std::vector<const toml::table*>> tables(const toml::table& root, std::str
   return out;
 }
 
+// The [evidence] table: quantities in nats, counts as integers.
+Result<evidence::EvidenceConfig> evidence_config(const toml::table& root) {
+  evidence::EvidenceConfig c;
+  const toml::node* node = root.get("evidence");
+  if (node == nullptr) return c;
+  const toml::table* t = node->as_table();
+  if (t == nullptr) return invalid("'evidence' must be a table");
+  const auto nats_or = [&](std::string_view key,
+                           evidence::Units fallback) -> Result<evidence::Units> {
+    PHALANX_ASSIGN_OR_RETURN(const double n,
+                             tf::number_or(*t, key, "evidence", evidence::to_nats(fallback)));
+    if (n < -1e3 || n > 1e3)
+      return invalid(fmt::format("evidence: {} must be within ±1000 nats", key));
+    return evidence::nats(n);
+  };
+  const auto count_or = [&](std::string_view key, std::uint32_t fallback) -> Result<std::uint32_t> {
+    PHALANX_ASSIGN_OR_RETURN(const std::int64_t v,
+                             tf::integer_or(*t, key, "evidence", 0, UINT32_MAX, fallback));
+    return static_cast<std::uint32_t>(v);
+  };
+  PHALANX_ASSIGN_OR_RETURN(c.resolution, nats_or("resolution", c.resolution));
+  PHALANX_ASSIGN_OR_RETURN(c.ratio_bound, nats_or("ratio_bound", c.ratio_bound));
+  PHALANX_ASSIGN_OR_RETURN(c.source_clip, nats_or("source_clip", c.source_clip));
+  PHALANX_ASSIGN_OR_RETURN(c.prior, nats_or("prior", c.prior));
+  PHALANX_ASSIGN_OR_RETURN(c.trim, count_or("trim", c.trim));
+  PHALANX_ASSIGN_OR_RETURN(c.min_sources, count_or("min_sources", c.min_sources));
+  PHALANX_ASSIGN_OR_RETURN(c.items_per_block, count_or("items_per_block", c.items_per_block));
+  PHALANX_ASSIGN_OR_RETURN(c.hypotheses_max, count_or("hypotheses_max", c.hypotheses_max));
+  PHALANX_ASSIGN_OR_RETURN(c.weighted, tf::boolean_or(*t, "weighted", "evidence", c.weighted));
+  if (Status valid = c.validate(); !valid) return invalid(valid.error().message());
+  return c;
+}
+
 }  // namespace
+
+std::string_view app_name(App app) {
+  switch (app) {
+    case App::kKv: return "kv";
+    case App::kEvidence: return "evidence";
+  }
+  return "unknown-app";
+}
 
 std::string_view mode_name(FaultModel mode) {
   switch (mode) {
@@ -64,8 +105,8 @@ Result<consensus::Quorum> Manifest::quorum_rule() const {
   if (mode == FaultModel::kByzantine) return consensus::Quorum::byzantine_exact(n, quorum);
   PHALANX_ASSIGN_OR_RETURN(consensus::Quorum q, consensus::Quorum::crash(n));
   if (q.size() != quorum) {
-    return invalid(fmt::format("crash mode with {} replicas has quorum {}, not {}", n, q.size(),
-                               quorum));
+    return invalid(
+        fmt::format("crash mode with {} replicas has quorum {}, not {}", n, q.size(), quorum));
   }
   return q;
 }
@@ -111,22 +152,38 @@ std::string Manifest::to_toml() const {
                    {"quorum", static_cast<std::int64_t>(quorum)}};
   toml::array replica_tables;
   for (const ReplicaEntry& r : replicas) {
-    replica_tables.push_back(toml::table{{"id", static_cast<std::int64_t>(r.id.value())},
-                                         {"host", r.host},
-                                         {"port", static_cast<std::int64_t>(r.port)},
-                                         {"public_key", to_hex(r.public_key.view())},
-                                         {"tls_fingerprint", net::fingerprint_text(r.tls_fingerprint)}});
+    replica_tables.push_back(
+        toml::table{{"id", static_cast<std::int64_t>(r.id.value())},
+                    {"host", r.host},
+                    {"port", static_cast<std::int64_t>(r.port)},
+                    {"public_key", to_hex(r.public_key.view())},
+                    {"tls_fingerprint", net::fingerprint_text(r.tls_fingerprint)}});
   }
   root.insert("replica", std::move(replica_tables));
   toml::array client_tables;
   for (const ClientEntry& c : clients) {
-    client_tables.push_back(toml::table{{"id", static_cast<std::int64_t>(c.id.value())},
-                                        {"role", std::string(role_name(c.role))},
-                                        {"public_key", to_hex(c.public_key.view())},
-                                        {"tls_fingerprint", net::fingerprint_text(c.tls_fingerprint)},
-                                        {"revoked", c.revoked}});
+    client_tables.push_back(
+        toml::table{{"id", static_cast<std::int64_t>(c.id.value())},
+                    {"role", std::string(role_name(c.role))},
+                    {"public_key", to_hex(c.public_key.view())},
+                    {"tls_fingerprint", net::fingerprint_text(c.tls_fingerprint)},
+                    {"revoked", c.revoked}});
   }
   root.insert("client", std::move(client_tables));
+  if (app == App::kEvidence) {
+    root.insert("app", std::string(app_name(app)));
+    root.insert(
+        "evidence",
+        toml::table{{"resolution", evidence::to_nats(evidence.resolution)},
+                    {"ratio_bound", evidence::to_nats(evidence.ratio_bound)},
+                    {"source_clip", evidence::to_nats(evidence.source_clip)},
+                    {"prior", evidence::to_nats(evidence.prior)},
+                    {"trim", static_cast<std::int64_t>(evidence.trim)},
+                    {"min_sources", static_cast<std::int64_t>(evidence.min_sources)},
+                    {"items_per_block", static_cast<std::int64_t>(evidence.items_per_block)},
+                    {"hypotheses_max", static_cast<std::int64_t>(evidence.hypotheses_max)},
+                    {"weighted", evidence.weighted}});
+  }
   return "# Phalanx cluster manifest: the trust registry every replica and client reads.\n"
          "# Written by `phalanx cluster init`; see docs/operations.md before editing.\n\n" +
          tf::to_text(root);
@@ -149,10 +206,11 @@ Result<Manifest> Manifest::parse(std::string_view text) {
   } else {
     return invalid(fmt::format("mode '{}' is not crash or byzantine", mode));
   }
-  PHALANX_ASSIGN_OR_RETURN(std::int64_t epoch, tf::integer(root, "epoch", "manifest", 1, INT64_MAX));
+  PHALANX_ASSIGN_OR_RETURN(std::int64_t epoch,
+                           tf::integer(root, "epoch", "manifest", 1, INT64_MAX));
   m.epoch = Epoch{static_cast<std::uint64_t>(epoch)};
-  PHALANX_ASSIGN_OR_RETURN(std::int64_t quorum,
-                           tf::integer(root, "quorum", "manifest", 1, consensus::Quorum::kReplicasMax));
+  PHALANX_ASSIGN_OR_RETURN(std::int64_t quorum, tf::integer(root, "quorum", "manifest", 1,
+                                                            consensus::Quorum::kReplicasMax));
   m.quorum = static_cast<std::uint32_t>(quorum);
 
   std::set<std::string> endpoints;
@@ -198,6 +256,16 @@ Result<Manifest> Manifest::parse(std::string_view text) {
     }
     m.clients.push_back(std::move(c));
   }
+  PHALANX_ASSIGN_OR_RETURN(std::string app, tf::string_or(root, "app", "manifest", "kv"));
+  if (app == "evidence") {
+    m.app = App::kEvidence;
+  } else if (app != "kv") {
+    return invalid(fmt::format("app '{}' is not kv or evidence", app));
+  }
+  if (m.app == App::kEvidence && m.mode != FaultModel::kByzantine) {
+    return invalid("the evidence service runs in byzantine mode only");
+  }
+  PHALANX_ASSIGN_OR_RETURN(m.evidence, evidence_config(root));
   PHALANX_TRY(m.quorum_rule());
   PHALANX_TRY(m.registry());  // keys unique across principals
   return m;

@@ -12,11 +12,16 @@
 //   [[replica]] id, host, port, public_key (64 hex), tls_fingerprint ("sha256:…")
 //   [[client]]  id, role ("client" | "admin" | "evidence-source"), public_key,
 //               tls_fingerprint, revoked (optional, false)
+//   app = "kv" | "evidence"   (optional, "kv")
+//   [evidence]  the evidence service's genesis configuration, all optional:
+//               resolution, ratio_bound, source_clip, prior (nats); trim,
+//               min_sources, items_per_block, hypotheses_max; weighted
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "apps/evidence/evidence.h"
 #include "consensus/common/quorum.h"
 #include "consensus/common/replica.h"
 #include "crypto/keys.h"
@@ -41,6 +46,10 @@ struct ClientEntry {
   bool revoked = false;  // kept for the record; trusted for nothing
 };
 
+// The replicated application every replica of the cluster runs.
+enum class App : std::uint8_t { kKv, kEvidence };
+[[nodiscard]] std::string_view app_name(App app);
+
 // The largest manifest file read: about 16,000 clients.
 inline constexpr std::size_t kManifestBytesMax = 4u << 20;
 
@@ -51,6 +60,8 @@ struct Manifest {
   std::uint32_t quorum = 0;  // q, committed with the epoch
   std::vector<ReplicaEntry> replicas;  // ascending ids
   std::vector<ClientEntry> clients;    // ascending ids
+  App app = App::kKv;
+  evidence::EvidenceConfig evidence;  // app evidence: the configuration at genesis
 
   // The quorum rule for `mode`, checked against the replica count.
   [[nodiscard]] Result<consensus::Quorum> quorum_rule() const;

@@ -77,6 +77,34 @@ TEST(Manifest, RefusesWhatWouldWeakenTheCluster) {
   refused(dup_addr, "two replicas at one address");
 }
 
+TEST(Manifest, TheEvidenceAppAndItsGenesisConfigurationRoundTrip) {
+  Manifest m = sample(consensus::FaultModel::kByzantine, 4, 3);
+  EXPECT_EQ(Manifest::parse(m.to_toml())->app, App::kKv);  // absent: kv
+  m.app = App::kEvidence;
+  m.evidence.trim = 2;
+  m.evidence.min_sources = 7;
+  m.evidence.resolution = evidence::nats(0.001);
+  m.evidence.weighted = false;
+  Result<Manifest> back = Manifest::parse(m.to_toml());
+  ASSERT_TRUE(back) << back.error().to_string();
+  EXPECT_EQ(back->app, App::kEvidence);
+  EXPECT_EQ(back->evidence, m.evidence);
+
+  // An [evidence] table out of range names the field; crash mode is refused.
+  std::string text = m.to_toml();
+  text.replace(text.find("min_sources = 7"), 15, "min_sources = 4");
+  Result<Manifest> low = Manifest::parse(text);
+  ASSERT_FALSE(low);
+  EXPECT_NE(low.error().message().find("min_sources"), std::string::npos);
+  Manifest crash = sample(consensus::FaultModel::kCrash, 3, 2);
+  crash.app = App::kEvidence;
+  Result<Manifest> refused = Manifest::parse(crash.to_toml());
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("byzantine mode only"), std::string::npos);
+  text = m.to_toml();
+  EXPECT_FALSE(Manifest::parse(text.replace(text.find("app = 'evidence'"), 16, "app = 'ledger'")));
+}
+
 TEST(Manifest, BadTextGetsAReasonNotACrash) {
   EXPECT_FALSE(Manifest::parse("this is = = not toml"));
   EXPECT_FALSE(Manifest::parse(""));

@@ -1,5 +1,7 @@
 #include "cluster/toml_fields.h"
 
+#include <cmath>
+
 #include <sstream>
 
 namespace phalanx::cluster::toml_fields {
@@ -59,6 +61,17 @@ Result<bool> boolean_or(const toml::table& t, std::string_view key, std::string_
   if (node == nullptr) return fallback;
   std::optional<bool> v = node->value<bool>();
   if (!node->is_boolean() || !v) return bad(where, key, "must be true or false");
+  return *v;
+}
+
+Result<double> number_or(const toml::table& t, std::string_view key, std::string_view where,
+                         double fallback) {
+  const toml::node* node = t.get(key);
+  if (node == nullptr) return fallback;
+  std::optional<double> v = node->value<double>();
+  if (!(node->is_floating_point() || node->is_integer()) || !v || !std::isfinite(*v)) {
+    return bad(where, key, "must be a number");
+  }
   return *v;
 }
 

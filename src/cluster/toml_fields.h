@@ -30,6 +30,10 @@ namespace phalanx::cluster::toml_fields {
 [[nodiscard]] Result<bool> boolean_or(const toml::table& t, std::string_view key,
                                       std::string_view where, bool fallback);
 
+// A finite number (integer or float); absent: `fallback`.
+[[nodiscard]] Result<double> number_or(const toml::table& t, std::string_view key,
+                                       std::string_view where, double fallback);
+
 [[nodiscard]] std::string to_text(const toml::table& t);
 
 }  // namespace phalanx::cluster::toml_fields

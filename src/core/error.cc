@@ -33,6 +33,15 @@ std::string_view malformed_reason_name(MalformedReason reason) {
   return "unknown";
 }
 
+std::string_view chain_fault_name(ChainFault fault) {
+  switch (fault) {
+    case ChainFault::kGap: return "sequence gap";
+    case ChainFault::kPreviousMismatch: return "previous hash mismatch";
+    case ChainFault::kTimeBackwards: return "timestamp went backwards";
+  }
+  return "unknown";
+}
+
 std::string describe(const SecurityError& error) {
   return std::visit(
       Overloaded{
@@ -71,6 +80,11 @@ std::string describe(const SecurityError& error) {
             return fmt::format("equivocation by {} in {} {}", e.author.to_string(),
                                e.epoch.to_string(), e.round.to_string());
           },
+          [](const ChainBroken& e) {
+            return fmt::format("broken chain from {}: {} at sequence {} (next is {})",
+                               e.author.to_string(), chain_fault_name(e.fault), e.sequence,
+                               e.expected);
+          },
       },
       error);
 }
@@ -87,6 +101,7 @@ std::string_view public_message(const SecurityError& error) {
           [](const RateLimitExceeded&) -> std::string_view { return "rate limit exceeded"; },
           [](const MalformedInput&) -> std::string_view { return "malformed input"; },
           [](const Equivocation&) -> std::string_view { return "equivocation"; },
+          [](const ChainBroken&) -> std::string_view { return "broken chain"; },
       },
       error);
 }
@@ -103,6 +118,7 @@ std::string_view kind_name(const SecurityError& error) {
           [](const RateLimitExceeded&) -> std::string_view { return "rate_limit_exceeded"; },
           [](const MalformedInput&) -> std::string_view { return "malformed_input"; },
           [](const Equivocation&) -> std::string_view { return "equivocation"; },
+          [](const ChainBroken&) -> std::string_view { return "chain_broken"; },
       },
       error);
 }

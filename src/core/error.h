@@ -88,10 +88,23 @@ struct Equivocation {
   Epoch epoch;
   Round round;
 };
+// A signed, hash-chained message (an evidence item) that does not continue
+// its author's chain: the seed's forged or reordered causal history.
+enum class ChainFault : std::uint8_t {
+  kGap,               // the sequence skips ahead of the next expected one
+  kPreviousMismatch,  // the previous-hash is not the hash of the author's last item
+  kTimeBackwards,     // the author's timestamp is below its previous one
+};
+struct ChainBroken {
+  Principal author;
+  std::uint64_t sequence;  // what the message claims
+  std::uint64_t expected;  // the next sequence the chain accepts
+  ChainFault fault;
+};
 
 using SecurityError = std::variant<AuthenticationFailed, AuthorizationDenied, SignatureInvalid,
                                    NonceReplay, QuorumNotReached, CertificateExpired,
-                                   RateLimitExceeded, MalformedInput, Equivocation>;
+                                   RateLimitExceeded, MalformedInput, Equivocation, ChainBroken>;
 
 // Full detail for logs and operators.
 [[nodiscard]] std::string describe(const SecurityError& error);
@@ -105,6 +118,7 @@ using SecurityError = std::variant<AuthenticationFailed, AuthorizationDenied, Si
 [[nodiscard]] std::string_view kind_name(const SecurityError& error);
 
 [[nodiscard]] std::string_view malformed_reason_name(MalformedReason reason);
+[[nodiscard]] std::string_view chain_fault_name(ChainFault fault);
 
 // ---- Error ----
 

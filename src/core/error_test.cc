@@ -39,6 +39,7 @@ TEST(SecurityError, EveryCaseHasADistinctMetricName) {
       AuthenticationFailed{}, AuthorizationDenied{}, SignatureInvalid{},
       NonceReplay{},          QuorumNotReached{},    CertificateExpired{},
       RateLimitExceeded{},    MalformedInput{},      Equivocation{},
+      ChainBroken{},
   };
   ASSERT_EQ(all.size(), std::variant_size_v<SecurityError>);
   std::set<std::string_view> names;

@@ -73,14 +73,13 @@ InclusionProof MerkleTree::prove(std::uint64_t index) const {
   return proof;
 }
 
-bool verify_inclusion_hash(const Hash32& root, const Hash32& leaf_hash,
-                           const InclusionProof& proof) {
-  if (proof.leaf_index >= proof.tree_size) return false;
+std::optional<Hash32> root_from_path(const Hash32& leaf_hash, const InclusionProof& proof) {
+  if (proof.leaf_index >= proof.tree_size) return std::nullopt;
   std::uint64_t fn = proof.leaf_index;
   std::uint64_t sn = proof.tree_size - 1;
   Hash32 r = leaf_hash;
   for (const Hash32& p : proof.path) {
-    if (sn == 0) return false;
+    if (sn == 0) return std::nullopt;
     if ((fn & 1) == 1 || fn == sn) {
       r = merkle_node_hash(p, r);
       while ((fn & 1) == 0 && fn != 0) {
@@ -93,7 +92,14 @@ bool verify_inclusion_hash(const Hash32& root, const Hash32& leaf_hash,
     fn >>= 1;
     sn >>= 1;
   }
-  return sn == 0 && r == root;
+  if (sn != 0) return std::nullopt;
+  return r;
+}
+
+bool verify_inclusion_hash(const Hash32& root, const Hash32& leaf_hash,
+                           const InclusionProof& proof) {
+  const std::optional<Hash32> r = root_from_path(leaf_hash, proof);
+  return r && *r == root;
 }
 
 bool verify_inclusion(const Hash32& root, ByteView leaf, const InclusionProof& proof) {

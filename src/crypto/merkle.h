@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/bytes.h"
@@ -63,6 +64,10 @@ class MerkleTree {
 // RFC 9162 §2.1.3.2 verification: recomputes the root from the leaf and the
 // path and compares. False for any index, size, path or leaf that does not
 // reproduce `root`.
+// The root that `proof` leads to from the leaf; nullopt if the path does not
+// fit its index and tree size. verify_inclusion_hash compares it with a root.
+[[nodiscard]] std::optional<Hash32> root_from_path(const Hash32& leaf_hash,
+                                                   const InclusionProof& proof);
 [[nodiscard]] bool verify_inclusion(const Hash32& root, ByteView leaf, const InclusionProof& proof);
 [[nodiscard]] bool verify_inclusion_hash(const Hash32& root, const Hash32& leaf_hash,
                                          const InclusionProof& proof);

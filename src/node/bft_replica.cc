@@ -57,8 +57,7 @@ Result<std::unique_ptr<BftReplica>> BftReplica::open(storage::FileSystem& fs,
   PHALANX_TRY(r->recover_evidence());
   PHALANX_ASSIGN_OR_RETURN(std::vector<bft::Block> voted, r->recover_voted(tip));
   r->core_ = std::make_unique<bft::Core>(r->options_.bft, r->reply_key_.clone(), std::move(safety),
-                                         std::move(tip), std::move(voted),
-                                         r->schedule_);
+                                         std::move(tip), std::move(voted), r->schedule_);
   r->drive();
   return r;
 }
@@ -67,8 +66,8 @@ Result<std::unique_ptr<BftReplica>> BftReplica::open(storage::FileSystem& fs,
 // extend the one before it: the WAL's checksums catch torn and flipped
 // bytes, this catches a log that is not one chain.
 Result<bft::Block> BftReplica::recover_blocks() {
-  PHALANX_ASSIGN_OR_RETURN(wal_,
-                           storage::Wal::open(fs_, storage::wal_dir(options_.data_dir), options_.wal));
+  PHALANX_ASSIGN_OR_RETURN(
+      wal_, storage::Wal::open(fs_, storage::wal_dir(options_.data_dir), options_.wal));
   app_->clear();
   schedule_ = bft::LeaderSchedule(options_.bft.replicas, options_.bft.schedule);
   bft::Block tip = bft::genesis_block(options_.bft.validators.epoch);
@@ -97,8 +96,8 @@ Result<bft::SafetyData> BftReplica::recover_safety() {
   auto lock_qc = decode_optional<bft::QuorumCert>(stored->lock_qc);
   auto last_tc = decode_optional<bft::TimeoutCert>(stored->last_tc);
   if (!vote || !timeout || !lock_qc || !last_tc || data.epoch != epoch) {
-    return fail(ErrorCode::kCorruption, path + " holds no valid safety data for epoch " +
-                                            std::to_string(epoch.value()));
+    return fail(ErrorCode::kCorruption,
+                path + " holds no valid safety data for epoch " + std::to_string(epoch.value()));
   }
   data.last_vote = std::move(*vote);
   data.last_timeout = std::move(*timeout);
@@ -108,8 +107,8 @@ Result<bft::SafetyData> BftReplica::recover_safety() {
 }
 
 Status BftReplica::recover_evidence() {
-  PHALANX_ASSIGN_OR_RETURN(
-      evidence_wal_, storage::Wal::open(fs_, evidence_dir(options_.data_dir), options_.wal));
+  PHALANX_ASSIGN_OR_RETURN(evidence_wal_,
+                           storage::Wal::open(fs_, evidence_dir(options_.data_dir), options_.wal));
   for (std::uint64_t i = 1; i <= evidence_wal_->last_index().value(); ++i) {
     PHALANX_ASSIGN_OR_RETURN(storage::WalEntry e, evidence_wal_->read(LogIndex{i}));
     codec::Reader r(e.payload);
@@ -124,16 +123,17 @@ Status BftReplica::recover_evidence() {
 }
 
 Result<std::vector<bft::Block>> BftReplica::recover_voted(const bft::Block& tip) {
-  PHALANX_ASSIGN_OR_RETURN(voted_wal_, storage::Wal::open(
-                                           fs_, storage::join_path(options_.data_dir, "voted"),
-                                           options_.wal));
+  PHALANX_ASSIGN_OR_RETURN(
+      voted_wal_,
+      storage::Wal::open(fs_, storage::join_path(options_.data_dir, "voted"), options_.wal));
   std::vector<bft::Block> voted;
   for (std::uint64_t i = voted_wal_->first_index().value(); i <= voted_wal_->last_index().value();
        ++i) {
     if (voted_wal_->term_at(LogIndex{i}).value_or(0) <= tip.round.value()) continue;
     PHALANX_ASSIGN_OR_RETURN(storage::WalEntry e, voted_wal_->read(LogIndex{i}));
     Result<bft::Block> block = codec::decode<bft::Block>(e.payload);
-    if (!block) return fail(ErrorCode::kCorruption, fmt::format("voted block {} does not decode", i));
+    if (!block)
+      return fail(ErrorCode::kCorruption, fmt::format("voted block {} does not decode", i));
     voted.push_back(std::move(*block));
   }
   return voted;
@@ -180,7 +180,8 @@ Status BftReplica::receive(NodeId from, ByteView frame) {
     }
     const std::optional<NodeId> signer = bft::signed_by(message->value().body);
     if (signer && *signer != from) {
-      return fail(AuthenticationFailed{AuthFailure::kCredentialMismatch, Principal::replica(*signer)});
+      return fail(
+          AuthenticationFailed{AuthFailure::kCredentialMismatch, Principal::replica(*signer)});
     }
     return deliver(from, message->value().body);
   }();
@@ -237,11 +238,15 @@ Result<Authenticated<consensus::ClientRequest>> BftReplica::admit(ByteView reque
                            security::decode_untrusted<consensus::ClientRequest>(request));
   PHALANX_ASSIGN_OR_RETURN(Authenticated<consensus::ClientRequest> a,
                            security::verify(registry_, std::move(u)));
-  PHALANX_ASSIGN_OR_RETURN(Authorized<consensus::ClientRequest> z,
-                           security::authorize(policy_, a));
-  const consensus::ClientRequest& req = z.value();
+  const consensus::ClientRequest& req = a.value();
+  // What the request may do depends on what its command asks (a KV write,
+  // evidence, a reconfiguration): the application names the action.
+  const Action wanted = app_->action(req.operation);
+  if (!policy_.permits(a.role(), wanted)) {
+    return fail(AuthorizationDenied{a.principal(), a.role(), wanted});
+  }
   if (req.cluster != options_.bft.cluster) {
-    return fail(AuthenticationFailed{AuthFailure::kCredentialMismatch, z.principal()});
+    return fail(AuthenticationFailed{AuthFailure::kCredentialMismatch, a.principal()});
   }
   if (!app_->issued_by(req.operation, req.client, req.sequence)) {
     return fail(ErrorCode::kInvalidArgument,
@@ -308,10 +313,13 @@ void BftReplica::drive() {
 // the committed blocks, then the evidence, each fsynced.
 Status BftReplica::persist(const bft::Ready& ready) {
   if (const auto& s = ready.safety) {
-    const storage::BftSafetyState stored{
-        s->epoch,           s->last_voted_round,           s->locked_round,
-        encode_optional(s->last_vote), encode_optional(s->last_timeout),
-        encode_optional(s->lock_qc),   encode_optional(s->last_tc)};
+    const storage::BftSafetyState stored{s->epoch,
+                                         s->last_voted_round,
+                                         s->locked_round,
+                                         encode_optional(s->last_vote),
+                                         encode_optional(s->last_timeout),
+                                         encode_optional(s->lock_qc),
+                                         encode_optional(s->last_tc)};
     PHALANX_TRY(storage::save_hard_state(fs_, storage::bft_state_path(options_.data_dir), stored));
   }
   for (const bft::Block& b : ready.voted) {
@@ -341,17 +349,25 @@ Status BftReplica::persist(const bft::Ready& ready) {
   return {};
 }
 
+bool BftReplica::may_execute(const consensus::ClientRequest& req) const {
+  const security::RegistryEntry* signer = registry_.find(req.author());
+  return signer != nullptr && policy_.permits(signer->role, app_->action(req.operation)) &&
+         app_->issued_by(req.operation, req.client, req.sequence);
+}
+
 // Executes a committed block's requests in order. A request whose command
-// does not name its signer's session is not executed (every replica decides
-// the same: the check is pure). Replies are signed and sent to whoever waits.
+// does not name its signer's session, or asks for what the signer's role may
+// not do, is not executed (every replica decides the same: the checks are
+// pure). Replies are signed and sent to whoever waits.
 void BftReplica::apply(const bft::Block& block, bool replaying) {
   ++height_;
   schedule_.on_commit(block);
   if (!replaying && hooks_.committed) hooks_.committed(block, height_);
+  app_->begin_block(height_);
   for (const consensus::ClientRequest& req : block.requests) {
     ++applied_index_;
     consensus::StateMachine::Applied applied;
-    const bool bound = app_->issued_by(req.operation, req.client, req.sequence);
+    const bool bound = may_execute(req);
     if (bound) applied = app_->apply(LogIndex{applied_index_}, req.operation);
     if (replaying) continue;
     if (bound && !applied.executed) ++replays_answered_;
@@ -363,7 +379,8 @@ void BftReplica::apply(const bft::Block& block, bool replaying) {
     security::sign(reply, reply_key_);
     const Bytes encoded = codec::encode(reply);
     for (const Waiting& w : waiting->second) {
-      out_.answers.push_back({w.client, {w.call_id, consensus::CallOutcome::kDone, std::nullopt, encoded}});
+      out_.answers.push_back(
+          {w.client, {w.call_id, consensus::CallOutcome::kDone, std::nullopt, encoded}});
     }
     waiting_.erase(waiting);
   }

@@ -127,6 +127,7 @@ class BftReplica final : public consensus::Replica {
   // Persists, queues the messages, applies (the runner contract).
   void drive();
   [[nodiscard]] Status persist(const bft::Ready& ready);
+  [[nodiscard]] bool may_execute(const consensus::ClientRequest& req) const;
   void apply(const bft::Block& block, bool replaying);
   // Signs and sends this replica's checkpoint for the block just applied.
   void checkpoint(const bft::Block& block);

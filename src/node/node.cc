@@ -13,6 +13,7 @@
 #include <map>
 #include <thread>
 
+#include "apps/evidence/evidence_machine.h"
 #include "apps/kv/kv_machine.h"
 #include "consensus/common/client_request.h"
 #include "net/channel.h"
@@ -189,11 +190,18 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
     const std::uint32_t threads = config_.verify_threads.value_or(
         std::max<std::uint32_t>(1, std::thread::hardware_concurrency()));
     if (threads > 0) {
-      verify_pool_ = std::make_unique<VerifyPool>(threads, options.bft.validators, config_.id,
-                                                  signatures_);
+      verify_pool_ =
+          std::make_unique<VerifyPool>(threads, options.bft.validators, config_.id, signatures_);
     }
-    auto r = BftReplica::open(fs_, registry_, std::move(options),
-                              std::make_unique<kv::KvMachine>(), std::move(key), std::move(hooks));
+    std::unique_ptr<consensus::StateMachine> app;
+    if (manifest_.app == cluster::App::kEvidence) {
+      app = std::make_unique<evidence::EvidenceMachine>(&registry_, manifest_.cluster,
+                                                        manifest_.evidence);
+    } else {
+      app = std::make_unique<kv::KvMachine>();
+    }
+    auto r = BftReplica::open(fs_, registry_, std::move(options), std::move(app), std::move(key),
+                              std::move(hooks));
     if (r) {
       bft_ = r->get();
       replica_ = std::move(*r);
@@ -233,7 +241,8 @@ Status Node::Impl::run() {
     if (!ec) acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
     if (!ec) acceptor.bind(endpoint, ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return fail(ErrorCode::kIo, fmt::format("listen on {}: {}", at.to_string(), ec.message()));
+    if (ec)
+      return fail(ErrorCode::kIo, fmt::format("listen on {}: {}", at.to_string(), ec.message()));
     return acceptor;
   };
   PHALANX_ASSIGN_OR_RETURN(asio::ip::tcp::acceptor acceptor, bind(listen));
@@ -241,10 +250,9 @@ Status Node::Impl::run() {
   if (config_.admin) {
     PHALANX_ASSIGN_OR_RETURN(asio::ip::tcp::acceptor admin_listener, bind(*config_.admin));
     admin_acceptor_.emplace(std::move(admin_listener));
-    asio::co_spawn(io_, serve_admin(*admin_acceptor_, [this](std::string_view path) {
-                     return admin(path);
-                   }),
-                   asio::detached);
+    asio::co_spawn(
+        io_, serve_admin(*admin_acceptor_, [this](std::string_view path) { return admin(path); }),
+        asio::detached);
   }
   signals_.async_wait([this](const asio::error_code& ec, int signal) {
     if (ec) return;
@@ -326,7 +334,7 @@ asio::awaitable<void> Node::Impl::serve(asio::ip::tcp::socket socket) {
 }
 
 asio::awaitable<std::optional<Bytes>> Node::Impl::next_frame(net::Channel& channel,
-                                                            std::string_view what) {
+                                                             std::string_view what) {
   Result<Bytes> frame = co_await channel.read_frame();
   if (!frame) {
     // An oversized, empty or cut-short frame is a rejection; a closed connection is not.
@@ -380,12 +388,11 @@ void Node::Impl::on_call(consensus::ClientHandle handle, ClientId client, ByteVi
   ++counters_.client_calls;
   const Principal who = Principal::client(client);
   if (!rate_ok(who, config_.limits.client_requests_per_second, config_.limits.client_burst)) {
-    return refuse_call(handle, call->call_id,
-                       Error(RateLimitExceeded{who.to_string(),
-                                               config_.limits.client_requests_per_second}));
+    return refuse_call(
+        handle, call->call_id,
+        Error(RateLimitExceeded{who.to_string(), config_.limits.client_requests_per_second}));
   }
-  Result<consensus::ClientRequest> request =
-      codec::decode<consensus::ClientRequest>(call->request);
+  Result<consensus::ClientRequest> request = codec::decode<consensus::ClientRequest>(call->request);
   if (!request) return refuse_call(handle, call->call_id, request.error());
   // The channel proved who is calling: a request in another client's name is refused
   // before anything else looks at it (byzantine mode also checks its signature).
@@ -412,11 +419,11 @@ void Node::Impl::on_call(consensus::ClientHandle handle, ClientId client, ByteVi
 void Node::Impl::refuse_call(consensus::ClientHandle handle, std::uint64_t call_id,
                              const Error& why) {
   reject(why, "client request");
-  consensus::ClientAnswer answer{.call_id = call_id,
-                                 .outcome = consensus::CallOutcome::kRejected,
-                                 .reply = to_bytes(why.security() != nullptr
-                                                       ? std::string(public_message(*why.security()))
-                                                       : why.message())};
+  consensus::ClientAnswer answer{
+      .call_id = call_id,
+      .outcome = consensus::CallOutcome::kRejected,
+      .reply = to_bytes(why.security() != nullptr ? std::string(public_message(*why.security()))
+                                                  : why.message())};
   if (clients_.at(handle).channel->send(codec::encode(net::AnswerFrame{answer}))) {
     ++counters_.frames_out;
   }
@@ -472,8 +479,9 @@ asio::awaitable<void> Node::Impl::dial_loop(cluster::ReplicaEntry peer) {
   while (!stopping_) {
     net::ChannelLimits limits;
     limits.frame_bytes_max = net::kPeerFrameBytesMax;
-    Result<std::shared_ptr<net::Channel>> dialed = co_await net::dial(
-        io_.get_executor(), *tls_, *pins_, peer.host, peer.port, Principal::replica(peer.id), limits);
+    Result<std::shared_ptr<net::Channel>> dialed =
+        co_await net::dial(io_.get_executor(), *tls_, *pins_, peer.host, peer.port,
+                           Principal::replica(peer.id), limits);
     if (dialed) {
       if (reported) info(fmt::format("connected to replica {}", peer.id.value()));
       reported = false;
@@ -565,22 +573,22 @@ HttpResponse Node::Impl::admin(std::string_view path) const {
 }
 
 Result<std::unique_ptr<Node>> Node::open(const cluster::NodeConfig& config, Log log) {
-  PHALANX_ASSIGN_OR_RETURN(std::string manifest_text, storage::read_public_text_file(
-                                                     config.manifest, cluster::kManifestBytesMax));
+  PHALANX_ASSIGN_OR_RETURN(
+      std::string manifest_text,
+      storage::read_public_text_file(config.manifest, cluster::kManifestBytesMax));
   Result<cluster::Manifest> manifest = cluster::Manifest::parse(manifest_text);
   if (!manifest) return Unexpected(std::move(manifest).error().with_context(config.manifest));
   if (manifest->replica(config.id) == nullptr) {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("{}: replica {} is not in the manifest", config.manifest,
-                            config.id.value()));
+    return fail(ErrorCode::kInvalidArgument, fmt::format("{}: replica {} is not in the manifest",
+                                                         config.manifest, config.id.value()));
   }
   PHALANX_ASSIGN_OR_RETURN(consensus::Quorum quorum, manifest->quorum_rule());
   PHALANX_ASSIGN_OR_RETURN(security::TrustRegistry registry, manifest->registry());
   PHALANX_ASSIGN_OR_RETURN(crypto::KeyPair key, storage::read_secret_key_file(config.identity_key));
   PHALANX_ASSIGN_OR_RETURN(net::TlsIdentity identity,
                            net::read_tls_identity(config.tls_certificate, config.tls_key));
-  auto impl = std::make_unique<Impl>(config, std::move(*manifest), std::move(registry),
-                                     std::move(log));
+  auto impl =
+      std::make_unique<Impl>(config, std::move(*manifest), std::move(registry), std::move(log));
   PHALANX_TRY(impl->open_tls(identity));
   PHALANX_TRY(impl->open_replica(std::move(key), quorum));
   return std::unique_ptr<Node>(new Node(std::move(impl)));

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "apps/evidence/evidence_machine.h"
 #include "apps/kv/kv_machine.h"
 #include "security/verify.h"
 #include "sim/bft_cluster_impl.h"
@@ -52,8 +53,8 @@ Cluster::Cluster(const BftSimOptions& options)
   }
   for (int c = 1; c <= o_.clients; ++c) {
     const ClientId id{static_cast<std::uint64_t>(c)};
-    PHALANX_ASSERT(
-        registry_.add({Principal::client(id), client_key(id).public_key(), Role::kClient}));
+    const Role role = o_.app == SimApp::kEvidence ? Role::kEvidenceSource : Role::kClient;
+    PHALANX_ASSERT(registry_.add({Principal::client(id), client_key(id).public_key(), role}));
     Client client;
     client.id = id;
     client.address = NodeId{kClientBase + id.value()};
@@ -127,9 +128,15 @@ void Cluster::start(Node& n) {
     hooks.certified = [this, id = n.id](const bft::CheckpointCert& c) { on_certified(id, c); };
     hooks.diverged = [this, id = n.id](const bft::Divergence& d) { on_diverged(id, d); };
   }
-  auto opened = node::BftReplica::open(*n.fs, registry_, std::move(options),
-                                       std::make_unique<kv::KvMachine>(), replica_key(n.id),
-                                       std::move(hooks));
+  std::unique_ptr<consensus::StateMachine> app;
+  if (o_.app == SimApp::kEvidence) {
+    app = std::make_unique<evidence::EvidenceMachine>(&registry_, cluster_id(),
+                                                      evidence::EvidenceConfig{});
+  } else {
+    app = std::make_unique<kv::KvMachine>();
+  }
+  auto opened = node::BftReplica::open(*n.fs, registry_, std::move(options), std::move(app),
+                                       replica_key(n.id), std::move(hooks));
   if (!opened) {
     return violated(
         fmt::format("node {} failed to recover: {}", n.id.value(), opened.error().to_string()));
@@ -238,13 +245,24 @@ void Cluster::client_step(Client& c, bool may_start) {
   }
   if (!may_start || now_ < c.next_op_at) return;
   const std::uint64_t sequence = c.next_sequence++;
-  kv::KvCommand command = random_kv_command(rng_, c.id, sequence);
-  consensus::ClientRequest req{cluster_id(), c.id, sequence, codec::encode(command), {}};
+  Bytes operation;
+  if (o_.app == SimApp::kEvidence) {
+    c.evidence = next_evidence_command(c, sequence);
+    operation = codec::encode(*c.evidence);
+  } else {
+    kv::KvCommand command = random_kv_command(rng_, c.id, sequence);
+    operation = codec::encode(command);
+    history_.push_back(KvOperation{now_, std::nullopt, std::move(command), std::nullopt});
+  }
+  consensus::ClientRequest req{cluster_id(), c.id, sequence, std::move(operation), {}};
   security::sign(req, client_key(c.id));
-  c.pending = Pending{sequence,      codec::encode(req), now_,
-                      now_,          history_.size(),    c.next_call,
+  c.pending = Pending{sequence,
+                      codec::encode(req),
+                      now_,
+                      now_,
+                      history_.size() - (o_.app == SimApp::kKv ? 1 : 0),
+                      c.next_call,
                       consensus::ReplyQuorum(quorum_.reply_quorum())};
-  history_.push_back(KvOperation{now_, std::nullopt, std::move(command), std::nullopt});
   ++ops_invoked_;
   client_send(c);
 }
@@ -253,12 +271,12 @@ void Cluster::client_answer(Client& c, NodeId from, const consensus::ClientAnswe
   if (!c.pending || answer.call_id < c.pending->first_call) return;  // an older operation
   if (answer.outcome != consensus::CallOutcome::kDone) {
     return violated(fmt::format("client {} request {} refused by node {}: {}", c.id.value(),
-                                c.pending->sequence, from.value(), std::string(answer.reply.begin(), answer.reply.end())));
+                                c.pending->sequence, from.value(),
+                                std::string(answer.reply.begin(), answer.reply.end())));
   }
   Result<consensus::ClientReply> reply = codec::decode<consensus::ClientReply>(answer.reply);
   const bool genuine =
-      reply &&
-      security::verify(registry_, Untrusted<consensus::ClientReply>(*reply)).has_value() &&
+      reply && security::verify(registry_, Untrusted<consensus::ClientReply>(*reply)).has_value() &&
       reply->replica == from && reply->cluster == cluster_id() && reply->client == c.id &&
       reply->sequence == c.pending->sequence;
   if (!genuine) {
@@ -268,6 +286,13 @@ void Cluster::client_answer(Client& c, NodeId from, const consensus::ClientAnswe
   const std::optional<Bytes> accepted = c.pending->replies.add(*reply);
   if (!accepted) return;
   ++ops_completed_;
+  if (o_.app == SimApp::kEvidence) {
+    check_evidence_reply(c, *accepted);
+    if (now_ >= o_.safety_ms) ++c.completed_after_heal;
+    c.pending.reset();
+    c.next_op_at = now_ + rng_.between(1, 20);
+    return;
+  }
   KvOperation& op = history_[c.pending->history_index];
   op.returned_at = now_;
   Result<kv::KvReply> decoded = codec::decode<kv::KvReply>(*accepted);
@@ -276,6 +301,73 @@ void Cluster::client_answer(Client& c, NodeId from, const consensus::ClientAnswe
   if (now_ >= o_.safety_ms) ++c.completed_after_heal;
   c.pending.reset();
   c.next_op_at = now_ + rng_.between(1, 20);
+}
+
+evidence::EvidenceCommand Cluster::next_evidence_command(Client& c, std::uint64_t sequence) {
+  evidence::EvidenceCommand command{c.id, sequence};
+  static const std::string kHypotheses[] = {"alpha", "beta"};
+  const std::uint64_t pick = rng_.uniform(8);
+  if (pick == 0 && c.chain.sequence > 0) {
+    command.op = evidence::EvidenceOp::kProof;
+    command.proof_source = c.id;
+    command.proof_sequence = rng_.between(1, c.chain.sequence);
+  } else if (pick == 1) {
+    command.op = evidence::EvidenceOp::kPosterior;
+    command.hypothesis = kHypotheses[rng_.uniform(2)];
+  } else {
+    // The next item on this source's chain: ±2 nats in steps of 1e-3.
+    command.op = evidence::EvidenceOp::kSubmit;
+    const auto llr = static_cast<evidence::Units>(rng_.uniform(4'001)) - 2'000;
+    evidence::EvidenceItem item{cluster_id(),
+                                c.id,
+                                kHypotheses[rng_.uniform(2)],
+                                llr * (evidence::kUnitsPerNat / 1'000),
+                                c.chain.sequence + 1,
+                                c.chain.head,
+                                c.chain.time_ms + static_cast<std::int64_t>(rng_.uniform(3)),
+                                {}};
+    security::sign(item, client_key(c.id));
+    command.item = std::move(item);
+  }
+  return command;
+}
+
+// An honest source's chained item must be admitted, and every proof it is
+// given must lead from the item it asked for to the digest f+1 replicas
+// signed.
+void Cluster::check_evidence_reply(Client& c, const Bytes& accepted) {
+  ++checks_;
+  Result<evidence::EvidenceReply> reply = codec::decode<evidence::EvidenceReply>(accepted);
+  if (!reply) return violated("evidence: f+1 replicas agreed on an undecodable reply");
+  const evidence::EvidenceCommand& sent = *c.evidence;
+  switch (sent.op) {
+    case evidence::EvidenceOp::kSubmit:
+      if (reply->status != evidence::EvidenceStatus::kOk) {
+        return violated(fmt::format("evidence: source {} item {} refused: {} ({})", c.id.value(),
+                                    sent.item->sequence, evidence::status_name(reply->status),
+                                    reply->detail));
+      }
+      c.chain = {sent.item->sequence, sent.item->hash(), sent.item->timestamp_ms};
+      ++evidence_items_;
+      return;
+    case evidence::EvidenceOp::kProof:
+      if (reply->status != evidence::EvidenceStatus::kOk || !reply->proof ||
+          reply->proof->item.source != c.id || reply->proof->item.sequence != sent.proof_sequence ||
+          !evidence::verify_proof(*reply->proof)) {
+        return violated(fmt::format("evidence: source {} got no valid proof of its item {}: {}",
+                                    c.id.value(), sent.proof_sequence,
+                                    evidence::status_name(reply->status)));
+      }
+      ++proofs_verified_;
+      return;
+    default:
+      if (reply->status != evidence::EvidenceStatus::kOk &&
+          reply->status != evidence::EvidenceStatus::kInsufficientEvidence) {
+        return violated(fmt::format("evidence: a posterior query failed: {}",
+                                    evidence::status_name(reply->status)));
+      }
+      return;
+  }
 }
 
 void Cluster::inject_faults() {
@@ -319,8 +411,9 @@ void Cluster::on_commit(NodeId id, const bft::Block& b, std::uint64_t height) {
   ++checks_;
   for (const bft::Accusation& a : b.accusations) {
     if (node(a.accused()).honest()) {
-      return violated(fmt::format("accountability: node {} committed an accusation of honest node {}",
-                                  id.value(), a.accused().value()));
+      return violated(
+          fmt::format("accountability: node {} committed an accusation of honest node {}",
+                      id.value(), a.accused().value()));
     }
     excluded_.insert(a.accused().value());
   }
@@ -346,8 +439,9 @@ void Cluster::on_certified(NodeId id, const bft::CheckpointCert& c) {
   ++checks_;
   const auto [it, fresh] = certified_.try_emplace(c.height, c.root);
   if (!fresh && it->second != c.root) {
-    violated(fmt::format("checkpoint agreement: node {} holds a certificate for another root at height {}",
-                         id.value(), c.height));
+    violated(fmt::format(
+        "checkpoint agreement: node {} holds a certificate for another root at height {}",
+        id.value(), c.height));
   }
 }
 
@@ -363,7 +457,8 @@ void Cluster::on_diverged(NodeId id, const bft::Divergence& d) {
 void Cluster::on_apply(NodeId id, const consensus::ClientRequest& r, bool executed) {
   ++checks_;
   auto verified = security::verify(registry_, Untrusted<consensus::ClientRequest>(r));
-  if (!verified || verified->role() != Role::kClient || r.cluster != cluster_id()) {
+  const Role role = o_.app == SimApp::kEvidence ? Role::kEvidenceSource : Role::kClient;
+  if (!verified || verified->role() != role || r.cluster != cluster_id()) {
     return violated(fmt::format("validity: node {} applied a request client {} never signed",
                                 id.value(), r.client.value()));
   }
@@ -381,8 +476,8 @@ void Cluster::check_liveness() {
                       c.id.value(), c.pending->sequence, now_ - o_.safety_ms));
     }
     if (c.completed_after_heal == 0) {
-      return violated(fmt::format("liveness: client {} completed nothing after faults stopped",
-                                  c.id.value()));
+      return violated(
+          fmt::format("liveness: client {} completed nothing after faults stopped", c.id.value()));
     }
   }
 }
@@ -429,6 +524,8 @@ BftSimReport Cluster::report() {
   rep.diverged = diverged_;
   rep.replays_answered = replays_answered_;
   rep.bad_replies = bad_replies_;
+  rep.evidence_items = evidence_items_;
+  rep.proofs_verified = proofs_verified_;
   rep.checks = checks_;
   rep.history_checked = history_checked_;
   rep.violation = violation_;

@@ -47,8 +47,15 @@ inline constexpr std::uint8_t kAdversaryMax = 11;
 [[nodiscard]] const char* adversary_name(Adversary a);
 [[nodiscard]] std::optional<Adversary> adversary_from_name(const std::string& name);
 
+// What the replicas run: the KV store (clients put, get, delete, cas; the
+// history is checked for linearizability) or the evidence service (clients
+// are sources submitting chained, signed evidence and asking for posteriors
+// and inclusion proofs, which they verify).
+enum class SimApp : std::uint8_t { kKv, kEvidence };
+
 struct BftSimOptions {
   std::uint64_t seed = 1;
+  SimApp app = SimApp::kKv;
   int replicas = 4;
   int byzantine = 0;  // ids 1..byzantine lie
   Adversary adversary = Adversary::kNone;
@@ -95,6 +102,8 @@ struct BftSimReport {
   std::set<std::uint64_t> diverged;    // replicas reported for signing a false state root
   std::uint64_t replays_answered = 0;  // committed retries answered from the session cache
   std::uint64_t bad_replies = 0;       // client replies that failed their signature or lied
+  std::uint64_t evidence_items = 0;    // evidence items accepted on f+1 matching replies
+  std::uint64_t proofs_verified = 0;   // inclusion proofs the sources checked
   std::uint64_t checks = 0;
   std::uint64_t history_checked = 0;
   std::optional<std::string> violation;

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <variant>
 
+#include "apps/evidence/evidence.h"
 #include "consensus/bft/wire.h"
 #include "consensus/common/reply_quorum.h"
 #include "node/bft_replica.h"
@@ -70,8 +71,17 @@ struct Pending {
   consensus::ReplyQuorum replies;
 };
 
+// An evidence source's view of its own chain (SimApp::kEvidence).
+struct SourceChain {
+  std::uint64_t sequence = 0;
+  crypto::Hash32 head;
+  std::int64_t time_ms = 0;
+};
+
 struct Client {
   ClientId id;
+  SourceChain chain;
+  std::optional<evidence::EvidenceCommand> evidence;  // the pending evidence command
   NodeId address;
   std::uint64_t next_sequence = 1;
   std::uint64_t next_call = 1;
@@ -160,6 +170,10 @@ class Cluster {
   void client_send(Client& c);
   void client_step(Client& c, bool may_start);
   void client_answer(Client& c, NodeId from, const consensus::ClientAnswer& answer);
+  // SimApp::kEvidence: the next command of source `c`, and what its
+  // accepted reply must say.
+  [[nodiscard]] evidence::EvidenceCommand next_evidence_command(Client& c, std::uint64_t sequence);
+  void check_evidence_reply(Client& c, const Bytes& accepted);
 
   // ---- Faults (on honest replicas and the network) ----
 
@@ -217,6 +231,8 @@ class Cluster {
   std::uint64_t partitions_ = 0;
   std::uint64_t replays_answered_ = 0;
   std::uint64_t bad_replies_ = 0;
+  std::uint64_t evidence_items_ = 0;
+  std::uint64_t proofs_verified_ = 0;
   std::uint64_t checks_ = 0;
   std::uint64_t history_checked_ = 0;
 };

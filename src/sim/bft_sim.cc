@@ -47,21 +47,22 @@ void run_seeds(int replicas, std::uint64_t default_seeds) {
     excluded += report.excluded.empty() ? 0 : 1;
     diverged += report.diverged.empty() ? 0 : 1;
   }
-  std::printf("%zu seeds with %d replicas\n  adversaries: %s\n  attacks: %s\n  refused: %s\n"
-              "  %lu equivocation proofs, %lu retries answered from the session cache\n",
-              seeds.size(), replicas, counts(runs).c_str(), counts(attacks).c_str(),
-              counts(rejected).c_str(), static_cast<unsigned long>(evidence),
-              static_cast<unsigned long>(replays));
-  std::printf("  %lu checkpoints certified; a liar excluded from the rotation in %lu seeds, "
-              "reported diverged in %lu\n",
-              static_cast<unsigned long>(checkpoints), static_cast<unsigned long>(excluded),
-              static_cast<unsigned long>(diverged));
+  std::printf(
+      "%zu seeds with %d replicas\n  adversaries: %s\n  attacks: %s\n  refused: %s\n"
+      "  %lu equivocation proofs, %lu retries answered from the session cache\n",
+      seeds.size(), replicas, counts(runs).c_str(), counts(attacks).c_str(),
+      counts(rejected).c_str(), static_cast<unsigned long>(evidence),
+      static_cast<unsigned long>(replays));
+  std::printf(
+      "  %lu checkpoints certified; a liar excluded from the rotation in %lu seeds, "
+      "reported diverged in %lu\n",
+      static_cast<unsigned long>(checkpoints), static_cast<unsigned long>(excluded),
+      static_cast<unsigned long>(diverged));
   if (seeds.size() >= 150) {
     // Every kind of lie was tried, and the lies that can be refused were.
     for (const char* a : {"equivocate", "double-vote", "withhold-vote", "silent", "replay-own",
                           "replay-other", "forge-signature", "forge-identity", "forge-address",
-                          "stale-qc", "bad-request", "timing", "lying-reply",
-                          "false-checkpoint"}) {
+                          "stale-qc", "bad-request", "timing", "lying-reply", "false-checkpoint"}) {
       EXPECT_GT(attacks[a], 0u) << a;
     }
     for (const char* r : {"equivocation", "bad_request", "safety_rule", "signature_invalid",
@@ -77,6 +78,36 @@ void run_seeds(int replicas, std::uint64_t default_seeds) {
 }
 
 TEST(BftSimulation, FourReplicasOneLiarMixedFaults) { run_seeds(4, 300); }
+
+// The evidence service on the byzantine log, under every adversary and fault
+// mix: honest sources' chained items are all admitted, every inclusion proof
+// they ask for verifies, and honest replicas reach one digest per height
+// (checkpoint certificates and the convergence check).
+TEST(BftSimulation, TheEvidenceServiceAgreesUnderLiarsAndFaults) {
+  std::uint64_t items = 0;
+  std::uint64_t proofs = 0;
+  std::uint64_t checkpoints = 0;
+  std::map<std::string, std::uint64_t> runs;
+  const std::vector<std::uint64_t> seeds = sim_seeds(60 / kSeedShare);
+  for (std::uint64_t seed : seeds) {
+    BftSimOptions options = random_bft_mix(seed, seed % 3 == 0 ? 7 : 4);
+    options.app = SimApp::kEvidence;
+    const BftSimReport report = run_bft_sim(options);
+    ASSERT_TRUE(report.ok()) << report.summary(options);
+    ++runs[adversary_name(options.adversary)];
+    items += report.evidence_items;
+    proofs += report.proofs_verified;
+    checkpoints += report.checkpoints;
+  }
+  std::printf(
+      "%zu evidence seeds\n  adversaries: %s\n  %lu items accepted, %lu proofs verified, "
+      "%lu checkpoints certified\n",
+      seeds.size(), counts(runs).c_str(), static_cast<unsigned long>(items),
+      static_cast<unsigned long>(proofs), static_cast<unsigned long>(checkpoints));
+  EXPECT_GT(items, 10 * seeds.size());
+  EXPECT_GT(proofs, seeds.size());
+  EXPECT_GT(checkpoints, 0u);
+}
 TEST(BftSimulation, SevenReplicasTwoLiarsMixedFaults) { run_seeds(7, 200); }
 
 // What each liar's attempts get from the honest replicas, on a calm
@@ -85,7 +116,7 @@ TEST(BftSimulation, SevenReplicasTwoLiarsMixedFaults) { run_seeds(7, 200); }
 struct Expectation {
   Adversary adversary;
   const char* attack;
-  const char* refused;  // nullptr: nothing to refuse (withheld); liveness is the check
+  const char* refused;    // nullptr: nothing to refuse (withheld); liveness is the check
   bool excluded = false;  // the proof commits and the liar leaves the leader rotation
 };
 

@@ -66,7 +66,9 @@ BftSimOptions random_bft_mix(std::uint64_t seed, int replicas) {
 }
 
 std::string BftSimOptions::command() const {
-  std::string cmd = fmt::format("phalanx sim --protocol bft --seed {} --replicas {}", seed, replicas);
+  std::string cmd =
+      fmt::format("phalanx sim --protocol bft --seed {} --replicas {}", seed, replicas);
+  if (app == SimApp::kEvidence) cmd += " --app evidence";
   if (!mix_from_seed) {
     const std::string faults = fault_list();
     cmd += fmt::format(" --byzantine {} --adversary {} --ticks {} --faults {}", byzantine,
@@ -90,13 +92,18 @@ std::string BftSimReport::summary(const BftSimOptions& o) const {
       "  refused:    {}; {} equivocation proofs held; {} bad client replies discarded\n"
       "  excluded:   {} (proven equivocators out of the leader rotation)\n"
       "  checkpoints: {} certified; diverged: {}\n"
+      "  evidence:   {} items accepted, {} inclusion proofs verified\n"
       "  checks:     {} invariant checks, {} client operations linearizable, trace {}\n"
       "  result:     {}\n",
       o.seed, o.replicas, o.byzantine, adversary_name(o.adversary), o.clients, o.fault_list(),
       ops_invoked, ops_completed, retries, replays_answered, height, round, crashes, power_losses,
       partitions, messages_dropped, messages_sent, counts(attacks), counts(rejected), evidence,
-      bad_replies, excluded.empty() ? std::string("none") : fmt::format("{}", fmt::join(excluded, ", ")),
-      checkpoints, diverged.empty() ? std::string("none") : fmt::format("{}", fmt::join(diverged, ", ")), checks, history_checked, to_hex(trace_hash.view()).substr(0, 16),
+      bad_replies,
+      excluded.empty() ? std::string("none") : fmt::format("{}", fmt::join(excluded, ", ")),
+      checkpoints,
+      diverged.empty() ? std::string("none") : fmt::format("{}", fmt::join(diverged, ", ")),
+      evidence_items, proofs_verified, checks, history_checked,
+      to_hex(trace_hash.view()).substr(0, 16),
       ok() ? "every check held" : "VIOLATION: " + *violation);
   if (!ok()) {
     out += "  last events:\n";

@@ -9,6 +9,7 @@
 #include "core/bytes.h"
 #include "core/error.h"
 #include "core/ids.h"
+#include "core/principal.h"
 #include "crypto/hash.h"
 
 namespace phalanx::consensus {
@@ -30,6 +31,15 @@ class StateMachine {
   // has confirmed a read index and applied that far, without a log entry.
   [[nodiscard]] virtual bool read_only(ByteView command) const = 0;
   [[nodiscard]] virtual Bytes query(ByteView command) const = 0;
+  // What `command` asks to do, for the policy (security/policy.h): a replica
+  // executes a request only if the signer's role permits this action.
+  [[nodiscard]] virtual Action action(ByteView command) const {
+    return read_only(command) ? Action::kRead : Action::kSubmitRequest;
+  }
+  // The commands applied from now on belong to committed block `height`
+  // (byzantine mode; heights grow). Apps that meter or prove per block
+  // use it; the default ignores it.
+  virtual void begin_block(std::uint64_t /*height*/) {}
   // True if `command` names (client, sequence) as its session: in byzantine
   // mode a command executes only inside a request signed by that client for
   // that sequence, so no client can act in another's session.
