@@ -224,7 +224,9 @@ struct ItemProof {
 // then compares with a digest it trusts: f+1 matching signed replies).
 [[nodiscard]] bool verify_proof(const ItemProof& proof);
 
-inline constexpr std::size_t kSourcesMax = 100'000;
+// A sources reply lists at most this many (by id), so that it stays within
+// the session table's cached-reply limit (storage::SessionTable::kReplyBytesMax).
+inline constexpr std::size_t kSourcesMax = 10'000;
 inline constexpr std::size_t kDetailBytesMax = 512;
 
 struct EvidenceReply {

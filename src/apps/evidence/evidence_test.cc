@@ -110,6 +110,23 @@ TEST(Evidence, MessagesRoundTripAndGarbageIsMalformed) {
   EXPECT_EQ(store.log_size(), 0u);
 }
 
+TEST(Evidence, TheLargestRepliesFitTheSessionTablesCachedReplyLimit) {
+  EvidenceReply r{EvidenceStatus::kOk, std::string(kDetailBytesMax, 'x')};
+  SourceStanding widest{ClientId{UINT64_MAX}, UINT64_MAX, {}, INT64_MIN, kReputationMax,
+                        UINT64_MAX, UINT64_MAX};
+  r.sources.assign(kSourcesMax, widest);
+  r.posterior = Posterior{std::string(kHypothesisBytesMax, 'h'), UINT32_MAX, UINT32_MAX,
+                          UINT32_MAX, INT64_MIN, INT64_MIN, INT64_MIN};
+  r.config = EvidenceConfig{};
+  r.config_version = UINT64_MAX;
+  ItemProof proof;
+  proof.item.hypothesis = std::string(kHypothesisBytesMax, 'h');
+  proof.item_path.path.resize(crypto::InclusionProof::kPathMax);
+  proof.block_path.path.resize(crypto::InclusionProof::kPathMax);
+  r.proof = proof;
+  EXPECT_LE(codec::encode(r).size(), storage::SessionTable::kReplyBytesMax);
+}
+
 TEST(Evidence, ValidItemsChainAndMoveThePosterior) {
   Service s(3);
   EXPECT_EQ(s.add(1, "h", 0.5).status, EvidenceStatus::kOk);

@@ -1,0 +1,130 @@
+// Recovery and scale figures (./dev bench, docs/performance.md):
+//   - a crash-mode replica restarting on a 1,000,000-entry log until it serves;
+//   - memory per million keys in the KV store.
+//
+// Files go to $PHALANX_BENCH_DIR (default ./build/bench-data), as in
+// storage_bench.cc, and are removed afterwards.
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "apps/kv/kv_machine.h"
+#include "crypto/keys.h"
+#include "node/raft_replica.h"
+#include "storage/hard_state.h"
+#include "storage/posix_file_system.h"
+#include "storage/wal.h"
+
+namespace phalanx {
+namespace {
+
+constexpr std::uint64_t kEntries = 1'000'000;
+
+std::string fresh_dir(const std::string& name) {
+  const char* root = std::getenv("PHALANX_BENCH_DIR");
+  const std::filesystem::path dir = std::filesystem::path(root ? root : "build/bench-data") / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+Bytes put_command(std::uint64_t sequence) {
+  char key[32];
+  std::snprintf(key, sizeof key, "key-%012llu", static_cast<unsigned long long>(sequence));
+  return codec::encode(
+      kv::KvCommand{ClientId{1}, sequence, kv::KvOp::kPut, key, Bytes(64, 0x5a), std::nullopt});
+}
+
+// The data directory of a one-voter replica whose log holds kEntries
+// committed KV puts (term 1), written through the WAL as the replica writes it.
+const std::string& million_entry_replica() {
+  static const std::string dir = [] {
+    storage::PosixFileSystem fs;
+    const std::string d = fresh_dir("restart");
+    auto wal = std::move(*storage::Wal::open(fs, d + "/wal", {}));
+    for (std::uint64_t i = 1; i <= kEntries; ++i) {
+      Bytes payload{static_cast<std::uint8_t>(raft::EntryKind::kCommand)};
+      const Bytes command = put_command(i);
+      payload.insert(payload.end(), command.begin(), command.end());
+      (void)wal->append(1, payload);
+      if (i % 10'000 == 0) (void)wal->sync();
+    }
+    (void)wal->sync();
+    (void)storage::save_hard_state(fs, d + "/raft_state",
+                                   storage::RaftHardState{Term{1}, NodeId{1}, LogIndex{kEntries}});
+    return d;
+  }();
+  return dir;
+}
+
+// Open (read the log), win the one-voter election, and apply every entry to
+// the KV store: the replica then answers reads. Snapshots are off, so the
+// whole log is replayed (a replica with the default snapshot_every keeps at
+// most about 11,000 entries).
+void BM_RaftRestartTo1MEntriesServing(benchmark::State& state) {
+  const std::string& dir = million_entry_replica();
+  security::TrustRegistry registry;
+  (void)registry.add({Principal::replica(NodeId{1}),
+                      crypto::KeyPair::from_seed(crypto::Seed{}).public_key(), Role::kReplica});
+  std::uint64_t ticks = 0;
+  for (auto _ : state) {
+    storage::PosixFileSystem fs;
+    node::RaftReplicaOptions options;
+    options.raft.id = NodeId{1};
+    options.raft.voters = {NodeId{1}};
+    options.data_dir = dir;
+    options.snapshot_every = 1ull << 40;
+    auto opened = node::RaftReplica::open(fs, registry, std::move(options),
+                                          std::make_unique<kv::KvMachine>(), 7);
+    if (!opened) {
+      state.SkipWithError(opened.error().to_string().c_str());
+      break;
+    }
+    node::RaftReplica& r = **opened;
+    ticks = 0;
+    while (r.status().applied.value() < kEntries && ticks < 10'000) {
+      r.tick();
+      ++ticks;
+    }
+    if (r.status().applied.value() < kEntries) {
+      state.SkipWithError("the replica did not apply its log");
+      break;
+    }
+  }
+  state.counters["entries"] = static_cast<double>(kEntries);
+  state.counters["ticks"] = static_cast<double>(ticks);
+}
+BENCHMARK(BM_RaftRestartTo1MEntriesServing)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
+
+// Heap bytes in use (glibc): unlike the resident set, this does not depend
+// on what earlier benchmarks freed and the allocator kept.
+std::uint64_t heap_bytes() {
+  const struct mallinfo2 m = ::mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// Heap memory the KV state machine takes per key: 1,000,000 puts of
+// 16-byte keys and 64-byte values (80 bytes of data), session table included.
+void BM_KvMemoryPerMillionKeys(benchmark::State& state) {
+  double per_key = 0;
+  for (auto _ : state) {
+    const std::uint64_t before = heap_bytes();
+    auto kv = std::make_unique<kv::KvMachine>();
+    for (std::uint64_t i = 1; i <= kEntries; ++i) {
+      benchmark::DoNotOptimize(kv->apply(LogIndex{i}, put_command(i)));
+    }
+    per_key = static_cast<double>(heap_bytes() - before) / static_cast<double>(kEntries);
+    benchmark::DoNotOptimize(kv->digest());
+  }
+  state.counters["bytes_per_key"] = per_key;
+  state.counters["data_bytes_per_key"] = 16 + 64;
+}
+BENCHMARK(BM_KvMemoryPerMillionKeys)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+}  // namespace
+}  // namespace phalanx
