@@ -110,6 +110,8 @@ void Cluster::start(Node& n) {
     n.fs->restart_process();
   }
   n.fs->cancel_power_loss();
+  n.fs->set_faults({});
+  n.disk_faults_until = 0;
   node::BftReplicaOptions options{
       bft::Config{n.id, ids_, bft::Validators{&registry_, quorum_, kEpoch}, cluster_id()}};
   options.wal.segment_bytes_target = 64 * 1024;
@@ -181,6 +183,15 @@ void Cluster::after_input(Node& n) {
     net_.send(now_, n.id, NodeId{a.client}, Wire(std::move(a.answer)));
   }
   if (const std::optional<Error>& failed = n.replica->failure()) {
+    if (n.disk_faults_until != 0 && !n.fs->powered_off()) {
+      // An injected EIO or ENOSPC: the replica stopped before anything it
+      // failed to persist left it; it restarts from what its disk kept.
+      trace(fmt::format("node {} stopped: {}", n.id.value(), failed->to_string()));
+      ++stopped_on_io_;
+      crash(n, false, "stopped on an I/O error");
+      if (now_ >= o_.safety_ms) start(n);
+      return;
+    }
     if (!n.fs->powered_off()) violated("storage failed: " + failed->to_string());
     crash(n, true, "power lost while writing");
     return;
@@ -382,6 +393,15 @@ void Cluster::inject_faults() {
       }
     }
   }
+  if (o_.disk && rng_.one_in(std::max<std::uint64_t>(1, o_.crash_every_ms / kTickMs))) {
+    inject_disk_fault();
+  }
+  for (Node& n : nodes_) {
+    if (n.up && n.disk_faults_until != 0 && now_ >= n.disk_faults_until) {
+      n.fs->set_faults({});
+      n.disk_faults_until = 0;
+    }
+  }
   if (!o_.partition) return;
   if (partition_until_ == 0 &&
       rng_.one_in(std::max<std::uint64_t>(1, o_.partition_every_ms / kTickMs))) {
@@ -395,6 +415,23 @@ void Cluster::inject_faults() {
   }
 }
 
+void Cluster::inject_disk_fault() {
+  Node& n = node(random_node());
+  if (!n.up || !n.honest() || n.disk_faults_until != 0 || n.fs->power_loss_scheduled()) return;
+  sim::DiskFaults faults;
+  if (rng_.coin()) {
+    faults.write_eio_one_in = 30;
+    faults.sync_eio_one_in = 4;
+    trace(fmt::format("disk of node {}: EIO on writes and syncs", n.id.value()));
+  } else {
+    faults.capacity_bytes = n.fs->used_bytes() + rng_.uniform(16 * 1024);
+    trace(fmt::format("disk of node {}: full (ENOSPC)", n.id.value()));
+  }
+  n.fs->set_faults(faults);
+  n.disk_faults_until = now_ + rng_.between(50, 500);
+  ++disk_faults_;
+}
+
 void Cluster::heal_everything() {
   trace("faults stop: heal, restart everything (the liars keep lying)");
   net_.heal();
@@ -402,6 +439,10 @@ void Cluster::heal_everything() {
   partition_until_ = 0;
   for (Node& n : nodes_) {
     if (n.up && n.fs->power_loss_scheduled()) n.fs->cancel_power_loss();
+    if (n.up) {
+      n.fs->set_faults({});
+      n.disk_faults_until = 0;
+    }
     if (!n.up) start(n);
   }
   heal_height_ = committed_.size();
@@ -525,6 +566,8 @@ BftSimReport Cluster::report() {
   rep.replays_answered = replays_answered_;
   rep.bad_replies = bad_replies_;
   rep.evidence_items = evidence_items_;
+  rep.disk_faults = disk_faults_;
+  rep.stopped_on_io = stopped_on_io_;
   rep.proofs_verified = proofs_verified_;
   rep.checks = checks_;
   rep.history_checked = history_checked_;

@@ -63,7 +63,7 @@ struct BftSimOptions {
   std::uint64_t safety_ms = 3'000;
   std::uint64_t liveness_ms = 4'000;
   bool crash = true;      // honest replicas are killed and restarted
-  bool disk = true;       // crashes may be power losses (unsynced data lost or torn)
+  bool disk = true;       // power losses (unsynced data lost or torn), EIO, a full disk
   bool partition = true;  // symmetric and one-way partitions
   bool loss = true;
   bool duplicate = true;
@@ -89,6 +89,8 @@ struct BftSimReport {
   std::uint64_t round = 0;   // the highest round an honest replica reached
   std::uint64_t crashes = 0;
   std::uint64_t power_losses = 0;
+  std::uint64_t disk_faults = 0;    // EIO or ENOSPC windows on honest replicas' disks
+  std::uint64_t stopped_on_io = 0;  // replicas that stopped on an I/O error and restarted
   std::uint64_t partitions = 0;
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_dropped = 0;

@@ -49,14 +49,15 @@ struct Node {
   bool lost_power = false;
   std::uint64_t down_until = 0;
   std::uint64_t power_loss_since = 0;
+  std::uint64_t disk_faults_until = 0;  // EIO or ENOSPC on its disk until then (0: none)
   std::uint64_t tick_ms = 10;
   std::uint64_t lives = 0;
   // A liar's memory.
-  std::deque<std::pair<NodeId, Bytes>> sent;   // its own frames (to, frame)
-  std::deque<Bytes> heard;                     // other replicas' frames
+  std::deque<std::pair<NodeId, Bytes>> sent;         // its own frames (to, frame)
+  std::deque<Bytes> heard;                           // other replicas' frames
   std::optional<consensus::ClientRequest> captured;  // a client-signed request it saw
-  std::deque<bft::QuorumCert> qcs;             // QCs it saw, oldest first
-  Round attacked_round;                        // the last round a leader attack was counted in
+  std::deque<bft::QuorumCert> qcs;                   // QCs it saw, oldest first
+  Round attacked_round;  // the last round a leader attack was counted in
 
   [[nodiscard]] bool honest() const { return adversary == Adversary::kNone; }
 };
@@ -174,6 +175,9 @@ class Cluster {
   // accepted reply must say.
   [[nodiscard]] evidence::EvidenceCommand next_evidence_command(Client& c, std::uint64_t sequence);
   void check_evidence_reply(Client& c, const Bytes& accepted);
+  // EIO on writes and syncs, or a full disk, on an honest replica for a
+  // while; a replica that then stops on the error is restarted like a crash.
+  void inject_disk_fault();
 
   // ---- Faults (on honest replicas and the network) ----
 
@@ -210,7 +214,7 @@ class Cluster {
   Fork fork_;
   std::vector<std::pair<bft::BlockId, NodeId>> committed_;  // by height - 1: block, first committer
   std::vector<std::uint64_t> committed_round_;
-  std::set<std::uint64_t> excluded_;  // accused in committed blocks
+  std::set<std::uint64_t> excluded_;                   // accused in committed blocks
   std::map<std::uint64_t, crypto::Hash32> certified_;  // checkpoint roots by height
   std::set<std::uint64_t> diverged_;                   // replicas reported diverged
   std::set<std::tuple<NodeId, ClientId, std::uint64_t>> executed_;
@@ -232,6 +236,8 @@ class Cluster {
   std::uint64_t replays_answered_ = 0;
   std::uint64_t bad_replies_ = 0;
   std::uint64_t evidence_items_ = 0;
+  std::uint64_t disk_faults_ = 0;
+  std::uint64_t stopped_on_io_ = 0;
   std::uint64_t proofs_verified_ = 0;
   std::uint64_t checks_ = 0;
   std::uint64_t history_checked_ = 0;

@@ -33,6 +33,8 @@ void run_seeds(int replicas, std::uint64_t default_seeds) {
   std::uint64_t checkpoints = 0;
   std::uint64_t excluded = 0;  // seeds in which a liar left the rotation
   std::uint64_t diverged = 0;  // seeds in which a liar was reported diverged
+  std::uint64_t disk_faults = 0;
+  std::uint64_t stopped_on_io = 0;
   const std::vector<std::uint64_t> seeds = sim_seeds(default_seeds / kSeedShare);
   for (std::uint64_t seed : seeds) {
     const BftSimOptions options = random_bft_mix(seed, replicas);
@@ -46,6 +48,8 @@ void run_seeds(int replicas, std::uint64_t default_seeds) {
     checkpoints += report.checkpoints;
     excluded += report.excluded.empty() ? 0 : 1;
     diverged += report.diverged.empty() ? 0 : 1;
+    disk_faults += report.disk_faults;
+    stopped_on_io += report.stopped_on_io;
   }
   std::printf(
       "%zu seeds with %d replicas\n  adversaries: %s\n  attacks: %s\n  refused: %s\n"
@@ -58,6 +62,9 @@ void run_seeds(int replicas, std::uint64_t default_seeds) {
       "reported diverged in %lu\n",
       static_cast<unsigned long>(checkpoints), static_cast<unsigned long>(excluded),
       static_cast<unsigned long>(diverged));
+  std::printf(
+      "  %lu EIO or full-disk windows; %lu replicas stopped on an I/O error and recovered\n",
+      static_cast<unsigned long>(disk_faults), static_cast<unsigned long>(stopped_on_io));
   if (seeds.size() >= 150) {
     // Every kind of lie was tried, and the lies that can be refused were.
     for (const char* a : {"equivocate", "double-vote", "withhold-vote", "silent", "replay-own",
@@ -74,6 +81,8 @@ void run_seeds(int replicas, std::uint64_t default_seeds) {
     EXPECT_GT(checkpoints, 0u);
     EXPECT_GT(excluded, 0u);
     EXPECT_GT(diverged, 0u);
+    EXPECT_GT(disk_faults, 0u);
+    EXPECT_GT(stopped_on_io, 0u);
   }
 }
 

@@ -88,6 +88,8 @@ std::string BftSimReport::summary(const BftSimOptions& o) const {
       "  client ops: {} invoked, {} completed, {} retries, {} replays answered from the cache\n"
       "  consensus:  height {}, round {}\n"
       "  faults:     {} crashes ({} power losses), {} partitions, {} of {} messages dropped\n"
+      "  disk:       {} EIO or full-disk windows, {} replicas stopped on an I/O error and "
+      "restarted\n"
       "  attacks:    {}\n"
       "  refused:    {}; {} equivocation proofs held; {} bad client replies discarded\n"
       "  excluded:   {} (proven equivocators out of the leader rotation)\n"
@@ -97,8 +99,8 @@ std::string BftSimReport::summary(const BftSimOptions& o) const {
       "  result:     {}\n",
       o.seed, o.replicas, o.byzantine, adversary_name(o.adversary), o.clients, o.fault_list(),
       ops_invoked, ops_completed, retries, replays_answered, height, round, crashes, power_losses,
-      partitions, messages_dropped, messages_sent, counts(attacks), counts(rejected), evidence,
-      bad_replies,
+      partitions, messages_dropped, messages_sent, disk_faults, stopped_on_io, counts(attacks),
+      counts(rejected), evidence, bad_replies,
       excluded.empty() ? std::string("none") : fmt::format("{}", fmt::join(excluded, ", ")),
       checkpoints,
       diverged.empty() ? std::string("none") : fmt::format("{}", fmt::join(diverged, ", ")),

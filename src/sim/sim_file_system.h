@@ -63,6 +63,8 @@ class SimFileSystem final : public storage::FileSystem {
   Result<std::uint64_t> free_bytes(const std::string& dir) override;
 
   void set_faults(const DiskFaults& faults) { faults_ = faults; }
+  // Bytes in the files as the process sees them (what capacity_bytes limits).
+  [[nodiscard]] std::uint64_t used_bytes() const;
   const DiskFaults& faults() const { return faults_; }
 
   // The (after_ops+1)-th mutating call from now fails, and so does every
@@ -118,7 +120,6 @@ class SimFileSystem final : public storage::FileSystem {
   Status begin_mutation(std::string_view what);
   Status check_powered(std::string_view what) const;
   bool roll(std::uint32_t one_in) { return one_in != 0 && rng_.one_in(one_in); }
-  std::uint64_t used_bytes() const;
   Inode* inode_for(std::uint64_t id);
   void apply_pending(Inode& inode, Bytes& target, bool random_fates);
   static void apply_write(Bytes& target, std::uint64_t offset, ByteView data);
