@@ -71,16 +71,18 @@ Result<bft::Block> BftReplica::recover_blocks() {
   app_->clear();
   schedule_ = bft::LeaderSchedule(options_.bft.replicas, options_.bft.schedule);
   bft::Block tip = bft::genesis_block(options_.bft.validators.epoch);
-  for (std::uint64_t i = 1; i <= wal_->last_index().value(); ++i) {
-    PHALANX_ASSIGN_OR_RETURN(storage::WalEntry e, wal_->read(LogIndex{i}));
-    Result<bft::Block> block = codec::decode<bft::Block>(e.payload);
-    if (!block || block->parent() != tip.id() || block->round <= tip.round) {
-      return fail(ErrorCode::kCorruption,
-                  fmt::format("committed block {} does not extend the block before it", i));
-    }
-    tip = std::move(*block);
-    apply(tip, /*replaying=*/true);
-  }
+  PHALANX_TRY(
+      wal_->read_range(LogIndex{1}, wal_->last_index(), [&](storage::WalEntry&& e) -> Status {
+        Result<bft::Block> block = codec::decode<bft::Block>(e.payload);
+        if (!block || block->parent() != tip.id() || block->round <= tip.round) {
+          return fail(ErrorCode::kCorruption,
+                      fmt::format("committed block {} does not extend the block before it",
+                                  e.index.value()));
+        }
+        tip = std::move(*block);
+        apply(tip, /*replaying=*/true);
+        return {};
+      }));
   return tip;
 }
 

@@ -68,18 +68,24 @@ Result<raft::Persisted> RaftReplica::recover() {
     if (!continues) PHALANX_TRY(wal_->reset(base.next(), manifest.meta.last_entry_hash));
     persisted.snapshot = std::move(manifest);
   }
-  for (std::uint64_t i = base.value() + 1; i <= wal_->last_index().value(); ++i) {
-    PHALANX_ASSIGN_OR_RETURN(storage::WalEntry e, wal_->read(LogIndex{i}));
-    if (e.payload.empty() || e.payload[0] > raft::kEntryKindMax) {
-      return fail(ErrorCode::kCorruption, fmt::format("log entry {} has no valid kind", i));
-    }
-    raft::Entry entry{Term{e.term}, LogIndex{i}, static_cast<raft::EntryKind>(e.payload[0]),
-                      Bytes(e.payload.begin() + 1, e.payload.end())};
-    if (entry.kind == raft::EntryKind::kConfig && !codec::decode<raft::Membership>(entry.data)) {
-      return fail(ErrorCode::kCorruption, fmt::format("log entry {} holds no valid membership", i));
-    }
-    persisted.log.push_back(std::move(entry));
-  }
+  persisted.log.reserve(wal_->last_index().value() - base.value());
+  PHALANX_TRY(
+      wal_->read_range(base.next(), wal_->last_index(), [&](storage::WalEntry&& e) -> Status {
+        const std::uint64_t i = e.index.value();
+        if (e.payload.empty() || e.payload[0] > raft::kEntryKindMax) {
+          return fail(ErrorCode::kCorruption, fmt::format("log entry {} has no valid kind", i));
+        }
+        const auto kind = static_cast<raft::EntryKind>(e.payload[0]);
+        e.payload.erase(e.payload.begin());  // the kind byte; no second copy of the data
+        raft::Entry entry{Term{e.term}, e.index, kind, std::move(e.payload)};
+        if (entry.kind == raft::EntryKind::kConfig &&
+            !codec::decode<raft::Membership>(entry.data)) {
+          return fail(ErrorCode::kCorruption,
+                      fmt::format("log entry {} holds no valid membership", i));
+        }
+        persisted.log.push_back(std::move(entry));
+        return {};
+      }));
   return persisted;
 }
 

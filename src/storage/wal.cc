@@ -344,8 +344,14 @@ Result<WalEntry> Wal::read_durable(LogIndex index) {
   Segment& segment = segment_holding(index);
   PHALANX_ASSIGN_OR_RETURN(
       Bytes record, segment.file->read_exact(slot.offset, kRecordHeaderBytes + slot.payload_bytes));
+  return parse_durable(index, segment, record, slot.offset);
+}
+
+Result<WalEntry> Wal::parse_durable(LogIndex index, const Segment& segment, ByteView bytes,
+                                    std::uint64_t base) const {
+  const Slot& slot = slots_[index.value() - first_index_.value()];
   // Check what we read back: a flipped bit since recovery must not be served.
-  const ParsedRecord parsed = parse_record(record, 0, options_.entry_bytes_max);
+  const ParsedRecord parsed = parse_record(bytes, slot.offset - base, options_.entry_bytes_max);
   if (parsed.problem != ScanProblem::kNone || parsed.record.index != index ||
       parsed.record.term != slot.term) {
     return fail(ErrorCode::kCorruption,
@@ -354,9 +360,46 @@ Result<WalEntry> Wal::read_durable(LogIndex index) {
                                 ? std::string_view("record does not match the index")
                                 : scan_problem_name(parsed.problem)));
   }
-  WalEntry entry{index, parsed.record.term, Bytes(parsed.payload.begin(), parsed.payload.end()),
-                 parsed.record.hash};
-  return entry;
+  return WalEntry{index, parsed.record.term, Bytes(parsed.payload.begin(), parsed.payload.end()),
+                  parsed.record.hash};
+}
+
+Status Wal::read_range(LogIndex from, LogIndex through,
+                       const std::function<Status(WalEntry&&)>& visit) {
+  if (from > through) return {};
+  if (from < first_index_ || through > last_index()) {
+    return fail(ErrorCode::kNotFound,
+                fmt::format("log range [{}, {}] not in [{}, {}]", from.value(), through.value(),
+                            first_index_.value(), last_index().value()));
+  }
+  PHALANX_TRY(check_usable());
+  std::uint64_t i = from.value();
+  const std::uint64_t durable_through = std::min(through.value(), durable_index().value());
+  while (i <= durable_through) {
+    // The durable entries i.. that this segment holds, read at once.
+    Segment& segment = segment_holding(LogIndex{i});
+    const std::size_t at = std::distance(
+        segments_.begin(), std::find_if(segments_.begin(), segments_.end(),
+                                        [&](const Segment& s) { return &s == &segment; }));
+    const std::uint64_t segment_last =
+        at + 1 < segments_.size() ? segments_[at + 1].first.value() - 1 : durable_index().value();
+    const std::uint64_t last = std::min(segment_last, durable_through);
+    const Slot& first_slot = slots_[i - first_index_.value()];
+    const Slot& last_slot = slots_[last - first_index_.value()];
+    const std::uint64_t end = last_slot.offset + kRecordHeaderBytes + last_slot.payload_bytes;
+    PHALANX_ASSIGN_OR_RETURN(Bytes bytes,
+                             segment.file->read_exact(first_slot.offset, end - first_slot.offset));
+    for (; i <= last; ++i) {
+      PHALANX_ASSIGN_OR_RETURN(WalEntry e,
+                               parse_durable(LogIndex{i}, segment, bytes, first_slot.offset));
+      PHALANX_TRY(visit(std::move(e)));
+    }
+  }
+  for (; i <= through.value(); ++i) {
+    PHALANX_ASSIGN_OR_RETURN(WalEntry e, read(LogIndex{i}));
+    PHALANX_TRY(visit(std::move(e)));
+  }
+  return {};
 }
 
 }  // namespace phalanx::storage

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,12 @@ class Wal {
   // kNotFound outside [first_index, last_index]; kCorruption if the stored
   // record no longer matches its checksum.
   [[nodiscard]] Result<WalEntry> read(LogIndex index);
+  // Every entry in [from, through] in order, to `visit`, with the checks of
+  // read(); the durable ones are read with one read per segment instead of
+  // one per entry (recovery reads whole logs). Stops at the first error,
+  // `visit`'s included. kNotFound if the range is not within the log.
+  [[nodiscard]] Status read_range(LogIndex from, LogIndex through,
+                                  const std::function<Status(WalEntry&&)>& visit);
 
   // Stages an entry at last_index()+1. kInvalidArgument if the payload is
   // over entry_bytes_max.
@@ -123,6 +130,10 @@ class Wal {
   Status remove_segment_file(const Segment& segment);
   Segment& segment_holding(LogIndex index);
   Result<WalEntry> read_durable(LogIndex index);
+  // The durable record at `index` parsed out of `bytes`, which hold the
+  // segment from file offset `base` on.
+  Result<WalEntry> parse_durable(LogIndex index, const Segment& segment, ByteView bytes,
+                                 std::uint64_t base) const;
 
   FileSystem& fs_;
   std::string dir_;

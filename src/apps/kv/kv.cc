@@ -53,13 +53,14 @@ Result<KvReply> KvReply::decode(codec::Reader& r) {
   KvReply reply;
   PHALANX_ASSIGN_OR_RETURN(reply.status, r.tag<KvStatus>(kKvStatusMax));
   PHALANX_ASSIGN_OR_RETURN(reply.value, decode_optional_bytes(r));
-  PHALANX_ASSIGN_OR_RETURN(reply.entries,
-                           r.sequence<KvEntry>(kRangeEntriesMax, [](codec::Reader& in) -> Result<KvEntry> {
-                             KvEntry e;
-                             PHALANX_ASSIGN_OR_RETURN(e.key, in.string(kKeyBytesMax));
-                             PHALANX_ASSIGN_OR_RETURN(e.value, in.bytes(kValueBytesMax));
-                             return e;
-                           }));
+  PHALANX_ASSIGN_OR_RETURN(
+      reply.entries,
+      r.sequence<KvEntry>(kRangeEntriesMax, [](codec::Reader& in) -> Result<KvEntry> {
+        KvEntry e;
+        PHALANX_ASSIGN_OR_RETURN(e.key, in.string(kKeyBytesMax));
+        PHALANX_ASSIGN_OR_RETURN(e.value, in.bytes(kValueBytesMax));
+        return e;
+      }));
   PHALANX_ASSIGN_OR_RETURN(reply.more, r.boolean());
   return reply;
 }
@@ -79,7 +80,7 @@ Bytes KvStore::apply(LogIndex index, ByteView command) {
   storage::SessionDecision d = sessions_.check(c->client, c->sequence);
   if (TEST_apply_retries_twice && d.kind == storage::SessionDecision::kCachedReply) {
     ++executed_;
-    (void)execute(*c);
+    (void)execute(KvCommand(*c));
     return *d.reply;
   }
   switch (d.kind) {
@@ -90,28 +91,37 @@ Bytes KvStore::apply(LogIndex index, ByteView command) {
       return codec::encode(KvReply{KvStatus::kSessionsFull, std::nullopt});
     case storage::SessionDecision::kExecute: break;
   }
-  Bytes reply = codec::encode(execute(*c));
+  Bytes reply = codec::encode(execute(std::move(*c)));
   sessions_.record(c->client, c->sequence, index, reply);
   return reply;
 }
 
-KvReply KvStore::execute(const KvCommand& c) {
+// Takes the command by value: a put moves its key and value into the map,
+// found or placed with one search.
+KvReply KvStore::execute(KvCommand&& c) {
   ++executed_;
-  const auto it = data_.find(c.key);
+  const auto it = data_.lower_bound(c.key);
+  const bool found = it != data_.end() && it->first == c.key;
+  const auto store = [&] {
+    if (found) {
+      it->second = std::move(c.value);
+    } else {
+      data_.emplace_hint(it, std::move(c.key), std::move(c.value));
+    }
+  };
   switch (c.op) {
-    case KvOp::kPut: data_[c.key] = c.value; return {KvStatus::kOk, std::nullopt};
+    case KvOp::kPut: store(); return {KvStatus::kOk, std::nullopt};
     case KvOp::kGet:
-      if (it == data_.end()) return {KvStatus::kNotFound, std::nullopt};
+      if (!found) return {KvStatus::kNotFound, std::nullopt};
       return {KvStatus::kOk, it->second};
     case KvOp::kDelete:
-      if (it == data_.end()) return {KvStatus::kNotFound, std::nullopt};
+      if (!found) return {KvStatus::kNotFound, std::nullopt};
       data_.erase(it);
       return {KvStatus::kOk, std::nullopt};
     case KvOp::kCompareAndSet: {
-      const std::optional<Bytes> current =
-          it == data_.end() ? std::nullopt : std::optional<Bytes>(it->second);
+      const std::optional<Bytes> current = found ? std::optional<Bytes>(it->second) : std::nullopt;
       if (current != c.expected) return {KvStatus::kCompareFailed, current};
-      data_[c.key] = c.value;
+      store();
       return {KvStatus::kOk, std::nullopt};
     }
     case KvOp::kRange: return range(c.key, c.range_end, c.limit);
@@ -125,8 +135,7 @@ std::optional<Bytes> KvStore::get(const std::string& key) const {
   return it->second;
 }
 
-KvReply KvStore::range(const std::string& from, const std::string& end,
-                       std::uint32_t limit) const {
+KvReply KvStore::range(const std::string& from, const std::string& end, std::uint32_t limit) const {
   const std::uint32_t most = limit == 0 ? kRangeEntriesMax : std::min(limit, kRangeEntriesMax);
   KvReply reply{KvStatus::kOk, std::nullopt};
   std::size_t bytes = 0;

@@ -115,7 +115,7 @@ class KvStore {
  private:
   void encode_state(codec::Writer& w) const;
 
-  KvReply execute(const KvCommand& c);
+  KvReply execute(KvCommand&& c);
 
   std::map<std::string, Bytes> data_;
   storage::SessionTable sessions_;
