@@ -126,6 +126,7 @@ TEST(NodeConfig, RoundTripsWithPathsRelativeToItsDirectory) {
   c.admin = Endpoint{"127.0.0.1", 8002};
   c.limits.client_burst = 7;
   c.verify_threads = 0;
+  c.group_commit = false;
   const std::string text = c.to_toml("/d/replica-2");
   EXPECT_NE(text.find("../manifest.toml"), std::string::npos);
   Result<NodeConfig> back = NodeConfig::parse(text, "/elsewhere/replica-2");
@@ -136,6 +137,7 @@ TEST(NodeConfig, RoundTripsWithPathsRelativeToItsDirectory) {
   EXPECT_FALSE(back->listen);
   EXPECT_EQ(back->limits.client_burst, 7u);
   EXPECT_EQ(back->verify_threads, 0u);
+  EXPECT_FALSE(back->group_commit);
   std::string too_many = text;
   const std::size_t at = too_many.find("verify_threads = 0");
   ASSERT_NE(at, std::string::npos) << text;

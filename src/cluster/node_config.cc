@@ -57,18 +57,19 @@ std::string NodeConfig::to_toml(std::string_view base_dir) const {
                    {"tls_certificate", relative(base_dir, tls_certificate)},
                    {"tick_ms", static_cast<std::int64_t>(tick_ms)}};
   if (verify_threads) root.insert("verify_threads", static_cast<std::int64_t>(*verify_threads));
+  if (!group_commit) root.insert("group_commit", false);
   if (listen) root.insert("listen", listen->to_string());
   if (admin) root.insert("admin", admin->to_string());
   root.insert("limits",
-              toml::table{
-                  {"client_requests_per_second",
-                   static_cast<std::int64_t>(limits.client_requests_per_second)},
-                  {"client_burst", static_cast<std::int64_t>(limits.client_burst)},
-                  {"peer_frames_per_second", static_cast<std::int64_t>(limits.peer_frames_per_second)},
-                  {"peer_burst", static_cast<std::int64_t>(limits.peer_burst)},
-                  {"connections_max", static_cast<std::int64_t>(limits.connections_max)},
-                  {"connections_per_principal_max",
-                   static_cast<std::int64_t>(limits.connections_per_principal_max)}});
+              toml::table{{"client_requests_per_second",
+                           static_cast<std::int64_t>(limits.client_requests_per_second)},
+                          {"client_burst", static_cast<std::int64_t>(limits.client_burst)},
+                          {"peer_frames_per_second",
+                           static_cast<std::int64_t>(limits.peer_frames_per_second)},
+                          {"peer_burst", static_cast<std::int64_t>(limits.peer_burst)},
+                          {"connections_max", static_cast<std::int64_t>(limits.connections_max)},
+                          {"connections_per_principal_max",
+                           static_cast<std::int64_t>(limits.connections_per_principal_max)}});
   return "# One Phalanx replica: `phalanx node --config THIS_FILE` (docs/operations.md).\n\n" +
          tf::to_text(root);
 }
@@ -78,8 +79,10 @@ Result<NodeConfig> NodeConfig::parse(std::string_view text, std::string_view bas
   NodeConfig c;
   PHALANX_ASSIGN_OR_RETURN(std::int64_t id, tf::integer(root, "id", kWhere, 1, INT64_MAX));
   c.id = NodeId{static_cast<std::uint64_t>(id)};
-  for (auto [key, field] : {std::pair{"manifest", &c.manifest}, {"data_dir", &c.data_dir},
-                            {"identity_key", &c.identity_key}, {"tls_key", &c.tls_key},
+  for (auto [key, field] : {std::pair{"manifest", &c.manifest},
+                            {"data_dir", &c.data_dir},
+                            {"identity_key", &c.identity_key},
+                            {"tls_key", &c.tls_key},
                             {"tls_certificate", &c.tls_certificate}}) {
     PHALANX_ASSIGN_OR_RETURN(std::string path, tf::string(root, key, kWhere));
     *field = resolve(base_dir, path);
@@ -93,15 +96,27 @@ Result<NodeConfig> NodeConfig::parse(std::string_view text, std::string_view bas
                              tf::integer(root, "verify_threads", kWhere, 0, 64));
     c.verify_threads = static_cast<std::uint32_t>(threads);
   }
+  PHALANX_ASSIGN_OR_RETURN(c.group_commit, tf::boolean_or(root, "group_commit", kWhere, true));
   if (const toml::table* limits = root["limits"].as_table()) {
     constexpr std::int64_t kMax = 1'000'000'000;
     NodeLimits& l = c.limits;
-    PHALANX_ASSIGN_OR_RETURN(std::int64_t v1, tf::integer_or(*limits, "client_requests_per_second", kWhere, 1, kMax, static_cast<std::int64_t>(l.client_requests_per_second)));
-    PHALANX_ASSIGN_OR_RETURN(std::int64_t v2, tf::integer_or(*limits, "client_burst", kWhere, 1, kMax, static_cast<std::int64_t>(l.client_burst)));
-    PHALANX_ASSIGN_OR_RETURN(std::int64_t v3, tf::integer_or(*limits, "peer_frames_per_second", kWhere, 1, kMax, static_cast<std::int64_t>(l.peer_frames_per_second)));
-    PHALANX_ASSIGN_OR_RETURN(std::int64_t v4, tf::integer_or(*limits, "peer_burst", kWhere, 1, kMax, static_cast<std::int64_t>(l.peer_burst)));
-    PHALANX_ASSIGN_OR_RETURN(std::int64_t v5, tf::integer_or(*limits, "connections_max", kWhere, 1, 65536, l.connections_max));
-    PHALANX_ASSIGN_OR_RETURN(std::int64_t v6, tf::integer_or(*limits, "connections_per_principal_max", kWhere, 1, 65536, l.connections_per_principal_max));
+    PHALANX_ASSIGN_OR_RETURN(
+        std::int64_t v1, tf::integer_or(*limits, "client_requests_per_second", kWhere, 1, kMax,
+                                        static_cast<std::int64_t>(l.client_requests_per_second)));
+    PHALANX_ASSIGN_OR_RETURN(std::int64_t v2,
+                             tf::integer_or(*limits, "client_burst", kWhere, 1, kMax,
+                                            static_cast<std::int64_t>(l.client_burst)));
+    PHALANX_ASSIGN_OR_RETURN(std::int64_t v3,
+                             tf::integer_or(*limits, "peer_frames_per_second", kWhere, 1, kMax,
+                                            static_cast<std::int64_t>(l.peer_frames_per_second)));
+    PHALANX_ASSIGN_OR_RETURN(std::int64_t v4,
+                             tf::integer_or(*limits, "peer_burst", kWhere, 1, kMax,
+                                            static_cast<std::int64_t>(l.peer_burst)));
+    PHALANX_ASSIGN_OR_RETURN(std::int64_t v5, tf::integer_or(*limits, "connections_max", kWhere, 1,
+                                                             65536, l.connections_max));
+    PHALANX_ASSIGN_OR_RETURN(
+        std::int64_t v6, tf::integer_or(*limits, "connections_per_principal_max", kWhere, 1, 65536,
+                                        l.connections_per_principal_max));
     l = NodeLimits{static_cast<std::uint64_t>(v1), static_cast<std::uint64_t>(v2),
                    static_cast<std::uint64_t>(v3), static_cast<std::uint64_t>(v4),
                    static_cast<std::uint32_t>(v5), static_cast<std::uint32_t>(v6)};

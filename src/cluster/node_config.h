@@ -12,6 +12,7 @@
 //   admin = "127.0.0.1:8001"             # optional; no admin listener without it
 //   tick_ms = 10
 //   verify_threads = 2                   # optional; default one per core, 0: none
+//   group_commit = true                  # optional; crash mode: one fsync per burst of frames
 //   [limits]  client_requests_per_second, client_burst, peer_frames_per_second,
 //             peer_burst, connections_max, connections_per_principal_max
 #pragma once
@@ -56,6 +57,10 @@ struct NodeConfig {
   // replica (node/verify_pool.h). nullopt: one per core; 0: no workers, the
   // replica's thread checks everything itself.
   std::optional<std::uint32_t> verify_threads;
+  // Crash mode: step every frame already waiting before persisting, so one
+  // fsync covers the burst (node/raft_replica.h, defer_drive). false: drive
+  // after every frame, as before.
+  bool group_commit = true;
   NodeLimits limits;
 
   // Paths are written relative to `base_dir` where they lie under it.

@@ -36,42 +36,55 @@ std::string prometheus_text(const NodeReport& r) {
                        name, type, name, value);
   };
   const NodeCounters& c = r.counters;
-  metric("up", "gauge", "1 while the replica serves, 0 after a storage failure",
-         r.failure ? 0 : 1);
+  metric("up", "gauge", "1 while the replica serves, 0 after a storage failure", r.failure ? 0 : 1);
   metric("term", "gauge", "Raft term (crash) or BFT round (byzantine)", r.status.term);
-  metric("commit_index", "gauge", "Highest committed log index (crash) or block round", r.status.commit.value());
-  metric("applied_index", "gauge", "Highest log index applied to the state machine", r.status.applied.value());
+  metric("commit_index", "gauge", "Highest committed log index (crash) or block round",
+         r.status.commit.value());
+  metric("applied_index", "gauge", "Highest log index applied to the state machine",
+         r.status.applied.value());
   metric("view_changes_total", "counter", "Terms or rounds entered", c.view_changes);
   metric("fsyncs_total", "counter", "fsync, fdatasync and directory syncs", r.fsyncs);
-  metric("connections_accepted_total", "counter", "Inbound TLS connections authenticated", c.connections_accepted);
-  metric("connections_refused_total", "counter", "Connections closed by a connection limit", c.connections_refused);
-  metric("tls_handshakes_failed_total", "counter", "Handshakes failed, certificates not pinned included", c.handshakes_failed);
+  metric("connections_accepted_total", "counter", "Inbound TLS connections authenticated",
+         c.connections_accepted);
+  metric("connections_refused_total", "counter", "Connections closed by a connection limit",
+         c.connections_refused);
+  metric("tls_handshakes_failed_total", "counter",
+         "Handshakes failed, certificates not pinned included", c.handshakes_failed);
   metric("frames_received_total", "counter", "Frames read from peers and clients", c.frames_in);
   metric("bytes_received_total", "counter", "Frame payload bytes read", c.bytes_in);
   metric("frames_sent_total", "counter", "Frames queued to peers and clients", c.frames_out);
-  metric("frames_dropped_total", "counter", "Frames not sent: peer not connected or queue full", c.frames_dropped);
+  metric("frames_dropped_total", "counter", "Frames not sent: peer not connected or queue full",
+         c.frames_dropped);
+  metric("flushes_total", "counter",
+         "Crash mode: batches of frames stepped, then persisted together", c.flushes);
   metric("client_requests_total", "counter", "Client calls received", c.client_calls);
   metric("client_answers_total", "counter", "Client answers sent", c.client_answers);
   metric("peers_connected", "gauge", "Outgoing peer connections up", r.peers_connected);
   metric("clients_connected", "gauge", "Client connections open", r.clients_connected);
   if (r.evidence) metric("equivocation_evidence", "gauge", "Equivocation proofs held", *r.evidence);
   if (r.checkpoint_height) {
-    metric("checkpoint_height", "gauge", "Height of the newest checkpoint certificate", *r.checkpoint_height);
+    metric("checkpoint_height", "gauge", "Height of the newest checkpoint certificate",
+           *r.checkpoint_height);
   }
   if (const auto& sig = r.signatures) {
     metric("signatures_verified_total", "counter", "Ed25519 signature checks run", sig->checked);
-    metric("signature_memo_hits_total", "counter", "Signature checks answered from the memo", sig->memo_hits);
-    metric("verify_workers", "gauge", "Threads checking signatures ahead of the replica", sig->workers);
-    metric("verify_jobs_total", "counter", "Frames checked by the verify workers", sig->worker_jobs);
+    metric("signature_memo_hits_total", "counter", "Signature checks answered from the memo",
+           sig->memo_hits);
+    metric("verify_workers", "gauge", "Threads checking signatures ahead of the replica",
+           sig->workers);
+    metric("verify_jobs_total", "counter", "Frames checked by the verify workers",
+           sig->worker_jobs);
   }
-  out += "# HELP phalanx_rejected_total Inputs refused, by security error kind\n"
-         "# TYPE phalanx_rejected_total counter\n";
+  out +=
+      "# HELP phalanx_rejected_total Inputs refused, by security error kind\n"
+      "# TYPE phalanx_rejected_total counter\n";
   for (const auto& [kind, n] : all_rejections(r)) {
     out += fmt::format("phalanx_rejected_total{{kind=\"{}\"}} {}\n", kind, n);
   }
   const LatencyHistogram& h = c.request_latency;
-  out += "# HELP phalanx_request_seconds Client request latency at this replica\n"
-         "# TYPE phalanx_request_seconds histogram\n";
+  out +=
+      "# HELP phalanx_request_seconds Client request latency at this replica\n"
+      "# TYPE phalanx_request_seconds histogram\n";
   for (std::size_t i = 0; i < LatencyHistogram::kBounds.size(); ++i) {
     out += fmt::format("phalanx_request_seconds_bucket{{le=\"{}\"}} {}\n",
                        LatencyHistogram::kBounds[i], h.at_or_below(i));

@@ -16,9 +16,8 @@ namespace phalanx::node {
 // Cumulative buckets, in seconds, as Prometheus histograms count.
 class LatencyHistogram {
  public:
-  static constexpr std::array<double, 14> kBounds = {0.0005, 0.001, 0.002, 0.005, 0.01,
-                                                     0.02,   0.05,  0.1,   0.2,   0.5,
-                                                     1.0,    2.0,   5.0,   10.0};
+  static constexpr std::array<double, 14> kBounds = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                                                     0.1,    0.2,   0.5,   1.0,   2.0,  5.0,  10.0};
   void observe(double seconds);
   [[nodiscard]] std::uint64_t count() const { return count_; }
   [[nodiscard]] double sum() const { return sum_; }
@@ -39,6 +38,7 @@ struct NodeCounters {
   std::uint64_t bytes_in = 0;
   std::uint64_t frames_out = 0;
   std::uint64_t frames_dropped = 0;  // a peer not connected or its queue full
+  std::uint64_t flushes = 0;         // crash mode: batches of frames committed together
   std::uint64_t client_calls = 0;
   std::uint64_t client_answers = 0;
   std::uint64_t view_changes = 0;  // term (crash) or round (byzantine) advanced past a timeout
@@ -54,8 +54,8 @@ struct NodeReport {
   std::size_t peers_connected = 0;  // outgoing peer channels up
   std::size_t peers_total = 0;
   std::size_t clients_connected = 0;
-  std::optional<std::uint64_t> evidence;            // byzantine: equivocation proofs held
-  std::optional<std::uint64_t> checkpoint_height;   // byzantine: newest certified checkpoint
+  std::optional<std::uint64_t> evidence;           // byzantine: equivocation proofs held
+  std::optional<std::uint64_t> checkpoint_height;  // byzantine: newest certified checkpoint
   // Byzantine: Ed25519 checks run and answers found in the memo (every
   // thread), worker threads and the frames they checked ahead of the replica.
   struct Signatures {
@@ -65,7 +65,7 @@ struct NodeReport {
     std::uint64_t worker_jobs = 0;
   };
   std::optional<Signatures> signatures;
-  std::optional<std::string> failure;               // storage failed: the replica stopped
+  std::optional<std::string> failure;  // storage failed: the replica stopped
 };
 
 // Rejections of the node and of the replica, merged, by kind.

@@ -82,6 +82,11 @@ class Node::Impl {
   void refuse_call(consensus::ClientHandle handle, std::uint64_t call_id, const Error& why);
   // Sends what the replica released, and notices a storage failure.
   void pump();
+  // Group commit (crash mode): after a frame, let every frame already
+  // waiting on any connection be read and stepped first, then flush the
+  // replica once (one fsync for the batch) and pump.
+  void flush_soon();
+  void flush_when_quiet(std::uint64_t frames_seen, int hops);
   void reject(const Error& error, std::string_view where);
   bool rate_ok(const Principal& who, std::uint64_t per_second, std::uint64_t burst);
   NodeReport report() const;
@@ -113,6 +118,7 @@ class Node::Impl {
   std::map<NodeId, std::shared_ptr<net::Channel>> peers_;  // outgoing, by peer
   std::map<consensus::ClientHandle, ClientConn> clients_;
   consensus::ClientHandle next_handle_ = 1;
+  bool flush_pending_ = false;
   std::map<std::pair<consensus::ClientHandle, std::uint64_t>, Clock::time_point> calls_;
   std::map<Principal, std::uint32_t> connections_;  // open inbound, by principal
   std::uint32_t connections_open_ = 0;
@@ -156,6 +162,7 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
     options.raft.election_ticks_min = ticks(std::chrono::seconds(1));
     options.raft.election_ticks_max = 2 * options.raft.election_ticks_min;
     options.data_dir = config_.data_dir;
+    options.defer_drive = config_.group_commit;  // flush_soon() commits a burst's appends at once
     RaftReplicaHooks hooks;
     hooks.event = [this](const std::string& what) { info(what); };
     std::uint64_t seed = 0;
@@ -360,7 +367,7 @@ asio::awaitable<void> Node::Impl::serve_peer(std::shared_ptr<net::Channel> chann
       const SecurityError* sec = s.error().security();
       if (sec != nullptr && std::holds_alternative<MalformedInput>(*sec)) channel->close();
     }
-    pump();
+    flush_soon();
   }
 }
 
@@ -413,6 +420,29 @@ void Node::Impl::on_call(consensus::ClientHandle handle, ClientId client, ByteVi
   } else {
     replica_->call(handle, {call->call_id, std::move(call->request)});
   }
+  flush_soon();
+}
+
+void Node::Impl::flush_soon() {
+  // Byzantine mode, or group commit off: the replica drove on this input.
+  if (raft_ == nullptr || !config_.group_commit) return pump();
+  if (flush_pending_) return;
+  flush_pending_ = true;
+  asio::post(io_, [this, seen = counters_.frames_in] { flush_when_quiet(seen, 0); });
+}
+
+// Each hop goes to the back of the io queue, behind the reads that had
+// completed; while they keep bringing frames (up to a bound, so a busy
+// node still commits), hop again.
+void Node::Impl::flush_when_quiet(std::uint64_t frames_seen, int hops) {
+  constexpr int kHopsMax = 16;
+  if (counters_.frames_in != frames_seen && hops < kHopsMax) {
+    asio::post(io_, [this, seen = counters_.frames_in, hops] { flush_when_quiet(seen, hops + 1); });
+    return;
+  }
+  flush_pending_ = false;
+  replica_->flush();
+  ++counters_.flushes;
   pump();
 }
 

@@ -130,8 +130,13 @@ Status RaftReplica::receive(NodeId from, ByteView frame) {
     return Unexpected(std::move(message).error());
   }
   core_->step(*message);
-  drive();
+  if (!options_.defer_drive) drive();
   return {};
+}
+
+void RaftReplica::flush() {
+  if (failure_) return;
+  drive();
 }
 
 void RaftReplica::call(consensus::ClientHandle client, consensus::ClientCall call) {
@@ -151,7 +156,7 @@ void RaftReplica::call(consensus::ClientHandle client, consensus::ClientCall cal
     const LogIndex index = std::get<LogIndex>(proposed);
     proposals_[index] = Waiting{client, call.call_id, std::move(call.request), index};
   }
-  drive();
+  if (!options_.defer_drive) drive();
 }
 
 consensus::Output RaftReplica::take_output() { return std::exchange(out_, {}); }

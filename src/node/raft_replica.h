@@ -35,6 +35,11 @@ struct RaftReplicaOptions {
   std::uint64_t snapshot_every = 10'000;  // applied entries between snapshots
   std::uint64_t snapshot_retain = 1'000;  // log entries kept behind one, for slow followers
   std::uint32_t snapshot_chunk_bytes = 1u << 20;
+  // Group commit: receive() and call() only step the core; the runner calls
+  // flush() once a batch of them is in, and everything the batch appended is
+  // made durable with one fsync before any of its messages leave. tick()
+  // always flushes.
+  bool defer_drive = false;
   // Test-only planted bug: vote replies leave before the vote is durable.
   bool TEST_reply_before_vote_durable = false;
 };
@@ -64,6 +69,7 @@ class RaftReplica final : public consensus::Replica {
   void tick() override;
   [[nodiscard]] Status receive(NodeId from, ByteView frame) override;
   void call(consensus::ClientHandle client, consensus::ClientCall call) override;
+  void flush() override;
   [[nodiscard]] consensus::Output take_output() override;
   [[nodiscard]] const std::optional<Error>& failure() const override { return failure_; }
   [[nodiscard]] consensus::ReplicaStatus status() const override;

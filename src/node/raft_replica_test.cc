@@ -154,6 +154,38 @@ TEST(RaftReplica, WritesAndLinearizableReadsThroughCalls) {
   EXPECT_EQ(leader.status().commit, leader.core().commit_index());
 }
 
+// Group commit (defer_drive): calls only step the core; flush() persists the
+// batch and only then releases the answers. A power loss before the flush
+// releases nothing.
+TEST(RaftReplica, DeferredCallsAreAnsweredOnlyAfterTheFlushPersistsThem) {
+  for (const bool lose_power : {false, true}) {
+    sim::SimFileSystem disk(9);
+    security::TrustRegistry registry = registry_of(1);
+    RaftReplicaOptions options = options_for(NodeId{1}, 1);
+    options.defer_drive = true;
+    auto opened = RaftReplica::open(disk, registry, options, std::make_unique<kv::KvMachine>(), 1);
+    ASSERT_TRUE(opened);
+    RaftReplica& r = **opened;
+    for (int i = 0; i < 100 && r.core().role() != raft::RaftRole::kLeader; ++i) r.tick();
+    ASSERT_EQ(r.core().role(), raft::RaftRole::kLeader);
+    (void)r.take_output();
+    const LogIndex applied = r.status().applied;
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) r.call(kClient, {seq, put(seq, "k", "v")});
+    EXPECT_TRUE(r.take_output().answers.empty());  // nothing durable yet, nothing promised
+    EXPECT_EQ(r.status().applied, applied);
+    if (lose_power) disk.schedule_power_loss(0);
+    r.flush();
+    const consensus::Output out = r.take_output();
+    if (lose_power) {
+      EXPECT_TRUE(r.failure().has_value());
+      EXPECT_TRUE(out.answers.empty());
+    } else {
+      EXPECT_EQ(out.answers.size(), 3u);  // one flush: three entries, one sync
+      EXPECT_EQ(r.status().applied.value(), applied.value() + 3);
+    }
+  }
+}
+
 TEST(RaftReplica, FollowerAnswersNotLeaderWithTheLeaderAsHint) {
   Cluster c(3);
   RaftReplica& leader = c.elect();

@@ -11,9 +11,9 @@
 #include "node/raft_replica.h"
 #include "sim/linearizability.h"
 #include "sim/network.h"
-#include "sim/sim_support.h"
 #include "sim/raft_checkers.h"
 #include "sim/sim_file_system.h"
+#include "sim/sim_support.h"
 
 namespace phalanx::sim {
 namespace {
@@ -147,6 +147,7 @@ class Cluster {
       for (Replica& r : replicas_) {
         if (now_ % r.tick_ms == 0) tick(r);
       }
+      if (o_.batch) flush_all();
       if (now_ % kTickMs == 0) {
         if (now_ < heal_at) inject_faults();
         decommission();
@@ -206,6 +207,7 @@ class Cluster {
     options.snapshot_retain = compact_retain_;
     options.snapshot_chunk_bytes = chunk_bytes_;
     options.TEST_reply_before_vote_durable = o_.TEST_bug == PlantedBug::kReplyBeforeVoteDurable;
+    options.defer_drive = o_.batch;
     node::RaftReplicaHooks hooks;
     hooks.applied = [this, id = r.id](const raft::Entry& e, bool executed) {
       checker_.on_apply(id, e, executed);
@@ -246,6 +248,16 @@ class Cluster {
 
   // After every input: send what the replica released (all of it backed by
   // durable state), then check it. A replica whose storage failed is dead.
+  // Group commit: everything delivered to a replica this millisecond is
+  // persisted with one sync before any of it is answered.
+  void flush_all() {
+    for (Replica& r : replicas_) {
+      if (!r.up) continue;
+      r.replica->flush();
+      after_input(r);
+    }
+  }
+
   void after_input(Replica& r) {
     consensus::Output out = r.replica->take_output();
     for (consensus::Output::ToPeer& m : out.messages) {

@@ -32,6 +32,10 @@ enum class PlantedBug : std::uint8_t {
 
 struct RaftSimOptions {
   std::uint64_t seed = 1;
+  // Group commit as the node runs it: replicas defer driving after each
+  // message or call and are flushed once per simulated millisecond. On for
+  // odd seeds (random_fault_mix) so both paths see the swarm.
+  bool batch = false;
   int replicas = 3;
   int clients = 3;
   std::uint64_t safety_ms = 10'000;

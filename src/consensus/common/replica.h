@@ -88,6 +88,9 @@ class Replica {
   [[nodiscard]] virtual Status receive(NodeId from, ByteView frame) = 0;
   // A client request; its answer comes out in Output::answers.
   virtual void call(ClientHandle client, ClientCall call) = 0;
+  // Drives what earlier receive()/call() steps left pending, for replicas
+  // that defer it to commit a batch with one fsync; otherwise nothing to do.
+  virtual void flush() {}
   [[nodiscard]] virtual Output take_output() = 0;
   // Set when storage failed: the replica has stopped (it ignores every input)
   // and must be restarted from disk.
