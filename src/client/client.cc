@@ -36,6 +36,20 @@ std::uint64_t first_sequence() {
                                         .count());
 }
 
+// Runs an application command (with `client` and `sequence` fields) through
+// the cluster and decodes the application's reply.
+template <class Reply, class Command>
+Result<Reply> run_command(Client& c, Command command) {
+  PHALANX_ASSIGN_OR_RETURN(Bytes reply, c.execute([&](ClientId client, std::uint64_t seq) {
+    command.client = client;
+    command.sequence = seq;
+    return codec::encode(command);
+  }));
+  Result<Reply> decoded = codec::decode<Reply>(reply);
+  if (!decoded) return Unexpected(std::move(decoded).error().with_context("the cluster's reply"));
+  return decoded;
+}
+
 }  // namespace
 
 class Client::Impl {
@@ -299,14 +313,7 @@ Result<Bytes> Client::execute(const std::function<Bytes(ClientId, std::uint64_t)
 }
 
 Result<kv::KvReply> KvClient::run(kv::KvCommand command) {
-  PHALANX_ASSIGN_OR_RETURN(Bytes reply, client_.execute([&](ClientId client, std::uint64_t seq) {
-    command.client = client;
-    command.sequence = seq;
-    return codec::encode(command);
-  }));
-  Result<kv::KvReply> decoded = codec::decode<kv::KvReply>(reply);
-  if (!decoded) return Unexpected(std::move(decoded).error().with_context("the cluster's reply"));
-  return decoded;
+  return run_command<kv::KvReply>(client_, std::move(command));
 }
 
 Result<kv::KvReply> KvClient::put(const std::string& key, const Bytes& value) {
@@ -336,14 +343,7 @@ Result<kv::KvReply> KvClient::range(const std::string& from, const std::string& 
 namespace phalanx::client {
 
 Result<evidence::EvidenceReply> EvidenceClient::run(evidence::EvidenceCommand command) {
-  PHALANX_ASSIGN_OR_RETURN(Bytes reply, client_.execute([&](ClientId client, std::uint64_t seq) {
-    command.client = client;
-    command.sequence = seq;
-    return codec::encode(command);
-  }));
-  Result<evidence::EvidenceReply> decoded = codec::decode<evidence::EvidenceReply>(reply);
-  if (!decoded) return Unexpected(std::move(decoded).error().with_context("the cluster's reply"));
-  return decoded;
+  return run_command<evidence::EvidenceReply>(client_, std::move(command));
 }
 
 Result<evidence::EvidenceReply> EvidenceClient::submit(const std::string& hypothesis,
