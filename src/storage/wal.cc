@@ -377,12 +377,13 @@ Status Wal::read_range(LogIndex from, LogIndex through,
   const std::uint64_t durable_through = std::min(through.value(), durable_index().value());
   while (i <= durable_through) {
     // The durable entries i.. that this segment holds, read at once.
-    Segment& segment = segment_holding(LogIndex{i});
-    const std::size_t at = std::distance(
-        segments_.begin(), std::find_if(segments_.begin(), segments_.end(),
-                                        [&](const Segment& s) { return &s == &segment; }));
+    // The segment holding i (as segment_holding), and where the next one starts.
+    const auto next = std::upper_bound(segments_.begin(), segments_.end(), LogIndex{i},
+                                       [](LogIndex x, const Segment& s) { return x < s.first; });
+    PHALANX_ASSERT(next != segments_.begin());
+    Segment& segment = *std::prev(next);
     const std::uint64_t segment_last =
-        at + 1 < segments_.size() ? segments_[at + 1].first.value() - 1 : durable_index().value();
+        next != segments_.end() ? next->first.value() - 1 : durable_index().value();
     const std::uint64_t last = std::min(segment_last, durable_through);
     const Slot& first_slot = slots_[i - first_index_.value()];
     const Slot& last_slot = slots_[last - first_index_.value()];

@@ -278,9 +278,11 @@ Result<ItemProof> EvidenceStore::prove(ClientId source, std::uint64_t sequence) 
   proof.block_items = block->count;
   proof.item_path =
       crypto::MerkleTree::from_leaf_hashes(std::move(items)).prove(position - block->first);
-  proof.block_path = crypto::MerkleTree::from_leaf_hashes(block_leaf_hashes()).prove(index);
+  // The log tree and the rest hash once each, for the path and the digest.
+  const crypto::MerkleTree log_tree = crypto::MerkleTree::from_leaf_hashes(block_leaf_hashes());
+  proof.block_path = log_tree.prove(index);
   proof.rest = rest_hash();
-  proof.digest = digest();
+  proof.digest = evidence_digest(log_tree.root(), proof.rest);
   return proof;
 }
 
