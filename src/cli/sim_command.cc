@@ -21,6 +21,9 @@ struct SimArgs {
   std::optional<int> byzantine;
   std::string adversary;
   std::string app = "kv";
+  std::optional<std::size_t> blocks_kept;
+  std::uint64_t outage_ms = 0;
+  std::uint64_t checkpoint_interval = 0;
 };
 
 // Applies a comma list of faults; false (with the bad name) if one is unknown.
@@ -51,7 +54,8 @@ Result<bool> parse_faults(const std::string& list_text, Options& o, bool raft) {
 int run_bft_sim(const SimArgs& a) {
   const int n = a.replicas.value_or(4);
   sim::BftSimOptions o = sim::random_bft_mix(a.seed, n);
-  const bool explicit_run = !a.faults.empty() || a.byzantine || !a.adversary.empty();
+  const bool explicit_run = !a.faults.empty() || a.byzantine || !a.adversary.empty() ||
+                            a.blocks_kept || a.outage_ms || a.checkpoint_interval;
   if (explicit_run) {
     o = sim::BftSimOptions{};
     o.seed = a.seed;
@@ -81,6 +85,9 @@ int run_bft_sim(const SimArgs& a) {
         Error(ErrorCode::kInvalidArgument, "--byzantine must be between 0 and replicas-1"));
   }
   if (a.ticks != 0) o.safety_ms = a.ticks * 10;
+  if (a.blocks_kept) o.blocks_kept = *a.blocks_kept;
+  if (a.outage_ms != 0) o.outage_ms = a.outage_ms;
+  if (a.checkpoint_interval != 0) o.checkpoint_interval = a.checkpoint_interval;
   if (a.app == "evidence") {
     o.app = sim::SimApp::kEvidence;
   } else if (a.app != "kv") {
@@ -97,9 +104,11 @@ int run_sim(const SimArgs& a) {
     return report(
         Error(ErrorCode::kInvalidArgument, "unknown protocol '" + a.protocol + "' (raft, bft)"));
   }
-  if (a.byzantine || !a.adversary.empty() || a.app != "kv") {
+  if (a.byzantine || !a.adversary.empty() || a.app != "kv" || a.blocks_kept || a.outage_ms ||
+      a.checkpoint_interval) {
     return report(Error(ErrorCode::kInvalidArgument,
-                        "--byzantine, --adversary and --app need --protocol bft"));
+                        "--byzantine, --adversary, --app, --blocks-kept, --checkpoint-interval "
+                        "and --outage-ms need --protocol bft"));
   }
   const int replicas = a.replicas.value_or(3);
   sim::RaftSimOptions o =
@@ -147,6 +156,15 @@ void add_sim_commands(CLI::App& app, std::function<int()>& run) {
                   "evidence (clients are sources submitting signed, chained evidence and checking "
                   "inclusion proofs)")
       ->capture_default_str();
+  sim->add_option("--blocks-kept", args->blocks_kept,
+                  "bft: committed blocks each replica keeps for block sync (default 1024); with "
+                  "few, a replica that was down catches up by state transfer")
+      ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 20));
+  sim->add_option("--checkpoint-interval", args->checkpoint_interval,
+                  "bft: committed blocks between checkpoints and snapshots (default 16)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
+  sim->add_option("--outage-ms", args->outage_ms,
+                  "bft: once, an honest replica goes down this long while the others go on");
   sim->add_option("--ticks", args->ticks,
                   "Length of the fault phase in 10 ms ticks (default 1000), then faults stop");
   sim->add_option("--faults", args->faults,

@@ -42,6 +42,16 @@ std::string_view chain_fault_name(ChainFault fault) {
   return "unknown";
 }
 
+std::string_view snapshot_fault_name(SnapshotFault fault) {
+  switch (fault) {
+    case SnapshotFault::kManifest: return "manifest does not match the certificate";
+    case SnapshotFault::kChunkHash: return "chunk does not match its hash";
+    case SnapshotFault::kState: return "state does not decode";
+    case SnapshotFault::kStateRoot: return "state root is not the certified root";
+  }
+  return "unknown";
+}
+
 std::string describe(const SecurityError& error) {
   return std::visit(
       Overloaded{
@@ -85,6 +95,10 @@ std::string describe(const SecurityError& error) {
                                e.author.to_string(), chain_fault_name(e.fault), e.sequence,
                                e.expected);
           },
+          [](const SnapshotRefused& e) {
+            return fmt::format("snapshot refused from {} at height {}: {}", e.peer.to_string(),
+                               e.height, snapshot_fault_name(e.fault));
+          },
       },
       error);
 }
@@ -102,6 +116,7 @@ std::string_view public_message(const SecurityError& error) {
           [](const MalformedInput&) -> std::string_view { return "malformed input"; },
           [](const Equivocation&) -> std::string_view { return "equivocation"; },
           [](const ChainBroken&) -> std::string_view { return "broken chain"; },
+          [](const SnapshotRefused&) -> std::string_view { return "snapshot refused"; },
       },
       error);
 }
@@ -119,6 +134,7 @@ std::string_view kind_name(const SecurityError& error) {
           [](const MalformedInput&) -> std::string_view { return "malformed_input"; },
           [](const Equivocation&) -> std::string_view { return "equivocation"; },
           [](const ChainBroken&) -> std::string_view { return "chain_broken"; },
+          [](const SnapshotRefused&) -> std::string_view { return "snapshot_refused"; },
       },
       error);
 }

@@ -102,9 +102,24 @@ struct ChainBroken {
   ChainFault fault;
 };
 
-using SecurityError = std::variant<AuthenticationFailed, AuthorizationDenied, SignatureInvalid,
-                                   NonceReplay, QuorumNotReached, CertificateExpired,
-                                   RateLimitExceeded, MalformedInput, Equivocation, ChainBroken>;
+// State offered by a peer (a byzantine-mode state transfer) that does not
+// match the checkpoint certificate it claims: a liar's snapshot.
+enum class SnapshotFault : std::uint8_t {
+  kManifest,   // the manifest does not describe the certified height and block, or is inconsistent
+  kChunkHash,  // a chunk does not hash to the manifest's entry for it
+  kState,      // the chunks do not decode to a state
+  kStateRoot,  // the state decodes, but its root is not the certified root
+};
+struct SnapshotRefused {
+  Principal peer;
+  std::uint64_t height;  // the certified height the snapshot claimed
+  SnapshotFault fault;
+};
+
+using SecurityError =
+    std::variant<AuthenticationFailed, AuthorizationDenied, SignatureInvalid, NonceReplay,
+                 QuorumNotReached, CertificateExpired, RateLimitExceeded, MalformedInput,
+                 Equivocation, ChainBroken, SnapshotRefused>;
 
 // Full detail for logs and operators.
 [[nodiscard]] std::string describe(const SecurityError& error);
@@ -119,6 +134,7 @@ using SecurityError = std::variant<AuthenticationFailed, AuthorizationDenied, Si
 
 [[nodiscard]] std::string_view malformed_reason_name(MalformedReason reason);
 [[nodiscard]] std::string_view chain_fault_name(ChainFault fault);
+[[nodiscard]] std::string_view snapshot_fault_name(SnapshotFault fault);
 
 // ---- Error ----
 

@@ -27,6 +27,8 @@ TEST(SecurityError, DescribeCarriesTheDetail) {
             "malformed input: trailing bytes at byte 17");
   EXPECT_EQ(describe(NonceReplay{Principal::client(ClientId{4}), 9, 12}),
             "replayed nonce 9 from client(4) (highest accepted 12)");
+  EXPECT_EQ(describe(SnapshotRefused{Principal::replica(NodeId{2}), 64, SnapshotFault::kStateRoot}),
+            "snapshot refused from replica(2) at height 64: state root is not the certified root");
   EXPECT_EQ(describe(Equivocation{Principal::replica(NodeId{3}), Epoch{1}, Round{8}}),
             "equivocation by replica(3) in epoch(1) round(8)");
   EXPECT_EQ(
@@ -36,10 +38,9 @@ TEST(SecurityError, DescribeCarriesTheDetail) {
 
 TEST(SecurityError, EveryCaseHasADistinctMetricName) {
   const std::vector<SecurityError> all = {
-      AuthenticationFailed{}, AuthorizationDenied{}, SignatureInvalid{},
-      NonceReplay{},          QuorumNotReached{},    CertificateExpired{},
-      RateLimitExceeded{},    MalformedInput{},      Equivocation{},
-      ChainBroken{},
+      AuthenticationFailed{}, AuthorizationDenied{}, SignatureInvalid{},  NonceReplay{},
+      QuorumNotReached{},     CertificateExpired{},  RateLimitExceeded{}, MalformedInput{},
+      Equivocation{},         ChainBroken{},         SnapshotRefused{},
   };
   ASSERT_EQ(all.size(), std::variant_size_v<SecurityError>);
   std::set<std::string_view> names;

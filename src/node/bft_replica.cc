@@ -28,6 +28,13 @@ std::string evidence_dir(const std::string& data_dir) {
   return storage::join_path(data_dir, "evidence");
 }
 
+std::string snapshot_cert_path(const std::string& data_dir) {
+  return storage::join_path(data_dir, "snapshot_cert");
+}
+
+// Certificates kept for snapshots written after theirs formed.
+constexpr std::size_t kRecentCertsMax = 8;
+
 }  // namespace
 
 BftReplica::BftReplica(storage::FileSystem& fs, const security::TrustRegistry& registry,
@@ -40,7 +47,8 @@ BftReplica::BftReplica(storage::FileSystem& fs, const security::TrustRegistry& r
       reply_key_(std::move(key)),
       hooks_(std::move(hooks)),
       schedule_(options_.bft.replicas, options_.bft.schedule),
-      checkpoints_(options_.bft.validators) {}
+      checkpoints_(options_.bft.validators),
+      fetch_(options_.bft.validators, options_.bft.id, options_.bft.replicas, options_.fetch) {}
 
 Result<std::unique_ptr<BftReplica>> BftReplica::open(storage::FileSystem& fs,
                                                      const security::TrustRegistry& registry,
@@ -49,41 +57,126 @@ Result<std::unique_ptr<BftReplica>> BftReplica::open(storage::FileSystem& fs,
                                                      crypto::KeyPair key, BftReplicaHooks hooks) {
   PHALANX_ASSERT(options.bft.sync_blocks_max <= bft::kSyncBlocksMax);
   PHALANX_ASSERT(options.bft.block_bytes_max < options.wal.entry_bytes_max);
+  PHALANX_ASSERT(options.checkpoint_interval > 0 && options.snapshot_chunk_bytes > 0 &&
+                 options.snapshot_chunk_bytes <= bft::SnapshotChunk::kDataBytesMax);
   std::unique_ptr<BftReplica> r(new BftReplica(fs, registry, std::move(options), std::move(app),
                                                std::move(key), std::move(hooks)));
   PHALANX_TRY(storage::ensure_dir(fs, r->options_.data_dir));
-  PHALANX_ASSIGN_OR_RETURN(bft::Block tip, r->recover_blocks());
+  std::vector<bft::Block> recent;
+  PHALANX_ASSIGN_OR_RETURN(bft::Block tip, r->recover_blocks(recent));
   PHALANX_ASSIGN_OR_RETURN(bft::SafetyData safety, r->recover_safety());
   PHALANX_TRY(r->recover_evidence());
   PHALANX_ASSIGN_OR_RETURN(std::vector<bft::Block> voted, r->recover_voted(tip));
   r->core_ = std::make_unique<bft::Core>(r->options_.bft, r->reply_key_.clone(), std::move(safety),
                                          std::move(tip), std::move(voted), r->schedule_);
+  r->core_->remember(std::move(recent));
   r->drive();
   return r;
 }
 
-// Replays the committed blocks into a fresh state machine. Each block must
-// extend the one before it: the WAL's checksums catch torn and flipped
-// bytes, this catches a log that is not one chain.
-Result<bft::Block> BftReplica::recover_blocks() {
+// Restores the newest snapshot, then replays the committed blocks after it
+// into the state machine. Each block must extend the one before it: the
+// WAL's checksums catch torn and flipped bytes, this catches a log that is
+// not one chain (or does not continue the snapshot).
+Result<bft::Block> BftReplica::recover_blocks(std::vector<bft::Block>& recent) {
   PHALANX_ASSIGN_OR_RETURN(
       wal_, storage::Wal::open(fs_, storage::wal_dir(options_.data_dir), options_.wal));
   app_->clear();
   schedule_ = bft::LeaderSchedule(options_.bft.replicas, options_.bft.schedule);
+  height_ = 0;
+  applied_index_ = 0;
   bft::Block tip = bft::genesis_block(options_.bft.validators.epoch);
+  PHALANX_ASSIGN_OR_RETURN(std::optional<std::string> snapshot,
+                           storage::latest_snapshot(fs_, storage::snapshot_dir(options_.data_dir)));
+  if (snapshot) {
+    PHALANX_ASSIGN_OR_RETURN(tip, restore_snapshot(*snapshot));
+    PHALANX_TRY(align_wal(tip));
+  }
+  // Blocks from a little before the snapshot are read too (not applied):
+  // the core serves the last committed_blocks_kept to replicas behind.
+  const std::uint64_t base = height_;
+  const std::uint64_t last = wal_->last_index().value();
+  const std::uint64_t kept = options_.bft.committed_blocks_kept;
+  const std::uint64_t from =
+      std::max(wal_->first_index().value(), std::min(base, last > kept ? last - kept : 0));
+  std::deque<bft::Block> chain;
   PHALANX_TRY(
-      wal_->read_range(LogIndex{1}, wal_->last_index(), [&](storage::WalEntry&& e) -> Status {
+      wal_->read_range(LogIndex{from}, wal_->last_index(), [&](storage::WalEntry&& e) -> Status {
+        const std::uint64_t i = e.index.value();
         Result<bft::Block> block = codec::decode<bft::Block>(e.payload);
-        if (!block || block->parent() != tip.id() || block->round <= tip.round) {
-          return fail(ErrorCode::kCorruption,
-                      fmt::format("committed block {} does not extend the block before it",
-                                  e.index.value()));
+        bool fits = false;
+        if (block && i <= base) {
+          fits = (chain.empty() || block->parent() == chain.back().id()) &&
+                 (i != base || block->id() == tip.id());
+        } else if (block) {
+          fits = block->parent() == tip.id() && block->round > tip.round;
         }
-        tip = std::move(*block);
-        apply(tip, /*replaying=*/true);
+        if (!fits) {
+          return fail(ErrorCode::kCorruption,
+                      fmt::format("committed block {} does not extend the block before it", i));
+        }
+        if (i > base) {
+          tip = *block;
+          apply(tip, /*replaying=*/true);
+        }
+        chain.push_back(std::move(*block));
+        if (chain.size() > kept + 1) chain.pop_front();
         return {};
       }));
+  if (!chain.empty()) chain.pop_back();  // the tip itself
+  recent.assign(std::make_move_iterator(chain.begin()), std::make_move_iterator(chain.end()));
   return tip;
+}
+
+Result<bft::Block> BftReplica::restore_snapshot(const std::string& path) {
+  PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotReader> reader,
+                           storage::SnapshotReader::open(fs_, path));
+  Bytes bytes;
+  bytes.reserve(reader->manifest().total_bytes);
+  while (true) {
+    PHALANX_ASSIGN_OR_RETURN(std::optional<Bytes> chunk, reader->next_chunk());
+    if (!chunk) break;
+    bytes.insert(bytes.end(), chunk->begin(), chunk->end());
+  }
+  codec::Reader r(bytes);
+  Result<bft::StateSnapshot> state =
+      bft::StateSnapshot::decode(r, options_.bft.replicas, options_.bft.schedule);
+  if (!state || !r.finish() || state->height != reader->manifest().meta.last_index.value()) {
+    return fail(ErrorCode::kCorruption, "snapshot " + path + " holds no valid state");
+  }
+  if (Status restored = app_->restore(state->app); !restored) {
+    return fail(ErrorCode::kCorruption,
+                "snapshot " + path + " is no valid state: " + restored.error().to_string());
+  }
+  schedule_ = std::move(state->schedule);
+  height_ = state->height;
+  applied_index_ = state->requests;
+  const crypto::Hash32 root =
+      bft::state_root(height_, state->tip.id(), applied_index_, app_->digest(), schedule_);
+  snapshot_ = HeldSnapshot{height_, root, reader->manifest(), std::nullopt};
+  // Its certificate, if one formed before the restart.
+  PHALANX_ASSIGN_OR_RETURN(
+      std::optional<Bytes> cert,
+      storage::read_atomic(fs_, snapshot_cert_path(options_.data_dir), 1 << 20));
+  if (cert) {
+    Result<bft::CheckpointCert> c = codec::decode<bft::CheckpointCert>(*cert);
+    if (!c) return fail(ErrorCode::kCorruption, "snapshot_cert does not decode");
+    if (c->height == height_ && c->root == root) snapshot_->cert = std::move(*c);
+  }
+  return std::move(state->tip);
+}
+
+// After a crash between installing a transferred snapshot and resetting the
+// WAL, the WAL ends below the snapshot: it restarts right after it.
+Status BftReplica::align_wal(const bft::Block& tip) {
+  const std::uint64_t first = wal_->first_index().value();
+  if (first > height_ + 1) {
+    return fail(
+        ErrorCode::kCorruption,
+        fmt::format("the committed blocks start at {}, after the snapshot at {}", first, height_));
+  }
+  if (wal_->last_index().value() < height_) return wal_->reset(LogIndex{height_ + 1}, tip.id());
+  return {};
 }
 
 Result<bft::SafetyData> BftReplica::recover_safety() {
@@ -155,7 +248,9 @@ Status BftReplica::compact_voted(Round committed) {
 
 void BftReplica::tick() {
   if (failure_) return;
+  served_this_tick_ = 0;
   core_->tick();
+  maybe_fetch();
   drive();
 }
 
@@ -231,6 +326,8 @@ Status BftReplica::deliver(NodeId from, const bft::Payload& body) {
             if (Status kept = absorb_checkpoints(); !kept) failure_ = std::move(kept).error();
             return {};
           },
+          [&](const bft::SnapshotRequest& r) -> Status { return serve_snapshot(from, r); },
+          [&](const bft::SnapshotChunk& c) -> Status { return on_snapshot_chunk(from, c); },
       },
       body);
 }
@@ -386,17 +483,47 @@ void BftReplica::apply(const bft::Block& block, bool replaying) {
     }
     waiting_.erase(waiting);
   }
-  if (!replaying && height_ % options_.checkpoint_interval == 0) checkpoint(block);
+  if (replaying || height_ % options_.checkpoint_interval != 0) return;
+  if (Status done = checkpoint(block); !done && !failure_) failure_ = std::move(done).error();
 }
 
-void BftReplica::checkpoint(const bft::Block& block) {
-  bft::Checkpoint c{options_.bft.validators.epoch, height_, block.id(),
-                    bft::state_root(height_, block.id(), app_->digest(), schedule_), id()};
+void BftReplica::send(NodeId to, bft::Payload body) {
+  out_.messages.push_back({to, bft::encode_envelope({id(), to, std::move(body)})});
+}
+
+Status BftReplica::checkpoint(const bft::Block& block) {
+  const Bytes app = app_->snapshot();
+  const crypto::Hash32 root =
+      bft::state_root(height_, block.id(), applied_index_, app_->digest(), schedule_);
+  bft::Checkpoint c{options_.bft.validators.epoch, height_, block.id(), root, id()};
   security::sign(c, reply_key_);
   checkpoints_.add(c);
   for (NodeId to : options_.bft.replicas) {
-    if (to != id()) out_.messages.push_back({to, bft::encode_envelope({id(), to, c})});
+    if (to != id()) send(to, c);
   }
+  const bft::StateSnapshot state{height_, applied_index_, block, schedule_, app};
+  return write_snapshot(state, codec::encode(state), root);
+}
+
+Status BftReplica::write_snapshot(const bft::StateSnapshot& header, ByteView state,
+                                  const crypto::Hash32& root) {
+  const std::uint32_t chunk_bytes = options_.snapshot_chunk_bytes;
+  const storage::SnapshotMeta meta{
+      LogIndex{header.height}, header.tip.round.value(), header.tip.id(), {}};
+  PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotWriter> writer,
+                           storage::SnapshotWriter::create(
+                               fs_, storage::snapshot_dir(options_.data_dir), meta, chunk_bytes));
+  for (std::size_t off = 0; off < state.size(); off += chunk_bytes) {
+    PHALANX_TRY(writer->write_chunk(
+        state.subspan(off, std::min<std::size_t>(chunk_bytes, state.size() - off))));
+  }
+  serving_.reset();  // finish() removes the file it reads
+  PHALANX_ASSIGN_OR_RETURN(storage::SnapshotManifest manifest, writer->finish());
+  snapshot_ = HeldSnapshot{header.height, root, std::move(manifest), std::nullopt};
+  if (const auto cert = recent_certs_.find(header.height); cert != recent_certs_.end()) {
+    PHALANX_TRY(adopt_certificate(cert->second));
+  }
+  return {};
 }
 
 Status BftReplica::absorb_checkpoints() {
@@ -407,11 +534,140 @@ Status BftReplica::absorb_checkpoints() {
   }
   for (const bft::CheckpointCert& c : certified) {
     if (hooks_.certified) hooks_.certified(c);
+    recent_certs_.insert_or_assign(c.height, c);
+    if (recent_certs_.size() > kRecentCertsMax) recent_certs_.erase(recent_certs_.begin());
+    PHALANX_TRY(adopt_certificate(c));
   }
   for (bft::Divergence& d : checkpoints_.take_divergences()) {
     if (hooks_.diverged) hooks_.diverged(d);
     if (divergences_.size() < kEvidenceKeptMax) divergences_.push_back(std::move(d));
   }
+  return {};
+}
+
+// A certificate for the snapshot on disk: it is kept beside the snapshot
+// (a restart can serve it at once), and the committed blocks more than
+// committed_blocks_kept below it leave the WAL.
+Status BftReplica::adopt_certificate(const bft::CheckpointCert& cert) {
+  if (!snapshot_ || snapshot_->cert || cert.height != snapshot_->height ||
+      cert.root != snapshot_->root) {
+    return {};
+  }
+  PHALANX_TRY(
+      storage::write_atomic(fs_, snapshot_cert_path(options_.data_dir), codec::encode(cert)));
+  snapshot_->cert = cert;
+  const std::uint64_t kept = options_.bft.committed_blocks_kept;
+  if (cert.height > kept && cert.height - kept >= wal_->first_index().value()) {
+    PHALANX_TRY(wal_->compact_prefix(LogIndex{cert.height - kept}));
+  }
+  return {};
+}
+
+// ---- State transfer ----
+
+void BftReplica::maybe_fetch() {
+  ticks_without_commit_ = height_ == height_last_tick_ ? ticks_without_commit_ + 1 : 0;
+  height_last_tick_ = height_;
+  const std::optional<bft::CheckpointCert>& latest = checkpoints_.latest();
+  const std::uint64_t lag =
+      options_.transfer_lag != 0
+          ? options_.transfer_lag
+          : std::max<std::uint64_t>(options_.bft.committed_blocks_kept / 2, 1);
+  const bool behind =
+      latest && latest->height > height_ &&
+      (latest->height - height_ >= lag || ticks_without_commit_ >= 2 * options_.fetch.stall_ticks);
+  if (!behind) {
+    if (fetch_.active()) fetch_.cancel();
+    return;
+  }
+  if (std::optional<bft::SnapshotFetch::Ask> ask = fetch_.tick()) send(ask->to, ask->request);
+}
+
+// The certified snapshot on disk, chunk by chunk: the one asked for, or
+// chunk 0 (with certificate and manifest) when another height is asked for.
+Status BftReplica::serve_snapshot(NodeId to, const bft::SnapshotRequest& request) {
+  if (!snapshot_ || !snapshot_->cert) return {};
+  if (served_this_tick_ >= options_.snapshot_chunks_per_tick) return {};
+  ++served_this_tick_;
+  const HeldSnapshot& held = *snapshot_;
+  const bool same = request.height == held.height && request.chunk < held.manifest.chunk_count;
+  const std::uint64_t chunk = same ? request.chunk : 0;
+  Result<Bytes> data = [&]() -> Result<Bytes> {
+    if (!serving_) {
+      PHALANX_ASSIGN_OR_RETURN(
+          serving_,
+          storage::SnapshotReader::open(
+              fs_, storage::join_path(storage::snapshot_dir(options_.data_dir),
+                                      storage::snapshot_file_name(LogIndex{held.height}))));
+    }
+    return serving_->read_chunk(chunk);
+  }();
+  if (!data) {
+    // This replica's own snapshot fails its checks: its disk cannot be trusted.
+    failure_ = std::move(data).error();
+    return {};
+  }
+  bft::SnapshotChunk reply{held.height, chunk, std::nullopt, std::nullopt, std::move(*data)};
+  if (chunk == 0) {
+    reply.cert = held.cert;
+    reply.manifest = held.manifest;
+  }
+  ++chunks_served_;
+  send(to, std::move(reply));
+  return {};
+}
+
+Status BftReplica::on_snapshot_chunk(NodeId from, const bft::SnapshotChunk& chunk) {
+  PHALANX_ASSIGN_OR_RETURN(bft::SnapshotFetch::Step step, fetch_.on_chunk(from, chunk, height_));
+  if (auto* ask = std::get_if<bft::SnapshotFetch::Ask>(&step)) send(ask->to, ask->request);
+  if (auto* done = std::get_if<bft::SnapshotFetch::Complete>(&step)) {
+    Status installed = install(std::move(*done));
+    if (!installed && installed.error().security()) {
+      fetch_.refuse();
+      return installed;
+    }
+    if (!installed) failure_ = std::move(installed).error();
+  }
+  return {};
+}
+
+Status BftReplica::install(bft::SnapshotFetch::Complete done) {
+  const bft::CheckpointCert& cert = done.cert;
+  const auto refused = [&](SnapshotFault fault) {
+    return fail(SnapshotRefused{Principal::replica(done.from), cert.height, fault});
+  };
+  codec::Reader r(done.state);
+  Result<bft::StateSnapshot> state =
+      bft::StateSnapshot::decode(r, options_.bft.replicas, options_.bft.schedule);
+  if (!state || !r.finish()) return refused(SnapshotFault::kState);
+  if (state->height != cert.height || state->tip.id() != cert.block) {
+    return refused(SnapshotFault::kStateRoot);
+  }
+  // Block sync got this replica there first: nothing to install.
+  if (state->height <= height_ || state->tip.round <= core_->committed_tip().round) return {};
+  // Restored in place and checked; on a mismatch the state before comes back.
+  const Bytes before = app_->snapshot();
+  if (!app_->restore(state->app)) return refused(SnapshotFault::kState);
+  const crypto::Hash32 root =
+      bft::state_root(state->height, cert.block, state->requests, app_->digest(), state->schedule);
+  if (root != cert.root) {
+    const Status back = app_->restore(before);
+    PHALANX_ASSERT(back.has_value());
+    return refused(SnapshotFault::kStateRoot);
+  }
+  // Durable before anything depends on it: the snapshot, its certificate,
+  // then the WAL restarting after it (a crash in between is repaired by align_wal).
+  height_ = state->height;
+  applied_index_ = state->requests;
+  schedule_ = state->schedule;
+  PHALANX_TRY(write_snapshot(*state, done.state, root));
+  PHALANX_TRY(adopt_certificate(cert));
+  PHALANX_TRY(wal_->reset(LogIndex{height_ + 1}, cert.block));
+  PHALANX_TRY(compact_voted(state->tip.round));
+  (void)checkpoints_.add_certificate(cert);
+  ++snapshots_installed_;
+  core_->install(std::move(state->tip), std::move(state->schedule));
+  if (hooks_.installed) hooks_.installed(cert);
   return {};
 }
 

@@ -16,8 +16,17 @@
 // through the log like writes, so every reply is linearizable.
 //
 // On-disk layout under options.data_dir: wal/ (committed blocks, one per
-// entry), bft_state (safety data), voted/ (blocks voted for and not yet
-// known committed), evidence/ (equivocation proofs held).
+// entry, from a little before the newest certified snapshot), bft_state
+// (safety data), voted/ (blocks voted for and not yet known committed),
+// evidence/ (equivocation proofs held), snapshots/ (the state at the newest
+// checkpoint height), snapshot_cert (the certificate of that state, once
+// q replicas signed its root), checkpoint (the newest certificate).
+//
+// State transfer (docs/protocol-bft.md): a replica whose newest checkpoint
+// certificate is far ahead of its committed height, or that commits nothing
+// while one is ahead, fetches a peer's certified snapshot chunk by chunk
+// (bft::SnapshotFetch), checks its root against the certificate, installs
+// it, and continues from there with block sync.
 #pragma once
 
 #include <functional>
@@ -30,6 +39,7 @@
 #include "security/policy.h"
 #include "security/registry.h"
 #include "storage/file_system.h"
+#include "storage/snapshot.h"
 #include "storage/wal.h"
 
 namespace phalanx::node {
@@ -39,8 +49,17 @@ struct BftReplicaOptions {
   std::string data_dir = "/data";
   storage::WalOptions wal = {};
   // Every this many committed blocks the replica signs its state root
-  // (consensus/bft/checkpoint.h); the newest certificate is kept on disk.
+  // (consensus/bft/checkpoint.h) and writes its state to snapshots/; the
+  // newest certificate is kept on disk.
   std::uint64_t checkpoint_interval = 128;
+  std::uint32_t snapshot_chunk_bytes = 1u << 20;
+  // A snapshot is fetched once the newest certificate is this many blocks
+  // ahead (0: half of committed_blocks_kept, the most block sync is left
+  // to carry), or when nothing commits for 2 * fetch.stall_ticks while one is ahead.
+  std::uint64_t transfer_lag = 0;
+  bft::SnapshotFetch::Options fetch = {};
+  // Snapshot chunks served per tick, to all peers together.
+  std::uint32_t snapshot_chunks_per_tick = 16;
 };
 
 // Observers for checkers, traces and logs.
@@ -56,6 +75,8 @@ struct BftReplicaHooks {
   // found to have signed a root other than a certified one.
   std::function<void(const bft::CheckpointCert&)> certified;
   std::function<void(const bft::Divergence&)> diverged;
+  // Every certified snapshot installed by state transfer (not replayed on recovery).
+  std::function<void(const bft::CheckpointCert&)> installed;
 };
 
 class BftReplica final : public consensus::Replica {
@@ -101,9 +122,21 @@ class BftReplica final : public consensus::Replica {
     return checkpoints_.latest();
   }
   [[nodiscard]] const std::vector<bft::Divergence>& divergences() const { return divergences_; }
+  // The height of the snapshot on disk (0: none), and whether q replicas certified its root.
+  [[nodiscard]] std::uint64_t snapshot_height() const { return snapshot_ ? snapshot_->height : 0; }
+  [[nodiscard]] bool snapshot_certified() const { return snapshot_ && snapshot_->cert; }
+  [[nodiscard]] std::uint64_t snapshots_installed() const { return snapshots_installed_; }
+  [[nodiscard]] std::uint64_t snapshot_chunks_served() const { return chunks_served_; }
 
  private:
   using Session = std::pair<ClientId, std::uint64_t>;
+  // The state on disk at a checkpoint height.
+  struct HeldSnapshot {
+    std::uint64_t height = 0;
+    crypto::Hash32 root;  // its state root
+    storage::SnapshotManifest manifest;
+    std::optional<bft::CheckpointCert> cert;  // once certified with this root
+  };
   struct Waiting {
     consensus::ClientHandle client;
     std::uint64_t call_id;
@@ -113,8 +146,15 @@ class BftReplica final : public consensus::Replica {
              BftReplicaOptions options, std::unique_ptr<consensus::StateMachine> app,
              crypto::KeyPair key, BftReplicaHooks hooks);
 
-  // The committed tip after replaying the WAL into the state machine.
-  [[nodiscard]] Result<bft::Block> recover_blocks();
+  // The committed tip after restoring the newest snapshot and replaying the
+  // WAL after it into the state machine; `recent` gets the committed blocks
+  // before the tip that the WAL still holds (up to committed_blocks_kept).
+  [[nodiscard]] Result<bft::Block> recover_blocks(std::vector<bft::Block>& recent);
+  // Restores the state machine, schedule, height and request count from the
+  // snapshot file at `path`; returns its tip.
+  [[nodiscard]] Result<bft::Block> restore_snapshot(const std::string& path);
+  // Makes the WAL continue the snapshot at `tip` (height height_).
+  [[nodiscard]] Status align_wal(const bft::Block& tip);
   [[nodiscard]] Result<bft::SafetyData> recover_safety();
   [[nodiscard]] Status recover_evidence();
   // The voted blocks above `tip`, for the core.
@@ -129,10 +169,24 @@ class BftReplica final : public consensus::Replica {
   [[nodiscard]] Status persist(const bft::Ready& ready);
   [[nodiscard]] bool may_execute(const consensus::ClientRequest& req) const;
   void apply(const bft::Block& block, bool replaying);
-  // Signs and sends this replica's checkpoint for the block just applied.
-  void checkpoint(const bft::Block& block);
-  // Persists new certificates, reports divergences.
+  // Signs and sends this replica's checkpoint for the block just applied,
+  // and writes the state to snapshots/.
+  [[nodiscard]] Status checkpoint(const bft::Block& block);
+  // Writes `state` (an encoded StateSnapshot, root `root`) as the snapshot on disk.
+  [[nodiscard]] Status write_snapshot(const bft::StateSnapshot& header, ByteView state,
+                                      const crypto::Hash32& root);
+  // Persists new certificates, reports divergences; a certificate for the
+  // snapshot on disk makes it servable and compacts the WAL below it.
   [[nodiscard]] Status absorb_checkpoints();
+  [[nodiscard]] Status adopt_certificate(const bft::CheckpointCert& cert);
+  // State transfer: fetch when far behind; serve chunks; install.
+  void maybe_fetch();
+  [[nodiscard]] Status serve_snapshot(NodeId to, const bft::SnapshotRequest& request);
+  [[nodiscard]] Status on_snapshot_chunk(NodeId from, const bft::SnapshotChunk& chunk);
+  // Checks `done` against its certificate and installs it. SnapshotRefused
+  // (nothing changed) if the state is not the certified one.
+  [[nodiscard]] Status install(bft::SnapshotFetch::Complete done);
+  void send(NodeId to, bft::Payload body);
   void count(const Error& error);
 
   storage::FileSystem& fs_;
@@ -148,6 +202,17 @@ class BftReplica final : public consensus::Replica {
   LogIndex voted_scanned_;                      // voted_wal_ entries known to be committed
   bft::LeaderSchedule schedule_;  // after the last applied block (the core keeps its own)
   bft::CheckpointTracker checkpoints_;
+  // Certificates of recent heights: the one for a snapshot written after
+  // its certificate formed (this replica was behind) is found here.
+  std::map<std::uint64_t, bft::CheckpointCert> recent_certs_;
+  std::optional<HeldSnapshot> snapshot_;
+  std::unique_ptr<storage::SnapshotReader> serving_;  // snapshot_'s file, open while serving
+  bft::SnapshotFetch fetch_;
+  std::uint32_t served_this_tick_ = 0;
+  std::uint64_t height_last_tick_ = 0;
+  std::uint64_t ticks_without_commit_ = 0;
+  std::uint64_t snapshots_installed_ = 0;
+  std::uint64_t chunks_served_ = 0;
   std::vector<bft::Divergence> divergences_;  // the first kEvidenceKeptMax
   std::unique_ptr<bft::Core> core_;
   std::uint64_t height_ = 0;        // committed blocks

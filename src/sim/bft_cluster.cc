@@ -118,7 +118,9 @@ void Cluster::start(Node& n) {
   // Back-off up to 4 base timeouts: a replica that backed off during the
   // faults is live again well inside the liveness bound.
   options.bft.round_timeout_ticks_max = 4 * options.bft.round_timeout_ticks;
-  options.checkpoint_interval = kCheckpointInterval;
+  options.checkpoint_interval = o_.checkpoint_interval;
+  options.snapshot_chunk_bytes = kSnapshotChunkBytes;
+  options.bft.committed_blocks_kept = o_.blocks_kept;
   node::BftReplicaHooks hooks;
   if (n.honest()) {
     hooks.committed = [this, id = n.id](const bft::Block& b, std::uint64_t height) {
@@ -129,6 +131,7 @@ void Cluster::start(Node& n) {
     };
     hooks.certified = [this, id = n.id](const bft::CheckpointCert& c) { on_certified(id, c); };
     hooks.diverged = [this, id = n.id](const bft::Divergence& d) { on_diverged(id, d); };
+    hooks.installed = [this, id = n.id](const bft::CheckpointCert& c) { on_installed(id, c); };
   }
   std::unique_ptr<consensus::StateMachine> app;
   if (o_.app == SimApp::kEvidence) {
@@ -148,6 +151,11 @@ void Cluster::start(Node& n) {
   n.up = true;
   n.lost_power = false;
   ++n.lives;
+  if (outage_node_ == n.id) {
+    outage_lag_ =
+        committed_.size() - std::min<std::uint64_t>(committed_.size(), n.replica->height());
+    outage_node_.reset();
+  }
   trace(fmt::format("start node {} (life {}, round {}, height {})", n.id.value(), n.lives,
                     n.replica->core().round().value(), n.replica->height()));
   after_input(n);
@@ -169,6 +177,8 @@ void Cluster::collect(const Node& n) {
   if (!n.honest() || !n.replica) return;
   for (const auto& [kind, count] : n.replica->status().rejected) rejected_[kind] += count;
   replays_answered_ += n.replica->replays_answered();
+  snapshots_installed_ += n.replica->snapshots_installed();
+  chunks_served_ += n.replica->snapshot_chunks_served();
 }
 
 void Cluster::after_input(Node& n) {
@@ -396,6 +406,16 @@ void Cluster::inject_faults() {
   if (o_.disk && rng_.one_in(std::max<std::uint64_t>(1, o_.crash_every_ms / kTickMs))) {
     inject_disk_fault();
   }
+  if (o_.outage_ms != 0 && !outage_done_ && now_ >= o_.safety_ms / 10) {
+    // The last replica: the first it asks for a snapshot is replica 1, a liar if there is one.
+    Node& n = nodes_.back();
+    if (n.up && n.honest() && !n.fs->power_loss_scheduled()) {
+      crash(n, false, "taken down for a long outage");
+      outage_node_ = n.id;
+      n.down_until = now_ + o_.outage_ms;
+      outage_done_ = true;
+    }
+  }
   for (Node& n : nodes_) {
     if (n.up && n.disk_faults_until != 0 && now_ >= n.disk_faults_until) {
       n.fs->set_faults({});
@@ -486,6 +506,18 @@ void Cluster::on_certified(NodeId id, const bft::CheckpointCert& c) {
   }
 }
 
+void Cluster::on_installed(NodeId id, const bft::CheckpointCert& c) {
+  trace(fmt::format("node {} installed the certified snapshot at height {}", id.value(), c.height));
+  ++checks_;
+  const auto [it, fresh] = certified_.try_emplace(c.height, c.root);
+  if (!fresh && it->second != c.root) {
+    violated(
+        fmt::format("state transfer: node {} installed a state at height {} whose root is "
+                    "not the one certified there",
+                    id.value(), c.height));
+  }
+}
+
 void Cluster::on_diverged(NodeId id, const bft::Divergence& d) {
   ++checks_;
   if (node(d.replica).honest()) {
@@ -569,6 +601,9 @@ BftSimReport Cluster::report() {
   rep.disk_faults = disk_faults_;
   rep.stopped_on_io = stopped_on_io_;
   rep.proofs_verified = proofs_verified_;
+  rep.snapshots_installed = snapshots_installed_;
+  rep.outage_lag = outage_lag_;
+  rep.chunks_served = chunks_served_;
   rep.checks = checks_;
   rep.history_checked = history_checked_;
   rep.violation = violation_;

@@ -69,6 +69,14 @@ struct BftSimOptions {
   bool duplicate = true;
   std::uint64_t crash_every_ms = 1'000;
   std::uint64_t partition_every_ms = 1'500;
+  // Committed blocks each replica keeps to serve block sync. Small, a
+  // replica that was down soon needs a state transfer (a certified snapshot).
+  std::size_t blocks_kept = 1024;
+  std::uint64_t checkpoint_interval = 16;  // blocks between checkpoints (and snapshots)
+  // Once, a tenth into the fault phase, the last replica goes down for
+  // this long while the others go on (0: never). With the default
+  // blocks_kept, 12 s leaves it more than 1,024 blocks behind.
+  std::uint64_t outage_ms = 0;
   bool mix_from_seed = false;  // set by random_bft_mix
 
   // The `phalanx sim --protocol bft` command line that replays this run.
@@ -106,6 +114,9 @@ struct BftSimReport {
   std::uint64_t bad_replies = 0;       // client replies that failed their signature or lied
   std::uint64_t evidence_items = 0;    // evidence items accepted on f+1 matching replies
   std::uint64_t proofs_verified = 0;   // inclusion proofs the sources checked
+  std::uint64_t snapshots_installed = 0;  // state transfers completed by honest replicas
+  std::uint64_t chunks_served = 0;        // snapshot chunks sent by honest replicas
+  std::uint64_t outage_lag = 0;           // blocks the cluster was ahead when the outage ended
   std::uint64_t checks = 0;
   std::uint64_t history_checked = 0;
   std::optional<std::string> violation;

@@ -30,7 +30,7 @@ constexpr std::uint64_t kClientBase = 1000;  // network ids of clients
 constexpr std::uint64_t kForcePowerLossMs = 100;
 constexpr std::size_t kTraceTail = 40;
 constexpr std::size_t kRememberedFrames = 32;  // what a replayer keeps to replay
-constexpr std::uint64_t kCheckpointInterval = 16;
+constexpr std::uint32_t kSnapshotChunkBytes = 512;
 const Epoch kEpoch{1};
 
 using Wire = std::variant<Bytes, consensus::ClientCall, consensus::ClientAnswer>;
@@ -151,6 +151,9 @@ class Cluster {
   void replay(Node& n);
   void forge(Node& n, NodeId to, const bft::Payload& body);
   void lie_to_client(Node& n, consensus::ClientAnswer& a);
+  // A snapshot chunk a liar serves: corrupted, under a forged certificate,
+  // or (a one-chunk snapshot) a different state with a consistent manifest.
+  void lie_about_snapshot(Node& n, NodeId to, bft::SnapshotChunk chunk);
   void release_delayed();
 
   // ---- The planted fork (f+1 colluders) ----
@@ -194,6 +197,8 @@ class Cluster {
   // Checkpoints: one certified root per height, and only liars diverge from it.
   void on_certified(NodeId id, const bft::CheckpointCert& c);
   void on_diverged(NodeId id, const bft::Divergence& d);
+  // A state transfer: its certified root must be the only one certified for its height.
+  void on_installed(NodeId id, const bft::CheckpointCert& c);
   void check_liveness();
 
   // Every honest replica is up, committed past where the cluster stood when
@@ -239,6 +244,11 @@ class Cluster {
   std::uint64_t disk_faults_ = 0;
   std::uint64_t stopped_on_io_ = 0;
   std::uint64_t proofs_verified_ = 0;
+  std::uint64_t snapshots_installed_ = 0;
+  bool outage_done_ = false;
+  std::optional<NodeId> outage_node_;  // down for the outage, not restarted yet
+  std::uint64_t outage_lag_ = 0;
+  std::uint64_t chunks_served_ = 0;
   std::uint64_t checks_ = 0;
   std::uint64_t history_checked_ = 0;
 };

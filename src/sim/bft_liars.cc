@@ -43,6 +43,12 @@ void Cluster::lie(Node& n, NodeId to, Bytes frame) {
     attack("false-checkpoint");
     return;
   }
+  // ... and lies about half the snapshot chunks it serves.
+  if (auto* c = std::get_if<bft::SnapshotChunk>(&body);
+      c && n.adversary != Adversary::kSilent && rng_.coin()) {
+    lie_about_snapshot(n, to, std::move(*c));
+    return;
+  }
   switch (n.adversary) {
     case Adversary::kNone: break;
     case Adversary::kSilent:
@@ -225,6 +231,28 @@ void Cluster::lie_to_client(Node& n, consensus::ClientAnswer& a) {
   security::sign(*reply, *n.key);
   a.reply = codec::encode(*reply);
   attack("lying-reply");
+}
+
+void Cluster::lie_about_snapshot(Node& n, NodeId to, bft::SnapshotChunk chunk) {
+  if (chunk.cert && rng_.one_in(3)) {
+    chunk.cert->signers.back().signature[3] ^= 0x10;
+    attack("snapshot-forged-cert");
+  } else if (chunk.manifest && chunk.manifest->chunk_count == 1) {
+    // Another state (one more request counted), with a manifest that matches it.
+    codec::Reader r(chunk.data);
+    Result<bft::StateSnapshot> state = bft::StateSnapshot::decode(r, ids_, {});
+    PHALANX_ASSERT(state.has_value());
+    ++state->requests;
+    chunk.data = codec::encode(*state);
+    chunk.manifest->chunk_hashes = {crypto::blake2b256(chunk.data)};
+    chunk.manifest->total_bytes = chunk.data.size();
+    chunk.manifest->root = storage::chunk_root(chunk.manifest->chunk_hashes);
+    attack("snapshot-false-state");
+  } else if (!chunk.data.empty()) {
+    chunk.data[rng_.uniform(chunk.data.size())] ^= 0x01;
+    attack("snapshot-bad-chunk");
+  }
+  send_as(n, to, chunk);
 }
 
 void Cluster::release_delayed() {

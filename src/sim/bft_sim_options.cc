@@ -61,6 +61,13 @@ BftSimOptions random_bft_mix(std::uint64_t seed, int replicas) {
   static constexpr std::uint64_t kEveryMs[] = {3'000, 1'000, 400};
   o.crash_every_ms = kEveryMs[r.uniform(3)];
   o.partition_every_ms = kEveryMs[r.uniform(3)];
+  // Half the seeds keep so few blocks that a replica a few blocks behind
+  // needs a state transfer, with a checkpoint (and snapshot) every 4 blocks.
+  if (r.coin()) {
+    o.blocks_kept = 4;
+    o.checkpoint_interval = 4;
+  }
+  o.outage_ms = r.coin() ? r.between(1'000, 2'000) : 0;
   o.mix_from_seed = true;
   return o;
 }
@@ -73,6 +80,12 @@ std::string BftSimOptions::command() const {
     const std::string faults = fault_list();
     cmd += fmt::format(" --byzantine {} --adversary {} --ticks {} --faults {}", byzantine,
                        adversary_name(adversary), safety_ms / 10, faults.empty() ? "none" : faults);
+    if (blocks_kept != BftSimOptions{}.blocks_kept)
+      cmd += fmt::format(" --blocks-kept {}", blocks_kept);
+    if (checkpoint_interval != BftSimOptions{}.checkpoint_interval) {
+      cmd += fmt::format(" --checkpoint-interval {}", checkpoint_interval);
+    }
+    if (outage_ms != 0) cmd += fmt::format(" --outage-ms {}", outage_ms);
   }
   return cmd;
 }
@@ -87,25 +100,29 @@ std::string BftSimReport::summary(const BftSimOptions& o) const {
       "bft simulation seed {} with {} replicas ({} byzantine: {}), {} clients, faults [{}]\n"
       "  client ops: {} invoked, {} completed, {} retries, {} replays answered from the cache\n"
       "  consensus:  height {}, round {}\n"
-      "  faults:     {} crashes ({} power losses), {} partitions, {} of {} messages dropped\n"
+      "  faults:     {} crashes ({} power losses), {} partitions, {} of {} messages dropped{}\n"
       "  disk:       {} EIO or full-disk windows, {} replicas stopped on an I/O error and "
       "restarted\n"
       "  attacks:    {}\n"
       "  refused:    {}; {} equivocation proofs held; {} bad client replies discarded\n"
       "  excluded:   {} (proven equivocators out of the leader rotation)\n"
-      "  checkpoints: {} certified; diverged: {}\n"
+      "  checkpoints: {} certified; diverged: {}; {} snapshots installed by state transfer "
+      "({} chunks served, {} blocks kept, every {} blocks)\n"
       "  evidence:   {} items accepted, {} inclusion proofs verified\n"
       "  checks:     {} invariant checks, {} client operations linearizable, trace {}\n"
       "  result:     {}\n",
       o.seed, o.replicas, o.byzantine, adversary_name(o.adversary), o.clients, o.fault_list(),
       ops_invoked, ops_completed, retries, replays_answered, height, round, crashes, power_losses,
-      partitions, messages_dropped, messages_sent, disk_faults, stopped_on_io, counts(attacks),
-      counts(rejected), evidence, bad_replies,
+      partitions, messages_dropped, messages_sent,
+      o.outage_ms != 0
+          ? fmt::format("; one replica down {} ms, {} blocks behind", o.outage_ms, outage_lag)
+          : std::string(),
+      disk_faults, stopped_on_io, counts(attacks), counts(rejected), evidence, bad_replies,
       excluded.empty() ? std::string("none") : fmt::format("{}", fmt::join(excluded, ", ")),
       checkpoints,
       diverged.empty() ? std::string("none") : fmt::format("{}", fmt::join(diverged, ", ")),
-      evidence_items, proofs_verified, checks, history_checked,
-      to_hex(trace_hash.view()).substr(0, 16),
+      snapshots_installed, chunks_served, o.blocks_kept, o.checkpoint_interval, evidence_items,
+      proofs_verified, checks, history_checked, to_hex(trace_hash.view()).substr(0, 16),
       ok() ? "every check held" : "VIOLATION: " + *violation);
   if (!ok()) {
     out += "  last events:\n";

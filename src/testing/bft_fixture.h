@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "consensus/bft/checkpoint.h"
 #include "consensus/bft/types.h"
 #include "security/registry.h"
 #include "security/verify.h"
@@ -86,6 +87,19 @@ class Fixture {
     security::sign(a, key_of(voter));
     security::sign(b, key_of(voter));
     return {a, b};
+  }
+
+  // A checkpoint certificate on (height, block, root), signed by replicas 1..signers.
+  [[nodiscard]] CheckpointCert checkpoint_cert(std::uint64_t height, const BlockId& block,
+                                               const crypto::Hash32& root,
+                                               std::uint32_t signers) const {
+    CheckpointCert cert{epoch(), height, block, root, {}};
+    for (std::uint64_t i = 1; i <= signers; ++i) {
+      Checkpoint c{epoch(), height, block, root, NodeId{i}};
+      security::sign(c, key_of(NodeId{i}));
+      cert.signers.push_back({NodeId{i}, c.signature});
+    }
+    return cert;
   }
 
   // A signed block at `round` extending `qc`.

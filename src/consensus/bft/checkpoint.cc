@@ -7,12 +7,13 @@ namespace phalanx::bft {
 using codec::Reader;
 using codec::Writer;
 
-crypto::Hash32 state_root(std::uint64_t height, const BlockId& block,
+crypto::Hash32 state_root(std::uint64_t height, const BlockId& block, std::uint64_t requests,
                           const crypto::Hash32& app_digest, const LeaderSchedule& schedule) {
   Writer w;
   w.string("phalanx/v1/state-root", 64);
   w.varint(height);
   w.fixed(block);
+  w.varint(requests);
   w.fixed(app_digest);
   schedule.encode(w);
   return crypto::blake2b256(w.buffer());

@@ -22,10 +22,13 @@
 namespace phalanx::bft {
 
 // The root a checkpoint signs: BLAKE2b-256 over the height, the last
-// committed block, the application's digest (its data and session table)
-// and the leader schedule — everything the replicated state holds.
+// committed block, the number of requests the committed blocks held (the
+// log index the next one is applied at), the application's digest (its data
+// and session table) and the leader schedule — everything the replicated
+// state holds, so a replica installing a certified snapshot resumes exactly
+// where the signers are.
 [[nodiscard]] crypto::Hash32 state_root(std::uint64_t height, const BlockId& block,
-                                        const crypto::Hash32& app_digest,
+                                        std::uint64_t requests, const crypto::Hash32& app_digest,
                                         const LeaderSchedule& schedule);
 
 // "After committing `height` blocks, ending with `block`, my state root is `root`."

@@ -96,12 +96,13 @@ TEST(Checkpoints, StateRootCoversHeightBlockStateAndSchedule) {
   LeaderSchedule moved(ids);
   moved.on_commit(Block{.epoch = Epoch{1}, .round = Round{3}, .qc = {}, .proposer = NodeId{2}});
   const crypto::Hash32 app = crypto::blake2b256(as_view("kv"));
-  const crypto::Hash32 base = state_root(16, BlockId{}, app, s);
-  EXPECT_EQ(base, state_root(16, BlockId{}, app, s));
-  EXPECT_NE(base, state_root(17, BlockId{}, app, s));
-  EXPECT_NE(base, state_root(16, crypto::blake2b256(as_view("b")), app, s));
-  EXPECT_NE(base, state_root(16, BlockId{}, crypto::blake2b256(as_view("kv2")), s));
-  EXPECT_NE(base, state_root(16, BlockId{}, app, moved));
+  const crypto::Hash32 base = state_root(16, BlockId{}, 40, app, s);
+  EXPECT_EQ(base, state_root(16, BlockId{}, 40, app, s));
+  EXPECT_NE(base, state_root(17, BlockId{}, 40, app, s));
+  EXPECT_NE(base, state_root(16, crypto::blake2b256(as_view("b")), 40, app, s));
+  EXPECT_NE(base, state_root(16, BlockId{}, 41, app, s));
+  EXPECT_NE(base, state_root(16, BlockId{}, 40, crypto::blake2b256(as_view("kv2")), s));
+  EXPECT_NE(base, state_root(16, BlockId{}, 40, app, moved));
 }
 
 }  // namespace

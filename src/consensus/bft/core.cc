@@ -176,8 +176,11 @@ void Core::try_commit(const QuorumCert& qc) {
   // The commits may change who leads the current round (when this replica
   // caught up past round - lag).
   should_propose_ = leader(round_) == config_.id && proposed_ < round_;
-  const Round tip_round = b.round;
   committed_ = b.id();
+  forget_below(b.round);
+}
+
+void Core::forget_below(Round tip_round) {
   // Keep the last committed_blocks_kept committed blocks (to serve replicas
   // that fell behind); forget blocks off the chain at or below its tip.
   while (chain_.size() > config_.committed_blocks_kept) {
@@ -201,6 +204,34 @@ void Core::try_commit(const QuorumCert& qc) {
     });
     it = it->second.empty() ? waiting_for_parent_.erase(it) : std::next(it);
   }
+}
+
+void Core::remember(std::vector<Block> committed) {
+  PHALANX_ASSERT(chain_.size() == 1);
+  for (auto it = committed.rbegin(); it != committed.rend(); ++it) {
+    if (chain_.size() == config_.committed_blocks_kept) break;
+    const Block& oldest = blocks_.at(chain_.front());
+    PHALANX_ASSERT(it->id() == oldest.parent());
+    const BlockId id = it->id();
+    blocks_.emplace(id, std::move(*it));
+    chain_.push_front(id);
+  }
+}
+
+void Core::install(Block tip, LeaderSchedule schedule) {
+  PHALANX_ASSERT(tip.round > committed_tip().round);
+  const Round tip_round = tip.round;
+  committed_ = tip.id();
+  schedule_ = std::move(schedule);
+  chain_.clear();
+  chain_.push_back(committed_);
+  blocks_.insert_or_assign(committed_, std::move(tip));
+  forget_below(tip_round);
+  if (round_ <= tip_round) advance_round(tip_round.next(), false);
+  should_propose_ = leader(round_) == config_.id && proposed_ < round_;
+  adopt_children(committed_);
+  try_commit(high_qc_);
+  if (should_propose_) propose(false);
 }
 
 // ---- Proposals ----
@@ -364,7 +395,11 @@ void Core::insert_block(Block block) {
   if (!fresh) return;
   if (it->second.round == round_) vote_for(it->second);
   try_commit(it->second.qc);
-  const auto waiting = waiting_for_parent_.find(id);
+  adopt_children(id);
+}
+
+void Core::adopt_children(const BlockId& parent) {
+  const auto waiting = waiting_for_parent_.find(parent);
   if (waiting == waiting_for_parent_.end()) return;
   std::vector<Block> children = std::move(waiting->second);
   waiting_for_parent_.erase(waiting);

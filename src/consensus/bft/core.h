@@ -25,6 +25,7 @@
 #include "consensus/bft/checkpoint.h"
 #include "consensus/bft/leaders.h"
 #include "consensus/bft/safety.h"
+#include "consensus/bft/state_transfer.h"
 #include "consensus/bft/types.h"
 #include "core/trust.h"
 
@@ -60,8 +61,10 @@ struct SyncResponse {
   std::vector<Block> blocks;
 };
 
-// Checkpoints are handled by the runner (they sign application state), not the core.
-using Payload = std::variant<Block, Vote, Timeout, SyncRequest, SyncResponse, Checkpoint>;
+// Checkpoints and state transfer are handled by the runner (they concern
+// application state), not the core.
+using Payload = std::variant<Block, Vote, Timeout, SyncRequest, SyncResponse, Checkpoint,
+                             SnapshotRequest, SnapshotChunk>;
 
 struct Message {
   NodeId to;
@@ -117,6 +120,16 @@ class Core {
   Core(Config config, crypto::KeyPair key, SafetyData safety, Block tip,
        std::vector<Block> voted = {}, std::optional<LeaderSchedule> schedule = {});
 
+  // The committed blocks before the tip, oldest first, ending with the
+  // tip's parent (a restarted replica reads them from its WAL): kept, up to
+  // committed_blocks_kept, to serve replicas that fell behind.
+  void remember(std::vector<Block> committed);
+  // A state transfer: `tip` (the last block of a certified state) becomes
+  // the committed tip and `schedule` the leader schedule after it. Blocks at
+  // or below it are forgotten; those waiting for it are taken in.
+  // REQUIRES: tip.round above the committed tip's.
+  void install(Block tip, LeaderSchedule schedule);
+
   void tick();
   void on_proposal(const Authenticated<Block>& block);
   void on_vote(const Authenticated<Vote>& vote);
@@ -157,6 +170,12 @@ class Core {
   void process_qc(const QuorumCert& qc);
   void process_tc(const TimeoutCert& tc);
   void try_commit(const QuorumCert& qc);
+  // After the committed tip moved to `tip_round`: forgets what can no
+  // longer matter (blocks off the chain, certificates, wants, parked blocks
+  // at or below it) and keeps the last committed_blocks_kept of the chain.
+  void forget_below(Round tip_round);
+  // Inserts the blocks that were waiting for `parent`.
+  void adopt_children(const BlockId& parent);
   void advance_round(Round round, bool by_timeout);
   void propose(bool idle_ok);
   void insert_block(Block block);

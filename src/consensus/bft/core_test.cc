@@ -75,6 +75,8 @@ class Cluster {
                    [&](SyncRequest& r) { to.on_sync_request(from, r); },
                    [&](SyncResponse& r) { to.on_sync_response(from, std::move(r)); },
                    [&](Checkpoint&) { FAIL() << "the core sends no checkpoints"; },
+                   [&](SnapshotRequest&) { FAIL() << "the core sends no snapshot requests"; },
+                   [&](SnapshotChunk&) { FAIL() << "the core sends no snapshots"; },
                },
                body);
   }

@@ -1,6 +1,7 @@
 #include "consensus/bft/leaders.h"
 
 #include <algorithm>
+#include <set>
 
 namespace phalanx::bft {
 
@@ -18,11 +19,16 @@ std::vector<NodeId> LeaderSchedule::candidates(Round round) const {
                               [](Round r, const Entry& e) { return r < e.round; });
   auto begin = end - std::min<std::ptrdiff_t>(end - recent_.begin(),
                                               static_cast<std::ptrdiff_t>(options_.window));
-  std::map<NodeId, std::size_t> failures;
-  std::map<NodeId, std::size_t> proposals;
-  for (auto it = begin; it != end; ++it) {
-    ++proposals[it->proposer];
-    for (NodeId f : it->failed) ++failures[f];
+  // Newest first, each replica's run of failed rounds since the last round
+  // it led that committed a block.
+  std::map<NodeId, std::size_t> failed_streak;
+  std::set<NodeId> succeeded;
+  for (auto it = end; it != begin;) {
+    --it;
+    succeeded.insert(it->proposer);
+    for (auto f = it->failed.rbegin(); f != it->failed.rend(); ++f) {
+      if (!succeeded.contains(*f)) ++failed_streak[*f];
+    }
   }
   const auto proved = [&](NodeId id) {
     const auto e = excluded_.find(id);
@@ -30,7 +36,7 @@ std::vector<NodeId> LeaderSchedule::candidates(Round round) const {
   };
   std::vector<NodeId> out;
   for (NodeId id : replicas_) {
-    const bool failing = failures[id] >= options_.failures_to_skip && proposals[id] == 0;
+    const bool failing = failed_streak[id] >= options_.failures_to_skip;
     if (!proved(id) && !failing) out.push_back(id);
   }
   if (out.empty()) {

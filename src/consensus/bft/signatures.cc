@@ -35,6 +35,10 @@ std::size_t check_signatures(const Payload& body, const Validators& v) {
                  [&](const Checkpoint& c) { count(signed_ok(c, v)); },
                  [](const SyncRequest&) {},
                  [](const SyncResponse&) {},
+                 [](const SnapshotRequest&) {},
+                 [&](const SnapshotChunk& c) {
+                   if (c.cert) count(verify_checkpoint_cert(*c.cert, v).has_value());
+                 },
              },
              body);
   return failed;

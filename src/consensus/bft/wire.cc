@@ -19,6 +19,36 @@ void encode_body(Writer& w, const SyncResponse& s) {
   w.sequence(std::span<const Block>(s.blocks), kSyncBlocksMax,
              [](Writer& out, const Block& b) { b.encode(out); });
 }
+void encode_body(Writer& w, const SnapshotRequest& s) {
+  w.varint(s.height);
+  w.varint(s.chunk);
+}
+void encode_body(Writer& w, const SnapshotChunk& s) {
+  w.varint(s.height);
+  w.varint(s.chunk);
+  w.optional(s.cert, [](Writer& out, const CheckpointCert& c) { c.encode(out); });
+  w.optional(s.manifest, [](Writer& out, const storage::SnapshotManifest& m) { m.encode(out); });
+  w.bytes(s.data, SnapshotChunk::kDataBytesMax);
+}
+
+// The certificate and manifest travel with chunk 0 and only with it.
+Result<SnapshotChunk> decode_snapshot_chunk(Reader& r) {
+  SnapshotChunk s;
+  PHALANX_ASSIGN_OR_RETURN(s.height, r.varint());
+  PHALANX_ASSIGN_OR_RETURN(s.chunk, r.varint());
+  const std::size_t header_at = r.offset();
+  PHALANX_ASSIGN_OR_RETURN(
+      s.cert, r.optional<CheckpointCert>([](Reader& in) { return CheckpointCert::decode(in); }));
+  PHALANX_ASSIGN_OR_RETURN(s.manifest, r.optional<storage::SnapshotManifest>([](Reader& in) {
+    return storage::SnapshotManifest::decode(in);
+  }));
+  const bool first = s.chunk == 0;
+  if (s.cert.has_value() != first || s.manifest.has_value() != first) {
+    return Reader::malformed(MalformedReason::kNonCanonical, header_at);
+  }
+  PHALANX_ASSIGN_OR_RETURN(s.data, r.bytes(SnapshotChunk::kDataBytesMax));
+  return s;
+}
 
 template <class T>
 Result<Payload> as_payload(Result<T> body) {
@@ -46,6 +76,13 @@ Result<Payload> decode_body(Reader& r) {
       return Payload(std::move(s));
     }
     case 5: return as_payload(Checkpoint::decode(r));
+    case 6: {
+      SnapshotRequest s;
+      PHALANX_ASSIGN_OR_RETURN(s.height, r.varint());
+      PHALANX_ASSIGN_OR_RETURN(s.chunk, r.varint());
+      return Payload(s);
+    }
+    case 7: return as_payload(decode_snapshot_chunk(r));
     default: return Reader::malformed(MalformedReason::kBadTag, tag_at);
   }
 }
@@ -140,7 +177,16 @@ std::string describe(const Payload& body) {
             return fmt::format("Checkpoint h{} by {}", c.height, c.signer.value());
           },
           [](const SyncRequest&) { return std::string("SyncRequest"); },
-          [](const SyncResponse& s) { return fmt::format("SyncResponse blocks {}", s.blocks.size()); },
+          [](const SyncResponse& s) {
+            return fmt::format("SyncResponse blocks {}", s.blocks.size());
+          },
+          [](const SnapshotRequest& s) {
+            return fmt::format("SnapshotRequest h{} chunk {}", s.height, s.chunk);
+          },
+          [](const SnapshotChunk& s) {
+            return fmt::format("SnapshotChunk h{} chunk {} bytes {}", s.height, s.chunk,
+                               s.data.size());
+          },
       },
       body);
 }

@@ -22,7 +22,21 @@ std::vector<Payload> every_payload(const Fixture& f) {
                            NodeId{4});
   Checkpoint c{f.epoch(), 128, b3.id(), crypto::blake2b256(as_view("state")), NodeId{2}};
   security::sign(c, testing::key_of(NodeId{2}));
-  return {b1, v, t, SyncRequest{b1.id()}, SyncResponse{{b1, b3}}, c};
+  SnapshotChunk first{128, 0, f.checkpoint_cert(128, b3.id(), c.root, 3),
+                      storage::SnapshotManifest{}, to_bytes("state")};
+  first.manifest->chunk_count = 2;
+  first.manifest->total_bytes = 9;
+  first.manifest->chunk_hashes = {crypto::blake2b256(as_view("state")),
+                                  crypto::blake2b256(as_view("more"))};
+  return {b1,
+          v,
+          t,
+          SyncRequest{b1.id()},
+          SyncResponse{{b1, b3}},
+          c,
+          SnapshotRequest{128, 1},
+          first,
+          SnapshotChunk{128, 1, std::nullopt, std::nullopt, to_bytes("more")}};
 }
 
 TEST(BftWire, EveryPayloadRoundTrips) {
@@ -97,6 +111,23 @@ TEST(BftWire, RefusesWrongReceiverBadTagAndOversizedSync) {
 
   const Bytes huge(kFrameBytesMax + 1, 0);
   EXPECT_FALSE(decode_envelope(huge));
+}
+
+// The certificate and manifest come with chunk 0 and only with it: any
+// other combination has a second encoding and is refused.
+TEST(BftWire, SnapshotChunksCarryTheirHeaderExactlyOnce) {
+  const Fixture f(4);
+  const auto payloads = every_payload(f);
+  SnapshotChunk later = std::get<SnapshotChunk>(payloads[8]);
+  SnapshotChunk first = std::get<SnapshotChunk>(payloads[7]);
+  later.cert = first.cert;
+  first.manifest.reset();
+  for (const SnapshotChunk& bad : {later, first}) {
+    auto r = decode_envelope(encode_envelope({NodeId{1}, NodeId{2}, bad}));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(std::get<MalformedInput>(*r.error().security()).reason,
+              MalformedReason::kNonCanonical);
+  }
 }
 
 TEST(BftWire, SignerIsThePayloadsAuthor) {
