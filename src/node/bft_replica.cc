@@ -90,7 +90,7 @@ Result<bft::Block> BftReplica::recover_blocks(std::vector<bft::Block>& recent) {
                            storage::latest_snapshot(fs_, storage::snapshot_dir(options_.data_dir)));
   if (snapshot) {
     PHALANX_ASSIGN_OR_RETURN(tip, restore_snapshot(*snapshot));
-    PHALANX_TRY(align_wal(tip));
+    PHALANX_TRY(align_wal());
   }
   // Blocks from a little before the snapshot are read too (not applied):
   // the core serves the last committed_blocks_kept to replicas behind.
@@ -168,14 +168,16 @@ Result<bft::Block> BftReplica::restore_snapshot(const std::string& path) {
 
 // After a crash between installing a transferred snapshot and resetting the
 // WAL, the WAL ends below the snapshot: it restarts right after it.
-Status BftReplica::align_wal(const bft::Block& tip) {
+Status BftReplica::align_wal() {
   const std::uint64_t first = wal_->first_index().value();
   if (first > height_ + 1) {
     return fail(
         ErrorCode::kCorruption,
         fmt::format("the committed blocks start at {}, after the snapshot at {}", first, height_));
   }
-  if (wal_->last_index().value() < height_) return wal_->reset(LogIndex{height_ + 1}, tip.id());
+  if (wal_->last_index().value() < height_) {
+    return wal_->reset(LogIndex{height_ + 1}, snapshot_->manifest.meta.last_entry_hash);
+  }
   return {};
 }
 
@@ -502,14 +504,16 @@ Status BftReplica::checkpoint(const bft::Block& block) {
     if (to != id()) send(to, c);
   }
   const bft::StateSnapshot state{height_, applied_index_, block, schedule_, app};
-  return write_snapshot(state, codec::encode(state), root);
+  // The WAL's hash chain at the snapshot's height (phalanx audit checks the two meet).
+  PHALANX_ASSIGN_OR_RETURN(const storage::WalEntry entry, wal_->read(LogIndex{height_}));
+  return write_snapshot(state, codec::encode(state), root, entry.hash);
 }
 
 Status BftReplica::write_snapshot(const bft::StateSnapshot& header, ByteView state,
-                                  const crypto::Hash32& root) {
+                                  const crypto::Hash32& root, const crypto::Hash32& entry_hash) {
   const std::uint32_t chunk_bytes = options_.snapshot_chunk_bytes;
   const storage::SnapshotMeta meta{
-      LogIndex{header.height}, header.tip.round.value(), header.tip.id(), {}};
+      LogIndex{header.height}, header.tip.round.value(), entry_hash, {}};
   PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotWriter> writer,
                            storage::SnapshotWriter::create(
                                fs_, storage::snapshot_dir(options_.data_dir), meta, chunk_bytes));
@@ -660,7 +664,9 @@ Status BftReplica::install(bft::SnapshotFetch::Complete done) {
   height_ = state->height;
   applied_index_ = state->requests;
   schedule_ = state->schedule;
-  PHALANX_TRY(write_snapshot(*state, done.state, root));
+  // This replica's WAL restarts after the snapshot, its hash chain anchored
+  // at the certified block id.
+  PHALANX_TRY(write_snapshot(*state, done.state, root, cert.block));
   PHALANX_TRY(adopt_certificate(cert));
   PHALANX_TRY(wal_->reset(LogIndex{height_ + 1}, cert.block));
   PHALANX_TRY(compact_voted(state->tip.round));

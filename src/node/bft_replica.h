@@ -153,8 +153,8 @@ class BftReplica final : public consensus::Replica {
   // Restores the state machine, schedule, height and request count from the
   // snapshot file at `path`; returns its tip.
   [[nodiscard]] Result<bft::Block> restore_snapshot(const std::string& path);
-  // Makes the WAL continue the snapshot at `tip` (height height_).
-  [[nodiscard]] Status align_wal(const bft::Block& tip);
+  // Makes the WAL continue the snapshot just restored (at height_).
+  [[nodiscard]] Status align_wal();
   [[nodiscard]] Result<bft::SafetyData> recover_safety();
   [[nodiscard]] Status recover_evidence();
   // The voted blocks above `tip`, for the core.
@@ -172,9 +172,10 @@ class BftReplica final : public consensus::Replica {
   // Signs and sends this replica's checkpoint for the block just applied,
   // and writes the state to snapshots/.
   [[nodiscard]] Status checkpoint(const bft::Block& block);
-  // Writes `state` (an encoded StateSnapshot, root `root`) as the snapshot on disk.
+  // Writes `state` (an encoded StateSnapshot, root `root`) as the snapshot
+  // on disk; `entry_hash`: the WAL's hash chain at its height.
   [[nodiscard]] Status write_snapshot(const bft::StateSnapshot& header, ByteView state,
-                                      const crypto::Hash32& root);
+                                      const crypto::Hash32& root, const crypto::Hash32& entry_hash);
   // Persists new certificates, reports divergences; a certificate for the
   // snapshot on disk makes it servable and compacts the WAL below it.
   [[nodiscard]] Status absorb_checkpoints();

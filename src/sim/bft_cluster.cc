@@ -4,6 +4,7 @@
 #include "apps/kv/kv_machine.h"
 #include "security/verify.h"
 #include "sim/bft_cluster_impl.h"
+#include "storage/audit.h"
 
 namespace phalanx::sim {
 namespace bft_detail {
@@ -564,6 +565,14 @@ void Cluster::check_convergence() {
     if (h <= heal_height_) {
       return violated(fmt::format("node {} stayed at height {} (the cluster was at {} at heal)",
                                   n.id.value(), h, heal_height_));
+    }
+    // What `phalanx audit` would say of its data directory: snapshot and
+    // committed-block WAL meet, every checksum and hash chain holds.
+    Result<storage::AuditReport> audit = storage::audit_data_dir(*n.fs, "/data");
+    if (!audit || !audit->findings.empty()) {
+      return violated(
+          fmt::format("node {}'s data directory fails its audit: {}", n.id.value(),
+                      audit ? audit->findings.front().problem : audit.error().to_string()));
     }
     const crypto::Hash32 d = n.replica->state_machine().digest();
     const auto [it, fresh] = digests.emplace(h, d);
