@@ -99,31 +99,36 @@ Result<bft::Block> BftReplica::recover_blocks(std::vector<bft::Block>& recent) {
   const std::uint64_t kept = options_.bft.committed_blocks_kept;
   const std::uint64_t from =
       std::max(wal_->first_index().value(), std::min(base, last > kept ? last - kept : 0));
+  const bft::BlockId snapshot_tip = tip.id();
+  // The block read before (its id hashed once); below the snapshot the
+  // first one read has no predecessor to check.
+  std::optional<bft::BlockId> last_id;
+  if (from > base) last_id = snapshot_tip;
+  Round last_round = tip.round;
   std::deque<bft::Block> chain;
   PHALANX_TRY(
       wal_->read_range(LogIndex{from}, wal_->last_index(), [&](storage::WalEntry&& e) -> Status {
         const std::uint64_t i = e.index.value();
         Result<bft::Block> block = codec::decode<bft::Block>(e.payload);
-        bool fits = false;
-        if (block && i <= base) {
-          fits = (chain.empty() || block->parent() == chain.back().id()) &&
-                 (i != base || block->id() == tip.id());
-        } else if (block) {
-          fits = block->parent() == tip.id() && block->round > tip.round;
-        }
+        std::optional<bft::BlockId> id;
+        if (block) id = block->id();
+        const bool fits = block && (!last_id || block->parent() == *last_id) &&
+                          (i != base || *id == snapshot_tip) &&
+                          (i <= base || block->round > last_round);
         if (!fits) {
           return fail(ErrorCode::kCorruption,
                       fmt::format("committed block {} does not extend the block before it", i));
         }
-        if (i > base) {
-          tip = *block;
-          apply(tip, /*replaying=*/true);
-        }
+        last_id = id;
+        last_round = block->round;
         chain.push_back(std::move(*block));
+        if (i > base) apply(chain.back(), /*replaying=*/true);
         if (chain.size() > kept + 1) chain.pop_front();
         return {};
       }));
-  if (!chain.empty()) chain.pop_back();  // the tip itself
+  if (chain.empty()) return tip;
+  tip = std::move(chain.back());  // the tip itself is not among `recent`
+  chain.pop_back();
   recent.assign(std::make_move_iterator(chain.begin()), std::make_move_iterator(chain.end()));
   return tip;
 }
@@ -494,16 +499,16 @@ void BftReplica::send(NodeId to, bft::Payload body) {
 }
 
 Status BftReplica::checkpoint(const bft::Block& block) {
-  const Bytes app = app_->snapshot();
+  const bft::BlockId block_id = block.id();
   const crypto::Hash32 root =
-      bft::state_root(height_, block.id(), applied_index_, app_->digest(), schedule_);
-  bft::Checkpoint c{options_.bft.validators.epoch, height_, block.id(), root, id()};
+      bft::state_root(height_, block_id, applied_index_, app_->digest(), schedule_);
+  bft::Checkpoint c{options_.bft.validators.epoch, height_, block_id, root, id()};
   security::sign(c, reply_key_);
   checkpoints_.add(c);
   for (NodeId to : options_.bft.replicas) {
     if (to != id()) send(to, c);
   }
-  const bft::StateSnapshot state{height_, applied_index_, block, schedule_, app};
+  const bft::StateSnapshot state{height_, applied_index_, block, schedule_, app_->snapshot()};
   // The WAL's hash chain at the snapshot's height (phalanx audit checks the two meet).
   PHALANX_ASSIGN_OR_RETURN(const storage::WalEntry entry, wal_->read(LogIndex{height_}));
   return write_snapshot(state, codec::encode(state), root, entry.hash);

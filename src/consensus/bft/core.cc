@@ -227,7 +227,7 @@ void Core::install(Block tip, LeaderSchedule schedule) {
   chain_.push_back(committed_);
   blocks_.insert_or_assign(committed_, std::move(tip));
   forget_below(tip_round);
-  if (round_ <= tip_round) advance_round(tip_round.next(), false);
+  advance_round(tip_round.next(), false);  // only if behind it
   should_propose_ = leader(round_) == config_.id && proposed_ < round_;
   adopt_children(committed_);
   try_commit(high_qc_);
