@@ -127,6 +127,8 @@ TEST(NodeConfig, RoundTripsWithPathsRelativeToItsDirectory) {
   c.limits.client_burst = 7;
   c.verify_threads = 0;
   c.group_commit = false;
+  c.background_sync = false;
+  c.snapshot_every = 5'000;
   const std::string text = c.to_toml("/d/replica-2");
   EXPECT_NE(text.find("../manifest.toml"), std::string::npos);
   Result<NodeConfig> back = NodeConfig::parse(text, "/elsewhere/replica-2");
@@ -138,6 +140,13 @@ TEST(NodeConfig, RoundTripsWithPathsRelativeToItsDirectory) {
   EXPECT_EQ(back->limits.client_burst, 7u);
   EXPECT_EQ(back->verify_threads, 0u);
   EXPECT_FALSE(back->group_commit);
+  EXPECT_FALSE(back->background_sync);
+  EXPECT_EQ(back->snapshot_every, 5'000u);
+  std::string never = text;
+  const std::size_t every = never.find("snapshot_every = 5000");
+  ASSERT_NE(every, std::string::npos) << text;
+  never.replace(every, 21, "snapshot_every = 0");
+  EXPECT_FALSE(NodeConfig::parse(never, "/"));
   std::string too_many = text;
   const std::size_t at = too_many.find("verify_threads = 0");
   ASSERT_NE(at, std::string::npos) << text;

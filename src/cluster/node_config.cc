@@ -58,6 +58,10 @@ std::string NodeConfig::to_toml(std::string_view base_dir) const {
                    {"tick_ms", static_cast<std::int64_t>(tick_ms)}};
   if (verify_threads) root.insert("verify_threads", static_cast<std::int64_t>(*verify_threads));
   if (!group_commit) root.insert("group_commit", false);
+  if (!background_sync) root.insert("background_sync", false);
+  if (snapshot_every != NodeConfig{}.snapshot_every) {
+    root.insert("snapshot_every", static_cast<std::int64_t>(snapshot_every));
+  }
   if (listen) root.insert("listen", listen->to_string());
   if (admin) root.insert("admin", admin->to_string());
   root.insert("limits",
@@ -97,6 +101,12 @@ Result<NodeConfig> NodeConfig::parse(std::string_view text, std::string_view bas
     c.verify_threads = static_cast<std::uint32_t>(threads);
   }
   PHALANX_ASSIGN_OR_RETURN(c.group_commit, tf::boolean_or(root, "group_commit", kWhere, true));
+  PHALANX_ASSIGN_OR_RETURN(c.background_sync,
+                           tf::boolean_or(root, "background_sync", kWhere, true));
+  PHALANX_ASSIGN_OR_RETURN(std::int64_t every,
+                           tf::integer_or(root, "snapshot_every", kWhere, 1, 1'000'000'000,
+                                          static_cast<std::int64_t>(NodeConfig{}.snapshot_every)));
+  c.snapshot_every = static_cast<std::uint64_t>(every);
   if (const toml::table* limits = root["limits"].as_table()) {
     constexpr std::int64_t kMax = 1'000'000'000;
     NodeLimits& l = c.limits;

@@ -13,6 +13,8 @@
 //   tick_ms = 10
 //   verify_threads = 2                   # optional; default one per core, 0: none
 //   group_commit = true                  # optional; crash mode: one fsync per burst of frames
+//   background_sync = true               # optional; crash mode: fsync on a disk thread
+//   snapshot_every = 100000              # optional; crash mode: entries between snapshots
 //   [limits]  client_requests_per_second, client_burst, peer_frames_per_second,
 //             peer_burst, connections_max, connections_per_principal_max
 #pragma once
@@ -61,6 +63,8 @@ struct NodeConfig {
   // fsync covers the burst (node/raft_replica.h, defer_drive). false: drive
   // after every frame, as before.
   bool group_commit = true;
+  bool background_sync = true;
+  std::uint64_t snapshot_every = 100'000;  // etcd's --snapshot-count default
   NodeLimits limits;
 
   // Paths are written relative to `base_dir` where they lie under it.

@@ -6,8 +6,10 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <map>
@@ -80,8 +82,12 @@ class Node::Impl {
   asio::awaitable<void> tick_loop();
   void on_call(consensus::ClientHandle handle, ClientId client, ByteView payload);
   void refuse_call(consensus::ClientHandle handle, std::uint64_t call_id, const Error& why);
-  // Sends what the replica released, and notices a storage failure.
+  // Sends what the replica released, hands a log flush to the disk thread,
+  // and notices a storage failure.
   void pump();
+  // Crash mode, background sync: the replica's log flush, if one is due,
+  // runs on the disk thread; its outcome comes back to the io thread.
+  void start_flush();
   // Group commit (crash mode): after a frame, let every frame already
   // waiting on any connection be read and stepped first, then flush the
   // replica once (one fsync for the batch) and pump.
@@ -130,6 +136,7 @@ class Node::Impl {
   // workers that check frames ahead of the replica (none if verify_threads = 0).
   crypto::VerifyMemo signatures_{VerifyPool::kMemoEntriesMax};
   std::unique_ptr<VerifyPool> verify_pool_;  // after io_: its workers stop first
+  std::unique_ptr<asio::thread_pool> disk_;  // after io_ and replica_: joined first
 };
 
 Status Node::Impl::open_tls(const net::TlsIdentity& identity) {
@@ -163,6 +170,9 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
     options.raft.election_ticks_max = 2 * options.raft.election_ticks_min;
     options.data_dir = config_.data_dir;
     options.defer_drive = config_.group_commit;  // flush_soon() commits a burst's appends at once
+    options.background_sync = config_.background_sync;
+    options.snapshot_every = config_.snapshot_every;
+    if (config_.background_sync) disk_ = std::make_unique<asio::thread_pool>(1);
     RaftReplicaHooks hooks;
     hooks.event = [this](const std::string& what) { info(what); };
     std::uint64_t seed = 0;
@@ -459,7 +469,20 @@ void Node::Impl::refuse_call(consensus::ClientHandle handle, std::uint64_t call_
   }
 }
 
+void Node::Impl::start_flush() {
+  std::optional<storage::WalFlush> flush = raft_->take_flush();
+  if (!flush) return;
+  asio::post(*disk_, [this, flush = std::move(*flush)]() mutable {
+    Status outcome = flush.run();
+    asio::post(io_, [this, flush = std::move(flush), outcome = std::move(outcome)] {
+      raft_->flushed(flush, outcome);
+      pump();
+    });
+  });
+}
+
 void Node::Impl::pump() {
+  if (disk_) start_flush();
   consensus::Output out = replica_->take_output();
   for (consensus::Output::ToPeer& m : out.messages) {
     const auto it = peers_.find(m.to);

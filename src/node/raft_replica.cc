@@ -17,6 +17,14 @@ Bytes wal_payload(const raft::Entry& e) {
   return out;
 }
 
+// A leader's messages that promise nothing about its own log: they may
+// leave before it is durable (Raft thesis §10.2.1).
+bool leaves_before_sync(const raft::Message& m) {
+  return std::holds_alternative<raft::AppendEntries>(m.body) ||
+         std::holds_alternative<raft::InstallSnapshot>(m.body) ||
+         std::holds_alternative<raft::TimeoutNow>(m.body);
+}
+
 }  // namespace
 
 RaftReplica::RaftReplica(storage::FileSystem& fs, const security::TrustRegistry& registry,
@@ -181,7 +189,48 @@ Result<LogIndex> RaftReplica::change_membership(std::vector<NodeId> voters,
   return at;
 }
 
+std::optional<storage::WalFlush> RaftReplica::take_flush() {
+  if (failure_ || !flush_) return std::nullopt;
+  flushing_ = true;
+  return std::exchange(flush_, std::nullopt);
+}
+
+void RaftReplica::flushed(const storage::WalFlush& flush, const Status& outcome) {
+  flushing_ = false;
+  if (failure_) return;
+  // What the core decided meanwhile reaches the log first: a cut it made
+  // turns this flush into one that claims nothing.
+  drive();
+  if (failure_) return;
+  if (Result<LogIndex> durable = wal_->flushed(flush, outcome); !durable) {
+    failure_ = std::move(durable).error();
+    return;
+  }
+  drive();
+}
+
 void RaftReplica::drive() {
+  // Each round persists what the core decided, then tells it how far the
+  // log is durable, which may commit more: another round.
+  while (!failure_) {
+    const LogIndex committed = core_->commit_index();
+    drive_once();
+    if (failure_) return;
+    core_->log_durable(wal_->durable_index());
+    if (core_->commit_index() == committed) break;
+  }
+  release_held();
+  if (!options_.background_sync || flushing_) return;
+  // Everything staged is written now; the runner syncs it (take_flush).
+  Result<std::optional<storage::WalFlush>> written = wal_->write_staged();
+  if (!written) {
+    failure_ = std::move(written).error();
+    return;
+  }
+  flush_ = std::move(*written);
+}
+
+void RaftReplica::drive_once() {
   raft::Ready ready = core_->take_ready();
   if (options_.TEST_reply_before_vote_durable) {
     // The planted bug: vote replies are queued before the vote is on disk.
@@ -226,28 +275,53 @@ Status RaftReplica::persist(const raft::Ready& ready) {
     PHALANX_TRY(wal_->reset(at.next(), installed->meta.last_entry_hash));
     // Proposals at or below `at` were decided by the snapshot; their clients retry.
     proposals_.erase(proposals_.begin(), proposals_.upper_bound(at));
+    held_.clear();  // they spoke of a log that is gone; lost messages are resent
     ++snapshots_installed_;
     event(fmt::format("node {} installed a snapshot at {}", id().value(), at.value()));
   }
-  if (ready.truncate_from) PHALANX_TRY(wal_->truncate_suffix(*ready.truncate_from));
+  if (const std::optional<LogIndex> from = ready.truncate_from) {
+    PHALANX_TRY(wal_->truncate_suffix(*from));
+    // Held acknowledgements of entries now cut must never arrive: a leader
+    // would count copies that no longer exist.
+    std::erase_if(held_, [&](const Held& h) { return h.needs >= *from; });
+  }
   for (const raft::Entry& e : ready.append) {
     PHALANX_ASSIGN_OR_RETURN(LogIndex i, wal_->append(e.term.value(), wal_payload(e)));
     PHALANX_ASSERT(i == e.index);
   }
-  if (ready.truncate_from || !ready.append.empty()) PHALANX_TRY(wal_->sync());
+  if (!options_.background_sync && (ready.truncate_from || !ready.append.empty())) {
+    PHALANX_TRY(wal_->sync());
+  }
   if (ready.hard_state) PHALANX_TRY(storage::save_hard_state(fs_, state_path_, *ready.hard_state));
   return {};
 }
 
 Status RaftReplica::queue_messages(std::vector<raft::Message> messages) {
+  release_held();  // older messages first
+  // A message speaks of the log as it is now, so it waits for all of it.
+  const LogIndex needs = wal_->last_index();
+  const bool wait = wal_->durable_index() < needs && !options_.TEST_release_before_flush;
   for (raft::Message& m : messages) {
     if (auto* s = std::get_if<raft::InstallSnapshot>(&m.body)) {
       // The runner's half of InstallSnapshot: the chunk's bytes come from disk.
       PHALANX_ASSIGN_OR_RETURN(s->data, read_snapshot_chunk(s->last_index, s->chunk));
     }
-    out_.messages.push_back({m.to, raft::encode_message(m)});
+    consensus::Output::ToPeer out{m.to, raft::encode_message(m)};
+    if (wait && !leaves_before_sync(m)) {
+      held_.push_back({needs, std::move(out)});
+    } else {
+      out_.messages.push_back(std::move(out));
+    }
   }
   return {};
+}
+
+void RaftReplica::release_held() {
+  const LogIndex durable = wal_->durable_index();
+  while (!held_.empty() && held_.front().needs <= durable) {
+    out_.messages.push_back(std::move(held_.front().message));
+    held_.pop_front();
+  }
 }
 
 Result<Bytes> RaftReplica::read_snapshot_chunk(LogIndex last_index, std::uint64_t chunk) {

@@ -3,6 +3,10 @@
 //
 // Runs the core's runner contract (consensus/raft/core.h) so that no runner
 // has to: persist, then queue messages, then apply, then answer reads.
+// With background_sync the log's fsync runs wherever the runner likes (the
+// node: a disk thread) while the replica goes on: take_flush() hands it out,
+// flushed() takes the outcome back, and every message that promises
+// something about the log is held until then.
 // Snapshots are taken every `snapshot_every` applied entries and the log is
 // compacted behind them; snapshots stream to followers chunk by chunk.
 //
@@ -14,8 +18,10 @@
 // and vote), snapshots/ (the newest snapshots, each checked by its Merkle root).
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "consensus/common/replica.h"
 #include "consensus/common/state_machine.h"
@@ -32,7 +38,9 @@ struct RaftReplicaOptions {
   raft::Config raft;  // id, bootstrap voters, timing, batching
   std::string data_dir = "/data";
   storage::WalOptions wal = {};
-  std::uint64_t snapshot_every = 10'000;  // applied entries between snapshots
+  // Applied entries between snapshots (etcd's --snapshot-count default).
+  // A snapshot is taken on the replica's thread and pauses it.
+  std::uint64_t snapshot_every = 100'000;
   std::uint64_t snapshot_retain = 1'000;  // log entries kept behind one, for slow followers
   std::uint32_t snapshot_chunk_bytes = 1u << 20;
   // Group commit: receive() and call() only step the core; the runner calls
@@ -40,8 +48,13 @@ struct RaftReplicaOptions {
   // made durable with one fsync before any of its messages leave. tick()
   // always flushes.
   bool defer_drive = false;
-  // Test-only planted bug: vote replies leave before the vote is durable.
+  // Background sync: appended entries are written at once but synced by
+  // the runner (take_flush / flushed). Off: drive() fsyncs before it returns.
+  bool background_sync = false;
+  // Test-only planted bugs: vote replies leave before the vote is durable;
+  // with background_sync, no message waits for the flush.
   bool TEST_reply_before_vote_durable = false;
+  bool TEST_release_before_flush = false;
 };
 
 // Observers for checkers, traces and logs.
@@ -71,6 +84,11 @@ class RaftReplica final : public consensus::Replica {
   void call(consensus::ClientHandle client, consensus::ClientCall call) override;
   void flush() override;
   [[nodiscard]] consensus::Output take_output() override;
+  // Background sync: the log flush to run now, if one is due and none is
+  // out. Run it (storage::WalFlush::run, on any thread) and hand the
+  // outcome to flushed() on the replica's thread.
+  [[nodiscard]] std::optional<storage::WalFlush> take_flush();
+  void flushed(const storage::WalFlush& flush, const Status& outcome);
   [[nodiscard]] const std::optional<Error>& failure() const override { return failure_; }
   [[nodiscard]] consensus::ReplicaStatus status() const override;
 
@@ -83,8 +101,15 @@ class RaftReplica final : public consensus::Replica {
   [[nodiscard]] const consensus::StateMachine& state_machine() const { return *app_; }
   [[nodiscard]] std::uint64_t snapshots_taken() const { return snapshots_taken_; }
   [[nodiscard]] std::uint64_t snapshots_installed() const { return snapshots_installed_; }
+  // Messages waiting for the log flush they depend on.
+  [[nodiscard]] std::size_t messages_held() const { return held_.size(); }
 
  private:
+  // A message that may leave once the log is durable through `needs`.
+  struct Held {
+    LogIndex needs;
+    consensus::Output::ToPeer message;
+  };
   struct Waiting {
     consensus::ClientHandle client;
     std::uint64_t call_id;
@@ -100,8 +125,10 @@ class RaftReplica final : public consensus::Replica {
   [[nodiscard]] Result<storage::SnapshotManifest> restore(const std::string& path);
   // Persists, queues the messages, applies, serves reads (the runner contract).
   void drive();
+  void drive_once();
   [[nodiscard]] Status persist(const raft::Ready& ready);
   [[nodiscard]] Status queue_messages(std::vector<raft::Message> messages);
+  void release_held();
   [[nodiscard]] Result<Bytes> read_snapshot_chunk(LogIndex last_index, std::uint64_t chunk);
   void apply(const raft::Entry& e);
   [[nodiscard]] Status maybe_snapshot();
@@ -129,6 +156,9 @@ class RaftReplica final : public consensus::Replica {
   std::map<std::uint64_t, Waiting> reads_;              // by ReadIndex request id
   std::uint64_t next_read_id_ = 1;
   consensus::Output out_;
+  std::deque<Held> held_;                   // background sync: in order of needs
+  std::optional<storage::WalFlush> flush_;  // written, for take_flush()
+  bool flushing_ = false;                   // a flush is out with the runner
   std::optional<Error> failure_;
   std::map<std::string, std::uint64_t> rejected_;
   std::uint64_t snapshots_taken_ = 0;

@@ -57,7 +57,10 @@ Bytes get(std::uint64_t sequence, const std::string& key) {
 // Replicas on simulated disks; every message delivered, in order.
 class Cluster {
  public:
-  explicit Cluster(int n) : registry_(registry_of(n)) {
+  // background: the replicas sync in the background (background_sync), and
+  // pump() runs every flush they hand out at once.
+  explicit Cluster(int n, bool background = false)
+      : registry_(registry_of(n)), background_(background) {
     for (int i = 1; i <= n; ++i) {
       const NodeId id{static_cast<std::uint64_t>(i)};
       disks_.push_back(std::make_unique<sim::SimFileSystem>(static_cast<std::uint64_t>(i)));
@@ -66,8 +69,9 @@ class Cluster {
   }
 
   std::unique_ptr<RaftReplica> open(NodeId id) {
-    auto r = RaftReplica::open(*disks_[id.value() - 1], registry_,
-                               options_for(id, static_cast<int>(disks_.size())),
+    RaftReplicaOptions options = options_for(id, static_cast<int>(disks_.size()));
+    options.background_sync = background_;
+    auto r = RaftReplica::open(*disks_[id.value() - 1], registry_, options,
                                std::make_unique<kv::KvMachine>(), id.value());
     EXPECT_TRUE(r.has_value()) << r.error().to_string();
     return std::move(*r);
@@ -90,6 +94,7 @@ class Cluster {
     for (bool moved = true; moved;) {
       moved = false;
       for (auto& r : replicas_) {
+        if (std::optional<storage::WalFlush> f = r->take_flush()) r->flushed(*f, f->run());
         consensus::Output out = r->take_output();
         for (auto& m : out.messages) {
           moved = true;
@@ -131,6 +136,7 @@ class Cluster {
  private:
   security::TrustRegistry registry_;
   std::vector<std::unique_ptr<sim::SimFileSystem>> disks_;
+  bool background_;
   std::vector<std::unique_ptr<RaftReplica>> replicas_;
   std::deque<ClientAnswer> answers_;
   std::uint64_t next_call_ = 1;
@@ -184,6 +190,77 @@ TEST(RaftReplica, DeferredCallsAreAnsweredOnlyAfterTheFlushPersistsThem) {
       EXPECT_EQ(r.status().applied.value(), applied.value() + 3);
     }
   }
+}
+
+TEST(RaftReplica, BackgroundSyncServesWritesReadsAndRestarts) {
+  Cluster c(3, /*background=*/true);
+  RaftReplica& leader = c.elect();
+  for (std::uint64_t seq = 1; seq <= 12; ++seq) {  // past two snapshots (every 5)
+    EXPECT_EQ(reply_of(c.call(leader, put(seq, "k" + std::to_string(seq % 3), "v"))).status,
+              kv::KvStatus::kOk);
+  }
+  EXPECT_GE(leader.snapshots_taken(), 2u);
+  const NodeId id = leader.id();
+  c.disk(id).restart_process();
+  c.slot(id) = c.open(id);
+  RaftReplica& next = c.elect();
+  EXPECT_EQ(reply_of(c.call(next, get(13, "k1"))).value, to_bytes("v"));
+}
+
+// The messages in `out` that are addressed to `to`, delivered.
+void deliver(const consensus::Output& out, RaftReplica& from, RaftReplica& to) {
+  for (const auto& m : out.messages) {
+    if (m.to == to.id()) {
+      ASSERT_TRUE(to.receive(from.id(), m.frame));
+    }
+  }
+}
+
+// Background sync: a leader's AppendEntries leave before its own fsync; a
+// follower's acknowledgement only after its fsync is reported; a client is
+// answered once the entry is durable on a majority, whichever disks that is.
+TEST(RaftReplica, BackgroundSyncReleasesOnlyWhatIsDurable) {
+  Cluster c(3, /*background=*/true);
+  RaftReplica& leader = c.elect();
+  (void)c.call(leader, put(1, "k", "v"));
+  RaftReplica& follower = c.follower();
+  leader.call(kClient, {99, put(2, "k", "w")});
+  std::optional<storage::WalFlush> leader_flush = leader.take_flush();
+  ASSERT_TRUE(leader_flush);
+  consensus::Output out = leader.take_output();
+  ASSERT_FALSE(out.messages.empty());  // the appends left before the leader's sync
+  deliver(out, leader, follower);
+  EXPECT_TRUE(follower.take_output().messages.empty());  // its ack waits for its disk
+  EXPECT_GT(follower.messages_held(), 0u);
+  std::optional<storage::WalFlush> follower_flush = follower.take_flush();
+  ASSERT_TRUE(follower_flush);
+  EXPECT_FALSE(follower.take_flush());  // one flush out at a time
+  follower.flushed(*follower_flush, follower_flush->run());
+  EXPECT_EQ(follower.messages_held(), 0u);
+  deliver(follower.take_output(), follower, leader);
+  // One follower's copy and the leader's unsynced one are not a majority.
+  EXPECT_TRUE(leader.take_output().answers.empty());
+  leader.flushed(*leader_flush, leader_flush->run());
+  out = leader.take_output();
+  ASSERT_EQ(out.answers.size(), 1u);
+  EXPECT_EQ(out.answers[0].answer.call_id, 99u);
+}
+
+// A flush that fails stops the replica: nothing held is released.
+TEST(RaftReplica, AFailedBackgroundFlushReleasesNothing) {
+  Cluster c(3, /*background=*/true);
+  RaftReplica& leader = c.elect();
+  (void)c.call(leader, put(1, "k", "v"));
+  RaftReplica& follower = c.follower();
+  leader.call(kClient, {99, put(2, "k", "w")});
+  deliver(leader.take_output(), leader, follower);
+  std::optional<storage::WalFlush> flush = follower.take_flush();
+  ASSERT_TRUE(flush);
+  c.disk(follower.id()).set_faults({.sync_eio_one_in = 1});
+  follower.flushed(*flush, flush->run());
+  ASSERT_TRUE(follower.failure().has_value());
+  EXPECT_EQ(follower.failure()->code(), ErrorCode::kIo);
+  EXPECT_TRUE(follower.take_output().messages.empty());
 }
 
 TEST(RaftReplica, FollowerAnswersNotLeaderWithTheLeaderAsHint) {

@@ -43,6 +43,8 @@ struct Replica {
   Slot slot = Slot::kSpare;
   std::unique_ptr<SimFileSystem> fs;
   std::unique_ptr<node::RaftReplica> replica;  // null while down
+  std::optional<storage::WalFlush> flush;      // background sync: on the "disk thread"
+  std::uint64_t flush_due = 0;
   bool up = false;
   bool lost_power = false;
   std::uint64_t down_until = 0;
@@ -148,6 +150,7 @@ class Cluster {
         if (now_ % r.tick_ms == 0) tick(r);
       }
       if (o_.batch) flush_all();
+      for (Replica& r : replicas_) complete_flush(r);
       if (now_ % kTickMs == 0) {
         if (now_ < heal_at) inject_faults();
         decommission();
@@ -208,6 +211,8 @@ class Cluster {
     options.snapshot_chunk_bytes = chunk_bytes_;
     options.TEST_reply_before_vote_durable = o_.TEST_bug == PlantedBug::kReplyBeforeVoteDurable;
     options.defer_drive = o_.batch;
+    options.background_sync = o_.background_sync;
+    options.TEST_release_before_flush = o_.TEST_bug == PlantedBug::kAckBeforeFlush;
     node::RaftReplicaHooks hooks;
     hooks.applied = [this, id = r.id](const raft::Entry& e, bool executed) {
       checker_.on_apply(id, e, executed);
@@ -238,6 +243,7 @@ class Cluster {
     r.lost_power = power_loss;
     snapshots_taken_ += r.replica->snapshots_taken();
     snapshots_installed_ += r.replica->snapshots_installed();
+    r.flush.reset();  // never ran: whatever it would have made durable may be lost
     r.replica.reset();
     r.down_until = now_ + rng_.between(20, 2'000);
     net_.forget(r.id, power_loss);
@@ -272,6 +278,10 @@ class Cluster {
       return;
     }
     checker_.observe(core(r));
+    if (!r.flush) {
+      r.flush = r.replica->take_flush();
+      r.flush_due = now_ + rng_.between(0, 4);
+    }
     if (core(r).role() == raft::RaftRole::kLeader && core(r).term() != r.led_term) {
       r.led_term = core(r).term();
       if (o_.crash && o_.kill_new_leader_one_in != 0 && now_ < o_.safety_ms &&
@@ -279,6 +289,17 @@ class Cluster {
         r.kill_at = now_ + rng_.between(1, 30);
       }
     }
+  }
+
+  // The disk thread: a flush due now syncs the file (a power loss may strike
+  // it) and the replica hears how it went.
+  void complete_flush(Replica& r) {
+    if (!r.up || !r.flush || r.flush_due > now_) return;
+    const storage::WalFlush flush = std::move(*r.flush);
+    r.flush.reset();
+    r.replica->flushed(flush, flush.run());
+    ++flushes_;
+    after_input(r);
   }
 
   void tick(Replica& r) {
@@ -560,6 +581,7 @@ class Cluster {
     rep.removals = removals_;
     rep.snapshots_taken += snapshots_taken_;
     rep.snapshots_installed += snapshots_installed_;
+    rep.flushes = flushes_;
     rep.messages_sent = net_.stats().sent;
     rep.messages_dropped = net_.stats().dropped;
     rep.messages_duplicated = net_.stats().duplicated;
@@ -598,6 +620,7 @@ class Cluster {
   std::uint64_t removals_ = 0;
   std::uint64_t snapshots_taken_ = 0;
   std::uint64_t snapshots_installed_ = 0;
+  std::uint64_t flushes_ = 0;
   std::uint64_t snapshot_every_ = 0;
   std::uint64_t compact_retain_ = 0;
   std::uint32_t chunk_bytes_ = 0;

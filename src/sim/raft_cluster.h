@@ -28,6 +28,7 @@ enum class PlantedBug : std::uint8_t {
   kSkipConflictTruncation,        // a conflicting suffix is kept
   kApplyRetryTwice,               // the session cache is ignored
   kReadWithoutQuorum,             // ReadIndex reads served unconfirmed (check-quorum off)
+  kAckBeforeFlush,                // background sync: acks leave before their flush
 };
 
 struct RaftSimOptions {
@@ -36,6 +37,10 @@ struct RaftSimOptions {
   // message or call and are flushed once per simulated millisecond. On for
   // odd seeds (random_fault_mix) so both paths see the swarm.
   bool batch = false;
+  // Background sync as the node runs it: a replica's log flush completes
+  // 0-4 ms after it is handed out, while the replica goes on stepping. On
+  // for seeds whose second bit is set (random_fault_mix).
+  bool background_sync = false;
   int replicas = 3;
   int clients = 3;
   std::uint64_t safety_ms = 10'000;
@@ -87,6 +92,7 @@ struct RaftSimReport {
   std::uint64_t removals = 0;
   std::uint64_t snapshots_taken = 0;
   std::uint64_t snapshots_installed = 0;
+  std::uint64_t flushes = 0;  // background log flushes completed
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_dropped = 0;
   std::uint64_t messages_duplicated = 0;

@@ -38,7 +38,9 @@ RaftSimOptions random_fault_mix(std::uint64_t seed, int replicas) {
   o.partition_every_ms = kCrashEveryMs[r.uniform(4)];
   static constexpr std::uint64_t kKillNewLeader[] = {0, 0, 8, 3};
   o.kill_new_leader_one_in = kKillNewLeader[r.uniform(4)];
-  o.batch = seed % 2 == 1;  // not drawn from r: the other draws stay as they were
+  // Not drawn from r: the other draws stay as they were.
+  o.batch = seed % 2 == 1;
+  o.background_sync = seed / 2 % 2 == 1;
   o.mix_from_seed = true;
   return o;
 }
@@ -67,13 +69,13 @@ std::string RaftSimReport::summary(const RaftSimOptions& o) const {
       "{} "
       "messages dropped, {} duplicated\n"
       "  changes:    {} membership changes ({} learners added, {} promoted, {} voters removed), "
-      "{} snapshots taken, {} installed from a leader\n"
+      "{} snapshots taken, {} installed from a leader, {} background flushes\n"
       "  checks:     {} invariant checks, {} client operations linearizable, trace {}\n"
       "  result:     {}\n",
       o.seed, o.replicas, o.clients, faults, ops_invoked, ops_completed, retries, commit_index,
       leaders_elected, crashes, power_losses, partitions, transfers, messages_dropped,
       messages_sent, messages_duplicated, membership_changes, learners_added, promotions, removals,
-      snapshots_taken, snapshots_installed, checks, history_checked,
+      snapshots_taken, snapshots_installed, flushes, checks, history_checked,
       to_hex(trace_hash.view()).substr(0, 16),
       ok() ? "every check held" : "VIOLATION: " + *violation);
   if (!ok()) {

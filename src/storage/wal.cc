@@ -28,7 +28,9 @@ Result<std::unique_ptr<Wal>> Wal::open(FileSystem& fs, std::string dir, const Wa
   return wal;
 }
 
-LogIndex Wal::durable_index() const { return LogIndex{first_index_.value() + slots_.size() - 1}; }
+LogIndex Wal::written_index() const { return LogIndex{first_index_.value() + slots_.size() - 1}; }
+
+LogIndex Wal::durable_index() const { return synced_index_; }
 
 LogIndex Wal::last_index() const {
   return LogIndex{first_index_.value() + slots_.size() + staged_.size() - 1};
@@ -80,7 +82,7 @@ Status Wal::recover() {
                             [this](SegmentVisit& v) { return recover_segment(v); }));
   if (segments_.empty()) {
     first_index_ = LogIndex{1};
-    durable_hash_ = crypto::Hash32{};
+    written_hash_ = crypto::Hash32{};
   } else if (!segments_.back().writable) {
     // The segment after it was an interrupted creation, now removed: this
     // closed (and durable) segment is the open one again.
@@ -91,7 +93,8 @@ Status Wal::recover() {
   // Segment creations and removals a dead process left unsynced must not
   // come undone after we act on what we found.
   PHALANX_TRY(fs_.sync_dir(dir_));
-  last_hash_ = durable_hash_;
+  last_hash_ = written_hash_;
+  synced_index_ = written_index();
   recovery_.segments = segments_.size();
   recovery_.records = slots_.size();
   return {};
@@ -125,11 +128,11 @@ Status Wal::recover_segment(SegmentVisit& v) {
                            fs_.open(v.path, v.is_last ? OpenMode::kReadWrite : OpenMode::kRead));
   if (segments_.empty()) {
     first_index_ = v.first;
-    durable_hash_ = v.scan.header->prev_hash;
+    written_hash_ = v.scan.header->prev_hash;
   }
   for (const ScannedRecord& r : v.scan.records) {
     slots_.push_back({r.offset, r.term, r.payload_bytes});
-    durable_hash_ = r.hash;
+    written_hash_ = r.hash;
   }
   segments_.push_back(
       {v.first, v.scan.header->prev_hash, v.path, std::move(file), v.scan.valid_end, v.is_last});
@@ -171,50 +174,65 @@ Status Wal::start_segment(LogIndex first, const crypto::Hash32& prev_hash) {
 }
 
 // Writes `batch` (the first `staged_count` staged records) at the segment's
-// durable end, makes it durable, and moves those records to slots_.
+// written end and moves those records to slots_; durable once synced.
 Status Wal::write_batch(Segment& segment, std::size_t staged_count, const Bytes& batch,
                         std::uint64_t end) {
-  if (Status s = segment.file->write_at(segment.durable_bytes, batch); !s) {
+  if (Status s = segment.file->write_at(segment.written_bytes, batch); !s) {
     if (s.error().code() != ErrorCode::kNoSpace) return poison(std::move(s).error());
     // Disk full: cut off whatever part landed so no partial record remains.
-    if (Status t = segment.file->truncate(segment.durable_bytes); !t) {
+    if (Status t = segment.file->truncate(segment.written_bytes); !t) {
       return poison(std::move(t).error());
     }
     if (Status t = segment.file->datasync(); !t) return poison(std::move(t).error());
     return s;
   }
-  if (Status s = segment.file->datasync(); !s) {
-    // fsyncgate: the kernel may have marked the pages clean without writing
-    // them, so they stay visible — to us and to the next process — while
-    // not durable, and no later fsync will fix that. Cut them off (best
-    // effort) so nothing visible claims to be durable, then stop.
-    if (segment.file->truncate(segment.durable_bytes)) (void)segment.file->datasync();
-    return poison(std::move(s).error());
-  }
-  std::uint64_t offset = segment.durable_bytes;
+  std::uint64_t offset = segment.written_bytes;
   for (std::size_t k = 0; k < staged_count; ++k) {
     Staged& e = staged_.front();
     const auto payload_bytes = static_cast<std::uint32_t>(e.payload.size());
     slots_.push_back({offset, e.term, payload_bytes});
     offset += kRecordHeaderBytes + payload_bytes;
-    durable_hash_ = e.hash;
+    written_hash_ = e.hash;
     staged_.pop_front();
   }
   PHALANX_ASSERT(offset == end);
-  segment.durable_bytes = end;
+  segment.written_bytes = end;
   return {};
 }
 
+Status Wal::sync_open_segment() {
+  Segment& open = segments_.back();
+  if (synced_index_ == written_index()) return {};
+  if (Status s = open.file->datasync(); !s) return lose_unsynced(open, std::move(s).error());
+  open.synced_bytes = open.written_bytes;
+  synced_index_ = written_index();
+  return {};
+}
+
+Unexpected<Error> Wal::lose_unsynced(Segment& segment, Error error) {
+  if (segment.file->truncate(segment.synced_bytes)) (void)segment.file->datasync();
+  return poison(std::move(error));
+}
+
 Result<LogIndex> Wal::sync() {
+  PHALANX_ASSIGN_OR_RETURN(std::optional<WalFlush> flush, write_staged());
+  if (flush) PHALANX_TRY(sync_open_segment());
+  return durable_index();
+}
+
+Result<std::optional<WalFlush>> Wal::write_staged() {
   PHALANX_TRY(check_usable());
-  if (staged_.empty()) return durable_index();
-  if (segments_.empty()) PHALANX_TRY(start_segment(durable_index().next(), durable_hash_));
+  if (!staged_.empty() && segments_.empty()) {
+    PHALANX_TRY(start_segment(written_index().next(), written_hash_));
+  }
   while (!staged_.empty()) {
     Segment& segment = segments_.back();
-    const std::uint64_t synced_through = durable_index().value();
-    LogIndex index = durable_index().next();
+    // A record claims what was durable when it was written (recovery tells
+    // a torn tail from corruption by it).
+    const std::uint64_t synced_through = synced_index_.value();
+    LogIndex index = written_index().next();
     Bytes batch;
-    std::uint64_t end = segment.durable_bytes;
+    std::uint64_t end = segment.written_bytes;
     std::size_t count = 0;
     for (const Staged& e : staged_) {
       const std::uint64_t bytes = kRecordHeaderBytes + e.payload.size();
@@ -227,8 +245,32 @@ Result<LogIndex> Wal::sync() {
       ++count;
     }
     if (count > 0) PHALANX_TRY(write_batch(segment, count, batch, end));
-    // The open segment is full and durable: it is closed; start the next.
-    if (!staged_.empty()) PHALANX_TRY(start_segment(durable_index().next(), durable_hash_));
+    if (staged_.empty()) break;
+    // The open segment is full: it is made durable and closed before the
+    // next is started, so only the last segment holds unsynced entries.
+    PHALANX_TRY(sync_open_segment());
+    PHALANX_TRY(start_segment(written_index().next(), written_hash_));
+  }
+  if (synced_index_ == written_index()) return std::nullopt;
+  const Segment& open = segments_.back();
+  return WalFlush{written_index(), generation_, open.file, open.first, open.written_bytes};
+}
+
+Result<LogIndex> Wal::flushed(const WalFlush& flush, const Status& outcome) {
+  PHALANX_TRY(check_usable());
+  const auto segment = std::find_if(segments_.begin(), segments_.end(), [&](const Segment& s) {
+    return s.first == flush.segment_first && s.file == flush.file;
+  });
+  if (!outcome) {
+    if (segment != segments_.end()) return lose_unsynced(*segment, outcome.error());
+    return poison(outcome.error());
+  }
+  if (flush.generation != generation_) return durable_index();  // cut or reset since
+  PHALANX_ASSERT(flush.through <= written_index());
+  if (flush.through > synced_index_) synced_index_ = flush.through;
+  // Gone only if a later segment was started (which synced this one) and it was compacted.
+  if (segment != segments_.end()) {
+    segment->synced_bytes = std::max(segment->synced_bytes, flush.segment_bytes);
   }
   return durable_index();
 }
@@ -253,9 +295,9 @@ Status Wal::truncate_suffix(LogIndex from) {
                 fmt::format("truncate_suffix({}) outside [{}, {}]", from.value(),
                             first_index_.value(), last_index().next().value()));
   }
-  if (from > durable_index()) {
-    staged_.resize(from.value() - durable_index().next().value());
-    last_hash_ = staged_.empty() ? durable_hash_ : staged_.back().hash;
+  if (from > written_index()) {
+    staged_.resize(from.value() - written_index().next().value());
+    last_hash_ = staged_.empty() ? written_hash_ : staged_.back().hash;
     return {};
   }
   staged_.clear();
@@ -281,16 +323,20 @@ Status Wal::truncate_suffix(LogIndex from) {
   const std::uint64_t k = from.value() - first_index_.value();
   const std::uint64_t cut = from == segment.first ? kSegmentHeaderBytes : slots_[k].offset;
   if (Status s = segment.file->truncate(cut); !s) return poison(std::move(s).error());
+  // Also makes the entries before `from` in it durable, if they were not.
   if (Status s = segment.file->datasync(); !s) return poison(std::move(s).error());
-  segment.durable_bytes = cut;
+  segment.written_bytes = cut;
+  segment.synced_bytes = cut;
   slots_.resize(k);
+  synced_index_ = written_index();
+  ++generation_;
   if (from == segment.first) {
-    durable_hash_ = segment.prev_hash;
+    written_hash_ = segment.prev_hash;
   } else {
-    PHALANX_ASSIGN_OR_RETURN(WalEntry before, read_durable(LogIndex{from.value() - 1}));
-    durable_hash_ = before.hash;
+    PHALANX_ASSIGN_OR_RETURN(WalEntry before, read_written(LogIndex{from.value() - 1}));
+    written_hash_ = before.hash;
   }
-  last_hash_ = durable_hash_;
+  last_hash_ = written_hash_;
   return {};
 }
 
@@ -319,8 +365,10 @@ Status Wal::reset(LogIndex next, const crypto::Hash32& prev_hash) {
   slots_.clear();
   staged_.clear();
   first_index_ = next;
-  durable_hash_ = prev_hash;
+  written_hash_ = prev_hash;
   last_hash_ = prev_hash;
+  synced_index_ = written_index();
+  ++generation_;
   return start_segment(next, prev_hash);
 }
 
@@ -331,23 +379,23 @@ Result<WalEntry> Wal::read(LogIndex index) {
     return fail(ErrorCode::kNotFound, fmt::format("log index {} not in [{}, {}]", index.value(),
                                                   first_index_.value(), last_index().value()));
   }
-  if (index > durable_index()) {
-    const Staged& e = staged_[index.value() - durable_index().next().value()];
+  if (index > written_index()) {
+    const Staged& e = staged_[index.value() - written_index().next().value()];
     return WalEntry{index, e.term, e.payload, e.hash};
   }
-  return read_durable(index);
+  return read_written(index);
 }
 
-Result<WalEntry> Wal::read_durable(LogIndex index) {
+Result<WalEntry> Wal::read_written(LogIndex index) {
   PHALANX_TRY(check_usable());
   const Slot& slot = slots_[index.value() - first_index_.value()];
   Segment& segment = segment_holding(index);
   PHALANX_ASSIGN_OR_RETURN(
       Bytes record, segment.file->read_exact(slot.offset, kRecordHeaderBytes + slot.payload_bytes));
-  return parse_durable(index, segment, record, slot.offset);
+  return parse_written(index, segment, record, slot.offset);
 }
 
-Result<WalEntry> Wal::parse_durable(LogIndex index, const Segment& segment, ByteView bytes,
+Result<WalEntry> Wal::parse_written(LogIndex index, const Segment& segment, ByteView bytes,
                                     std::uint64_t base) const {
   const Slot& slot = slots_[index.value() - first_index_.value()];
   // Check what we read back: a flipped bit since recovery must not be served.
@@ -374,17 +422,17 @@ Status Wal::read_range(LogIndex from, LogIndex through,
   }
   PHALANX_TRY(check_usable());
   std::uint64_t i = from.value();
-  const std::uint64_t durable_through = std::min(through.value(), durable_index().value());
-  while (i <= durable_through) {
-    // The durable entries i.. that this segment holds, read at once.
+  const std::uint64_t written_through = std::min(through.value(), written_index().value());
+  while (i <= written_through) {
+    // The written entries i.. that this segment holds, read at once.
     // The segment holding i (as segment_holding), and where the next one starts.
     const auto next = std::upper_bound(segments_.begin(), segments_.end(), LogIndex{i},
                                        [](LogIndex x, const Segment& s) { return x < s.first; });
     PHALANX_ASSERT(next != segments_.begin());
     Segment& segment = *std::prev(next);
     const std::uint64_t segment_last =
-        next != segments_.end() ? next->first.value() - 1 : durable_index().value();
-    const std::uint64_t last = std::min(segment_last, durable_through);
+        next != segments_.end() ? next->first.value() - 1 : written_index().value();
+    const std::uint64_t last = std::min(segment_last, written_through);
     const Slot& first_slot = slots_[i - first_index_.value()];
     const Slot& last_slot = slots_[last - first_index_.value()];
     const std::uint64_t end = last_slot.offset + kRecordHeaderBytes + last_slot.payload_bytes;
@@ -392,7 +440,7 @@ Status Wal::read_range(LogIndex from, LogIndex through,
                              segment.file->read_exact(first_slot.offset, end - first_slot.offset));
     for (; i <= last; ++i) {
       PHALANX_ASSIGN_OR_RETURN(WalEntry e,
-                               parse_durable(LogIndex{i}, segment, bytes, first_slot.offset));
+                               parse_written(LogIndex{i}, segment, bytes, first_slot.offset));
       PHALANX_TRY(visit(std::move(e)));
     }
   }

@@ -10,6 +10,17 @@
 // the group commit that makes every staged entry durable and reports the
 // durable index. Reads see staged entries too.
 //
+// Or sync in the background: write_staged() writes the staged entries to the
+// open segment and returns a WalFlush; a disk thread runs it while the owner
+// goes on appending, and flushed() reports how it went:
+//
+//   std::optional<WalFlush> f = *(*wal)->write_staged();
+//   Status outcome = f->run();                      // on any thread
+//   LogIndex durable = *(*wal)->flushed(*f, outcome);
+//
+// Only the open (last) segment ever holds entries written but not yet
+// durable: a full segment is synced before the next one is started.
+//
 // Errors: kCorruption from open() (file, offset and reason in the message);
 // kNoSpace from sync() when the disk is full (nothing partial is visible;
 // the staged entries stay staged and sync() may be retried); kIo from any
@@ -44,6 +55,20 @@ struct WalEntry {
 };
 
 // What open() found and repaired. Nothing is dropped without a count here.
+// Entries written to the open segment and not yet known to be durable
+// (Wal::write_staged). run() only datasyncs a file it keeps open, so any
+// thread may call it while the Wal's owner goes on; the outcome goes back to
+// the owner's Wal::flushed().
+struct WalFlush {
+  LogIndex through;  // durable through this index once run() succeeds
+  std::uint64_t generation = 0;
+  std::shared_ptr<File> file;
+  LogIndex segment_first;
+  std::uint64_t segment_bytes = 0;  // the segment's length it covers
+
+  [[nodiscard]] Status run() const { return file->datasync(); }
+};
+
 struct WalRecovery {
   std::uint64_t segments = 0;
   std::uint64_t records = 0;
@@ -85,6 +110,17 @@ class Wal {
   [[nodiscard]] Result<LogIndex> append(std::uint64_t term, ByteView payload);
   // Makes every staged entry durable; returns durable_index().
   [[nodiscard]] Result<LogIndex> sync();
+  // Writes every staged entry to the segment files without waiting for the
+  // disk, and returns the flush that makes them durable (nullopt if every
+  // written entry already is). Entries appended meanwhile stay staged until
+  // the next call. Errors as sync().
+  [[nodiscard]] Result<std::optional<WalFlush>> write_staged();
+  // What flush.run() returned. On success durable_index() covers
+  // flush.through, unless a truncate_suffix() or reset() since then made the
+  // flush moot (they leave the log durable themselves). A failed flush
+  // poisons the log (see FileSystem: the file's durable contents are then
+  // unknown), even a moot one. Returns durable_index().
+  [[nodiscard]] Result<LogIndex> flushed(const WalFlush& flush, const Status& outcome);
 
   // Removes entries >= from; durable before it returns.
   // REQUIRES (else kInvalidArgument): first_index() <= from <= last_index()+1.
@@ -101,11 +137,12 @@ class Wal {
     LogIndex first;
     crypto::Hash32 prev_hash;
     std::string path;
-    std::unique_ptr<File> file;
-    std::uint64_t durable_bytes = 0;
+    std::shared_ptr<File> file;  // shared with a WalFlush in flight
+    std::uint64_t written_bytes = 0;
     bool writable = true;  // recovery opens closed segments read-only
+    std::uint64_t synced_bytes = written_bytes;
   };
-  struct Slot {  // a durable entry's place on disk
+  struct Slot {  // a written entry's place on disk
     std::uint64_t offset;
     std::uint64_t term;
     std::uint32_t payload_bytes;
@@ -127,22 +164,32 @@ class Wal {
   Status start_segment(LogIndex first, const crypto::Hash32& prev_hash);
   Status write_batch(Segment& segment, std::size_t staged_count, const Bytes& batch,
                      std::uint64_t end);
+  // Makes the open segment's written entries durable (blocking).
+  Status sync_open_segment();
+  // fsyncgate: the kernel may have marked the pages clean without writing
+  // them, so they stay visible while not durable and no later fsync fixes
+  // that. Cuts them off (best effort) so nothing visible claims to be
+  // durable, then poisons the log.
+  Unexpected<Error> lose_unsynced(Segment& segment, Error error);
+  [[nodiscard]] LogIndex written_index() const;
   Status remove_segment_file(const Segment& segment);
   Segment& segment_holding(LogIndex index);
-  Result<WalEntry> read_durable(LogIndex index);
-  // The durable record at `index` parsed out of `bytes`, which hold the
+  Result<WalEntry> read_written(LogIndex index);
+  // The written record at `index` parsed out of `bytes`, which hold the
   // segment from file offset `base` on.
-  Result<WalEntry> parse_durable(LogIndex index, const Segment& segment, ByteView bytes,
+  Result<WalEntry> parse_written(LogIndex index, const Segment& segment, ByteView bytes,
                                  std::uint64_t base) const;
 
   FileSystem& fs_;
   std::string dir_;
   WalOptions options_;
   std::deque<Segment> segments_;
-  std::deque<Slot> slots_;     // entries first_index_ .. durable_index()
-  std::deque<Staged> staged_;  // entries durable_index()+1 .. last_index()
+  std::deque<Slot> slots_;     // entries first_index_ .. written_index()
+  std::deque<Staged> staged_;  // entries written_index()+1 .. last_index()
   LogIndex first_index_{1};
-  crypto::Hash32 durable_hash_;  // hash of durable_index()'s entry
+  LogIndex synced_index_;         // durable_index(): at most written_index()
+  std::uint64_t generation_ = 0;  // bumped when written entries are cut or dropped
+  crypto::Hash32 written_hash_;   // hash of written_index()'s entry
   crypto::Hash32 last_hash_;
   std::optional<std::string> failure_;
   WalRecovery recovery_;

@@ -430,5 +430,103 @@ TEST(Wal, FailedSyncPoisonsTheLogUntilReopened) {
   expect_entries(*reopened, 1, reopened->last_index().value());
 }
 
+// ---- Background sync: write_staged() / WalFlush::run() / flushed() ----
+
+TEST(Wal, BackgroundFlushCountsOnlyOnceReported) {
+  SimFileSystem fs(17);
+  auto wal = open_wal(fs);
+  append_synced(*wal, 1, 2);
+  for (std::uint64_t i = 3; i <= 5; ++i) ASSERT_TRUE(wal->append(1, payload_for(i)));
+  Result<std::optional<WalFlush>> flush = wal->write_staged();
+  ASSERT_TRUE(flush && *flush);
+  EXPECT_EQ((*flush)->through, LogIndex{5});
+  EXPECT_EQ(wal->durable_index(), LogIndex{2});  // written, not yet durable
+  ASSERT_TRUE(wal->append(1, payload_for(6)));   // appends go on meanwhile
+  expect_entries(*wal, 1, 6);
+  const Status ran = (*flush)->run();
+  ASSERT_TRUE(ran);
+  EXPECT_EQ(wal->durable_index(), LogIndex{2});  // still: nothing reported
+  EXPECT_EQ(wal->flushed(**flush, ran)->value(), 5u);
+  Result<std::optional<WalFlush>> next = wal->write_staged();
+  ASSERT_TRUE(next && *next);
+  EXPECT_EQ((*next)->through, LogIndex{6});
+  ASSERT_TRUE(wal->flushed(**next, (*next)->run()));
+  EXPECT_FALSE(*wal->write_staged());  // everything written is durable
+  ASSERT_TRUE(wal->append(1, payload_for(7)));
+  ASSERT_TRUE(*wal->write_staged());
+  wal.reset();
+  fs.power_cycle();  // entry 7 was never synced: it may be lost, 1..6 may not
+  auto reopened = open_wal(fs);
+  ASSERT_GE(reopened->last_index().value(), 6u);
+  expect_entries(*reopened, 1, reopened->last_index().value());
+}
+
+TEST(Wal, AFlushOvertakenByATruncationClaimsNothing) {
+  SimFileSystem fs(18);
+  auto wal = open_wal(fs);
+  append_synced(*wal, 1, 5);
+  for (std::uint64_t i = 6; i <= 8; ++i) ASSERT_TRUE(wal->append(1, payload_for(i)));
+  const std::optional<WalFlush> flush = *wal->write_staged();
+  ASSERT_TRUE(flush);
+  // A new leader's entries replace 7 and 8 while the flush is on the disk thread.
+  ASSERT_TRUE(wal->truncate_suffix(LogIndex{7}));
+  EXPECT_EQ(wal->durable_index(), LogIndex{6});  // the cut made 6 durable
+  ASSERT_TRUE(wal->append(2, payload_for(7)));
+  const std::optional<WalFlush> replacement = *wal->write_staged();
+  ASSERT_TRUE(replacement);
+  // The old flush covered the old entry 7, not the new one.
+  EXPECT_EQ(wal->flushed(*flush, flush->run())->value(), 6u);
+  EXPECT_EQ(wal->flushed(*replacement, replacement->run())->value(), 7u);
+  EXPECT_EQ(*wal->term_at(LogIndex{7}), 2u);
+}
+
+TEST(Wal, AFlushOvertakenByAResetClaimsNothing) {
+  SimFileSystem fs(19);
+  auto wal = open_wal(fs);
+  append_synced(*wal, 1, 3);
+  ASSERT_TRUE(wal->append(1, payload_for(4)));
+  const std::optional<WalFlush> flush = *wal->write_staged();
+  ASSERT_TRUE(flush);
+  ASSERT_TRUE(wal->reset(LogIndex{11}, crypto::Hash32{}));  // a snapshot was installed
+  EXPECT_EQ(wal->flushed(*flush, flush->run())->value(), 10u);
+  EXPECT_EQ(wal->last_index(), LogIndex{10});
+}
+
+TEST(Wal, AFailedBackgroundFlushPoisonsTheLog) {
+  SimFileSystem fs(20);
+  auto wal = open_wal(fs);
+  append_synced(*wal, 1, 2);
+  ASSERT_TRUE(wal->append(1, payload_for(3)));
+  const std::optional<WalFlush> flush = *wal->write_staged();
+  ASSERT_TRUE(flush);
+  fs.set_faults({.sync_eio_one_in = 1});
+  const Status ran = flush->run();
+  ASSERT_FALSE(ran);
+  fs.set_faults({});
+  Result<LogIndex> reported = wal->flushed(*flush, ran);
+  ASSERT_FALSE(reported);
+  EXPECT_EQ(reported.error().code(), ErrorCode::kIo);
+  EXPECT_EQ(wal->durable_index(), LogIndex{2});
+  EXPECT_EQ(wal->append(1, payload_for(4)).error().code(), ErrorCode::kIo);
+}
+
+TEST(Wal, OnlyTheOpenSegmentWaitsForABackgroundFlush) {
+  SimFileSystem fs(21);
+  const WalOptions small{.segment_bytes_target = 300, .entry_bytes_max = 1024};
+  auto wal = open_wal(fs, small);
+  for (std::uint64_t i = 1; i <= 25; ++i) ASSERT_TRUE(wal->append(1, payload_for(i)));
+  const std::optional<WalFlush> flush = *wal->write_staged();
+  ASSERT_TRUE(flush);
+  EXPECT_EQ(flush->through, LogIndex{25});
+  EXPECT_EQ(flush->segment_first.value(), wal->durable_index().value() + 1);
+  EXPECT_GT(wal->durable_index().value(), 10u);  // the full segments were synced and closed
+  const LogIndex durable = wal->durable_index();
+  wal.reset();
+  fs.power_cycle();  // the flush never ran: only the open segment may lose entries
+  auto reopened = open_wal(fs, small);
+  EXPECT_GE(reopened->last_index(), durable);
+  expect_entries(*reopened, 1, reopened->last_index().value());
+}
+
 }  // namespace
 }  // namespace phalanx::storage

@@ -39,6 +39,7 @@ Core::Core(Config config, Persisted persisted, std::uint64_t rng_seed)
     note_config(e);
     log_.push_back(std::move(e));
   }
+  durable_ = last_index();  // what recovery read back
   // Committed entries after the snapshot are re-applied from the log.
   commit_ = std::max(base_index_, std::min(persisted.hard_state.commit, last_index()));
   applied_ = base_index_;
@@ -75,6 +76,7 @@ void Core::append_entry(Entry e) {
 void Core::truncate_log(LogIndex from) {
   PHALANX_ASSERT(from > commit_ && from <= last_index());
   log_.resize(from.value() - base_index_.value() - 1);
+  durable_ = std::min(durable_, last_index());
   if (!to_append_.empty() && from >= to_append_.front().index) {
     to_append_.resize(from.value() - to_append_.front().index.value());
   } else {
@@ -111,7 +113,7 @@ void Core::become_follower(Term term, std::optional<NodeId> leader) {
   leader_ = leader;
   progress_.clear();
   pending_reads_.clear();
-  reads_before_commit_.clear();
+  reads_waiting_.clear();
   transfer_target_.reset();
   reset_election_timer();
 }
@@ -242,7 +244,13 @@ std::variant<LogIndex, NotLeader> Core::propose(Bytes command) {
   return last_index();
 }
 
+void Core::log_durable(LogIndex through) {
+  durable_ = std::max(durable_, std::min(through, last_index()));
+  maybe_advance_commit();
+}
+
 Ready Core::take_ready() {
+  maybe_start_reads();
   Ready ready;
   ready.snapshot_chunks = std::move(snapshot_chunks_);
   snapshot_chunks_.clear();

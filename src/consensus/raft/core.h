@@ -10,7 +10,13 @@
 //      the node only after what it promises is durable), filling in the data
 //      of InstallSnapshot messages from the snapshot on disk;
 //   3. apply Ready::committed to the state machine, in order;
-//   4. serve Ready::reads once applied that far.
+//   4. serve Ready::reads once applied that far;
+//   5. tell the core how far its log is durable (log_durable).
+// A runner may instead sync the appended entries in the background (etcd's
+// "asynchronous storage writes", Raft thesis §10.2.1): then only a leader's
+// AppendEntries, InstallSnapshot and TimeoutNow may leave before the sync;
+// everything else waits for it. The leader counts its own log toward a
+// commit only as far as log_durable() says.
 //
 //   raft::Core core(config, recovered, seed);
 //   core.tick();                         // every tick_ms
@@ -136,8 +142,10 @@ class Core {
   // Leader only: a linearizable read without a log entry (ReadIndex, Raft
   // thesis §6.4). The read index is the commit index once this term has
   // committed an entry; it is released in Ready::reads after a quorum has
-  // answered a heartbeat sent after the call. Dropped if leadership is lost
-  // (the client retries).
+  // answered a heartbeat sent after the call. Reads are batched: one round
+  // of heartbeats at a time, started at the next take_ready(), carries every
+  // read that arrived before it. Dropped if leadership is lost (the client
+  // retries).
   [[nodiscard]] std::optional<NotLeader> read_index(std::uint64_t request_id);
   // Leader only: hand leadership to `target` (Raft thesis §3.10). Proposals
   // are refused meanwhile (NotLeader with the target as hint); the target is
@@ -176,6 +184,11 @@ class Core {
   [[nodiscard]] bool sending_snapshot() const;
 
   [[nodiscard]] Ready take_ready();
+  // The runner's log is durable through `through` (what it persisted from
+  // every Ready taken so far, and nothing it has not). A leader may commit
+  // entries that are now on a quorum counting itself.
+  void log_durable(LogIndex through);
+  [[nodiscard]] LogIndex durable_index() const { return durable_; }
 
   [[nodiscard]] NodeId id() const { return config_.id; }
   [[nodiscard]] RaftRole role() const { return role_; }
@@ -269,6 +282,7 @@ class Core {
   [[nodiscard]] bool quorum_of(std::set<NodeId> acks) const;
 
   // Reads (read_index.cc).
+  void maybe_start_reads();
   void start_reads(std::vector<std::uint64_t> request_ids);
   void confirm_reads();
 
@@ -288,6 +302,7 @@ class Core {
   LogIndex base_index_;
   Term base_term_;
   std::vector<Entry> log_;
+  LogIndex durable_;                               // of log_, as the runner reported it
   Membership base_membership_;                     // in effect at base_index_
   std::map<LogIndex, Membership> config_entries_;  // config entries in log_
   std::optional<storage::SnapshotManifest> snapshot_;
@@ -305,7 +320,9 @@ class Core {
   std::uint32_t transfer_elapsed_ = 0;
   bool campaign_for_transfer_ = false;
   std::vector<PendingRead> pending_reads_;          // awaiting a quorum
-  std::vector<std::uint64_t> reads_before_commit_;  // awaiting this term's first commit
+  // Reads not yet in a round: awaiting this term's first commit, or the end
+  // of the round in flight (the next round carries them all).
+  std::vector<std::uint64_t> reads_waiting_;
 
   // Pending output.
   bool hard_state_dirty_ = false;

@@ -10,7 +10,7 @@ namespace {
 
 using Harness = testing::TestCluster;
 
-TEST(RaftCore, SingleNodeElectsItselfAndCommitsAtOnce) {
+TEST(RaftCore, SingleNodeElectsItselfAndCommitsOnceItsLogIsDurable) {
   Harness h(1);
   h.tick_all(25);
   ASSERT_EQ(h.node(1).role(), RaftRole::kLeader);
@@ -18,8 +18,48 @@ TEST(RaftCore, SingleNodeElectsItselfAndCommitsAtOnce) {
   ASSERT_TRUE(std::holds_alternative<LogIndex>(index));
   Ready r = h.node(1).take_ready();
   EXPECT_EQ(r.append.size(), 1u);
+  EXPECT_TRUE(r.committed.empty());  // not on disk anywhere yet
+  h.node(1).log_durable(std::get<LogIndex>(index));
+  r = h.node(1).take_ready();
   ASSERT_EQ(r.committed.size(), 1u);
   EXPECT_EQ(r.committed[0].data, to_bytes("x"));
+}
+
+// Background sync: a leader's AppendEntries leave before its own fsync.
+TEST(RaftCore, ALeaderCountsItsOwnLogTowardACommitOnlyOnceDurable) {
+  Harness h(3);
+  h.tick_all(30);
+  const NodeId leader = *h.leader();
+  Core& l = h.node(leader.value());
+  std::vector<std::uint64_t> followers;
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    if (i != leader.value()) followers.push_back(i);
+  }
+  // The follower persists what it got (instantly here) and answers.
+  auto exchange = [&](const Ready& from_leader) {
+    for (const Message& m : from_leader.messages) h.deliver(m);
+    for (std::uint64_t f : followers) {
+      Ready fr = h.node(f).take_ready();
+      h.node(f).log_durable(h.node(f).last_index());
+      for (const Message& m : fr.messages) h.deliver(m);
+    }
+  };
+  h.isolate(followers[1]);  // one follower's ack alone is no quorum: the leader's copy counts
+  const LogIndex first = std::get<LogIndex>(l.propose(to_bytes("x")));
+  Ready r = l.take_ready();
+  ASSERT_EQ(r.append.size(), 1u);
+  exchange(r);
+  EXPECT_LT(l.commit_index(), first);
+  l.log_durable(first);
+  EXPECT_EQ(l.commit_index(), first);
+
+  h.heal();
+  h.settle();  // the cut-off follower catches up
+  // Two followers' acks are a quorum without the leader's own copy.
+  const LogIndex second = std::get<LogIndex>(l.propose(to_bytes("y")));
+  exchange(l.take_ready());
+  EXPECT_EQ(l.durable_index(), first);
+  EXPECT_EQ(l.commit_index(), second);
 }
 
 TEST(RaftCore, ThreeNodesElectOneLeaderAndReplicate) {

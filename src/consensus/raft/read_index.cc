@@ -13,12 +13,16 @@ namespace phalanx::raft {
 
 std::optional<NotLeader> Core::read_index(std::uint64_t request_id) {
   if (role_ != RaftRole::kLeader) return NotLeader{leader_};
-  if (term_at(commit_) != term_) {
-    reads_before_commit_.push_back(request_id);
-    return std::nullopt;
-  }
-  start_reads({request_id});
+  reads_waiting_.push_back(request_id);
   return std::nullopt;
+}
+
+// One round in flight at a time: under load every round carries all the
+// reads that came in while the one before it was out.
+void Core::maybe_start_reads() {
+  if (role_ != RaftRole::kLeader || reads_waiting_.empty() || !pending_reads_.empty()) return;
+  if (term_at(commit_) != term_) return;  // (1): wait for this term's first commit
+  start_reads(std::exchange(reads_waiting_, {}));
 }
 
 void Core::start_reads(std::vector<std::uint64_t> request_ids) {
@@ -52,6 +56,7 @@ void Core::confirm_reads() {
   }
   pending_reads_.erase(pending_reads_.begin(),
                        pending_reads_.begin() + static_cast<std::ptrdiff_t>(confirmed));
+  maybe_start_reads();
 }
 
 }  // namespace phalanx::raft

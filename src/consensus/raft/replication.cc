@@ -159,16 +159,14 @@ void Core::maybe_advance_commit() {
       for (const auto& [peer, p] : progress_) {
         if (p.match.value() >= n) acks.insert(peer);
       }
-      if (!quorum_of(std::move(acks))) continue;
+      if (durable_.value() >= n) acks.insert(config_.id);
+      if (!membership().has_quorum(acks)) continue;
       commit_ = LogIndex{n};
       advanced = true;
       break;
     }
     if (!advanced) break;
-    if (term_at(commit_) == term_ && !reads_before_commit_.empty()) {
-      start_reads(std::move(reads_before_commit_));
-      reads_before_commit_.clear();
-    }
+    maybe_start_reads();
     // May append the final configuration (loop again to commit it at once
     // when we alone are a quorum) or step down.
     maybe_finish_membership_change();

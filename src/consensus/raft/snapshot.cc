@@ -127,6 +127,7 @@ void Core::install_snapshot(storage::SnapshotManifest manifest) {
   base_term_ = Term{manifest.meta.last_term};
   base_membership_ = std::move(*m);
   log_.clear();
+  durable_ = base_index_;
   config_entries_.clear();
   to_append_.clear();
   truncate_from_.reset();
