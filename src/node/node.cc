@@ -23,6 +23,7 @@
 #include "net/rate_limit.h"
 #include "node/admin_http.h"
 #include "node/bft_replica.h"
+#include "node/parallel.h"
 #include "node/raft_replica.h"
 #include "node/verify_pool.h"
 #include "storage/key_file.h"
@@ -172,6 +173,7 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
     options.defer_drive = config_.group_commit;  // flush_soon() commits a burst's appends at once
     options.background_sync = config_.background_sync;
     options.snapshot_every = config_.snapshot_every;
+    options.wal.parallel = thread_parallel_for(std::thread::hardware_concurrency());
     if (config_.background_sync) disk_ = std::make_unique<asio::thread_pool>(1);
     RaftReplicaHooks hooks;
     hooks.event = [this](const std::string& what) { info(what); };
@@ -190,6 +192,7 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
                                           bft::Validators{&registry_, quorum, manifest_.epoch},
                                           manifest_.cluster}};
     options.data_dir = config_.data_dir;
+    options.wal.parallel = thread_parallel_for(std::thread::hardware_concurrency());
     // A round without progress ends after 1 s (doubling up to 8 s while rounds keep
     // failing); an idle chain grows by two empty blocks a second.
     options.bft.round_timeout_ticks = ticks(std::chrono::seconds(1));

@@ -78,8 +78,9 @@ Status Wal::recover() {
       PHALANX_TRY(fs_.remove(join_path(dir_, name)));  // an interrupted rewrite
     }
   }
-  PHALANX_TRY(walk_segments(fs_, dir_, options_.entry_bytes_max,
-                            [this](SegmentVisit& v) { return recover_segment(v); }));
+  PHALANX_TRY(walk_segments(
+      fs_, dir_, options_.entry_bytes_max, [this](SegmentVisit& v) { return recover_segment(v); },
+      &options_.parallel));
   if (segments_.empty()) {
     first_index_ = LogIndex{1};
     written_hash_ = crypto::Hash32{};

@@ -45,6 +45,8 @@ namespace phalanx::storage {
 struct WalOptions {
   std::uint64_t segment_bytes_target = 64ull << 20;
   std::uint32_t entry_bytes_max = 16u << 20;
+  // Checks the hash chain on open in parts, on the threads this runs them on.
+  ParallelFor parallel = {};
 };
 
 struct WalEntry {

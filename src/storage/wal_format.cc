@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 #include "storage/checksum.h"
 
@@ -97,6 +98,30 @@ void resync(ByteView bytes, std::uint64_t from, LogIndex expected, std::uint32_t
   }
 }
 
+// The position of the first record whose stored hash is not
+// H(previous stored hash ‖ index ‖ term ‖ payload), or records.size().
+std::size_t first_broken_link(const crypto::Hash32& anchor, std::span<const ScannedRecord> records,
+                              std::span<const ByteView> payloads, const ParallelFor* parallel) {
+  constexpr std::size_t kLinksPerPart = 8192;
+  const auto broken_in = [&](std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i) {
+      const crypto::Hash32& prev = i == 0 ? anchor : records[i - 1].hash;
+      if (entry_hash(prev, records[i].index, records[i].term, payloads[i]) != records[i].hash) {
+        return i;
+      }
+    }
+    return records.size();
+  };
+  const std::size_t parts = (records.size() + kLinksPerPart - 1) / kLinksPerPart;
+  if (parallel == nullptr || !*parallel || parts <= 1) return broken_in(0, records.size());
+  std::vector<std::size_t> broken(parts, records.size());
+  (*parallel)(parts, [&](std::size_t part) {
+    broken[part] =
+        broken_in(part * kLinksPerPart, std::min(records.size(), (part + 1) * kLinksPerPart));
+  });
+  return *std::min_element(broken.begin(), broken.end());
+}
+
 }  // namespace
 
 Bytes encode_segment_header(const SegmentHeader& header) {
@@ -183,30 +208,42 @@ SegmentScan scan_segment(ByteView bytes, const ScanExpectation& expect) {
     scan.problem = ScanProblem::kHeaderWrongStart;
     return scan;
   }
+  // First every record that its checksum and index admit, up to the first
+  // that neither does; then the hash chain over those, whose first broken
+  // link (if any) comes before that record and ends the scan instead.
   LogIndex next = scan.header->first_index;
-  crypto::Hash32 prev = scan.header->prev_hash;
   std::uint64_t pos = kSegmentHeaderBytes;
-  scan.valid_end = pos;
+  std::vector<ByteView> payloads;
+  ScanProblem problem = ScanProblem::kNone;
   while (pos < bytes.size()) {
     ParsedRecord p = parse_record(bytes, pos, expect.entry_bytes_max);
     if (p.problem == ScanProblem::kNone && p.record.index != next) {
       p.problem = ScanProblem::kRecordWrongIndex;
     }
-    if (p.problem == ScanProblem::kNone &&
-        entry_hash(prev, p.record.index, p.record.term, p.payload) != p.record.hash) {
-      p.problem = ScanProblem::kRecordBadHash;
-    }
     if (p.problem != ScanProblem::kNone) {
-      scan.problem = p.problem;
-      scan.problem_offset = pos;
-      resync(bytes, pos, next, expect.entry_bytes_max, scan);
-      return scan;
+      problem = p.problem;
+      break;
     }
-    prev = p.record.hash;
     next = next.next();
     pos += kRecordHeaderBytes + p.record.payload_bytes;
-    scan.valid_end = pos;
     scan.records.push_back(p.record);
+    payloads.push_back(p.payload);
+  }
+  const std::size_t broken =
+      first_broken_link(scan.header->prev_hash, scan.records, payloads, expect.parallel);
+  if (broken < scan.records.size()) {
+    problem = ScanProblem::kRecordBadHash;
+    pos = scan.records[broken].offset;
+    next = scan.records[broken].index;
+    scan.records.resize(broken);
+  }
+  scan.valid_end = scan.records.empty() ? kSegmentHeaderBytes
+                                        : scan.records.back().offset + kRecordHeaderBytes +
+                                              scan.records.back().payload_bytes;
+  if (problem != ScanProblem::kNone) {
+    scan.problem = problem;
+    scan.problem_offset = pos;
+    resync(bytes, pos, next, expect.entry_bytes_max, scan);
   }
   return scan;
 }
@@ -249,7 +286,8 @@ std::string_view scan_verdict_name(ScanVerdict verdict) {
 }
 
 Status walk_segments(FileSystem& fs, const std::string& dir, std::uint32_t entry_bytes_max,
-                     const std::function<Status(SegmentVisit&)>& visit) {
+                     const std::function<Status(SegmentVisit&)>& visit,
+                     const ParallelFor* parallel) {
   PHALANX_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.list(dir));
   std::vector<std::pair<LogIndex, std::string>> found;
   for (const std::string& name : names) {
@@ -276,6 +314,7 @@ Status walk_segments(FileSystem& fs, const std::string& dir, std::uint32_t entry
     expect.first_index = v.first;
     expect.prev_hash = prev;
     expect.entry_bytes_max = entry_bytes_max;
+    expect.parallel = parallel;
     v.scan = scan_segment(v.bytes, expect);
     v.verdict = classify_scan(v.scan, v.is_last);
     if (v.scan.header) {

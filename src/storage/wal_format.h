@@ -94,11 +94,21 @@ struct SegmentScan {
   std::uint64_t later_max_synced_through = 0;
 };
 
+// Runs body(0) ... body(parts - 1), each once, possibly several at the same
+// time, and returns when all have run. The storage layer starts no threads
+// itself: the node passes one that does (node/parallel.h). Unset, the
+// parts run one after another on the caller's thread.
+using ParallelFor =
+    std::function<void(std::size_t parts, const std::function<void(std::size_t)>& body)>;
+
 struct ScanExpectation {
   // When set, the header must start exactly here (continuing the previous segment).
   std::optional<LogIndex> first_index;
   std::optional<crypto::Hash32> prev_hash;
   std::uint32_t entry_bytes_max = kEntryBytesHardMax;
+  // Checks the hash chain's links in parts. Each record stores its own
+  // hash, so every link can be checked apart from the others.
+  const ParallelFor* parallel = nullptr;
 };
 
 [[nodiscard]] SegmentScan scan_segment(ByteView bytes, const ScanExpectation& expect);
@@ -134,6 +144,7 @@ struct SegmentVisit {
 // checked against what recovery will keep. Read-only.
 [[nodiscard]] Status walk_segments(FileSystem& fs, const std::string& dir,
                                    std::uint32_t entry_bytes_max,
-                                   const std::function<Status(SegmentVisit&)>& visit);
+                                   const std::function<Status(SegmentVisit&)>& visit,
+                                   const ParallelFor* parallel = nullptr);
 
 }  // namespace phalanx::storage
