@@ -18,9 +18,19 @@
 //
 // Not thread-safe: one call at a time per Client (open more for concurrency;
 // each needs its own identity, since sequence numbers are per client).
+//
+// Many clients on one thread: give them the same io_context, start calls
+// with start() and run the context yourself.
+//
+//   asio::io_context io(1);
+//   options.io = &io;
+//   Client c = *Client::open(options);
+//   c.start(command, [](Result<Bytes> reply) { ... });   // runs inside io.run()
+//   io.run();
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +39,10 @@
 #include "apps/kv/kv.h"
 #include "core/error.h"
 
+namespace asio {
+class io_context;
+}  // namespace asio
+
 namespace phalanx::client {
 
 struct ClientOptions {
@@ -36,6 +50,11 @@ struct ClientOptions {
   std::string identity_dir;  // client.key, tls.key, tls.crt (from `phalanx cluster init`)
   std::chrono::milliseconds timeout{10'000};         // a whole call, retries included
   std::chrono::milliseconds attempt_timeout{1'000};  // silence before resending elsewhere
+  // Unset: the client has its own event loop and execute() runs it. Set:
+  // the client lives on this one (run by the caller, on one thread), calls
+  // go through start(), and the client must be destroyed while the context
+  // is not running and before the context itself.
+  asio::io_context* io = nullptr;
 };
 
 class Client {
@@ -62,6 +81,11 @@ class Client {
   // leader (crash) refused it.
   [[nodiscard]] Result<Bytes> execute(
       const std::function<Bytes(ClientId client, std::uint64_t sequence)>& command);
+  // Starts the same call and returns at once: `done` gets what execute()
+  // would have returned, on the io_context's thread; it may start the next
+  // call. One call at a time. For a client opened with options.io.
+  void start(const std::function<Bytes(ClientId client, std::uint64_t sequence)>& command,
+             std::function<void(Result<Bytes>)> done);
 
  private:
   class Impl;

@@ -2,10 +2,13 @@
 //
 // Each of --concurrency workers is one client identity (client-1 ... client-C
 // of the cluster directory) with one call in flight at a time; a worker
-// issues its next call as soon as the last one is answered. Operations that
-// finish during the warm-up or after the end are not counted.
+// issues its next call as soon as the last one is answered. The workers
+// share --threads event loops (one per core by default), as wrk's
+// connections do. Operations that finish during the warm-up or after the
+// end are not counted.
 #include <fmt/format.h>
 
+#include <asio/io_context.hpp>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -27,6 +30,7 @@ using loadgen::OpKind;
 struct BenchOptions {
   fs::path dir;
   std::uint32_t concurrency = 1;
+  std::uint32_t threads = 0;  // event-loop threads; 0: one per core
   std::string mix = "put:100";
   std::string distribution = "distinct";
   std::uint64_t keys = 100'000;
@@ -52,69 +56,133 @@ struct Shared {
   std::atomic<std::uint32_t> failed_to_open{0};
 };
 
-// One operation; returns (ok, cas conflict).
-std::pair<bool, bool> run_op(client::KvClient& kv, OpKind op, const std::string& key,
-                             const Bytes& value) {
-  switch (op) {
-    case OpKind::kPut: {
-      Result<kv::KvReply> r = kv.put(key, value);
-      return {r && r->status == kv::KvStatus::kOk, false};
-    }
-    case OpKind::kGet: {
-      Result<kv::KvReply> r = kv.get(key);
-      return {r && (r->status == kv::KvStatus::kOk || r->status == kv::KvStatus::kNotFound), false};
-    }
-    case OpKind::kCas: {
-      Result<kv::KvReply> read = kv.get(key);
-      if (!read || (read->status != kv::KvStatus::kOk && read->status != kv::KvStatus::kNotFound)) {
-        return {false, false};
-      }
-      Result<kv::KvReply> r = kv.cas(key, read->value, value);
-      if (!r) return {false, false};
-      return {r->status == kv::KvStatus::kOk || r->status == kv::KvStatus::kCompareFailed,
-              r->status == kv::KvStatus::kCompareFailed};
-    }
-  }
-  return {false, false};
+// A finished operation: (ok, cas conflict).
+using OpDone = std::function<void(bool ok, bool conflict)>;
+
+bool ok_status(const Result<kv::KvReply>& r, bool not_found_ok) {
+  return r &&
+         (r->status == kv::KvStatus::kOk || (not_found_ok && r->status == kv::KvStatus::kNotFound));
 }
 
-void worker(const BenchOptions& o, const loadgen::OpMix& mix, loadgen::Distribution distribution,
-            std::uint32_t index, Shared& shared) {
-  client::ClientOptions co;
-  co.manifest = layout::manifest(o.dir).string();
-  co.identity_dir = layout::client_dir(o.dir, ClientId{index + 1}).string();
-  co.timeout = std::chrono::milliseconds(o.timeout_ms);
-  Result<client::Client> c = client::Client::open(co);
-  if (!c) {
-    if (shared.failed_to_open++ == 0) report(c.error());
-    --shared.running;
-    return;
-  }
-  client::KvClient kv(std::move(*c));
-  loadgen::KeyChooser keys(distribution, std::max<std::uint64_t>(o.keys, 1),
-                           o.seed * 1'000'003 + index);
-  // Distinct keys: each worker its own run of names.
-  const std::string prefix = distribution == loadgen::Distribution::kDistinct
-                                 ? fmt::format("{}w{}-", o.prefix, index)
-                                 : o.prefix;
-  std::string value(o.value_bytes, 'v');
-  std::uint64_t n = 0;
-  while (!shared.stop.load(std::memory_order_relaxed)) {
-    const bool measured = shared.measuring.load(std::memory_order_relaxed);
-    if (measured && o.ops != 0 && shared.claimed.fetch_add(1) >= o.ops) break;
-    const OpKind op = mix.pick(keys.uniform());
-    const std::string key = loadgen::key_name(prefix, keys.next());
-    const std::string stamp = fmt::format("{}:{}:", index, n++);
-    std::copy_n(stamp.begin(), std::min(stamp.size(), value.size()), value.begin());
+// One closed-loop worker: a client identity with one call in flight,
+// issuing the next as soon as the last one is answered.
+class Worker {
+ public:
+  Worker(client::Client client, const BenchOptions& o, const loadgen::OpMix& mix,
+         loadgen::Distribution distribution, std::uint32_t index, Shared& shared,
+         std::uint32_t& stopped_here)
+      : client_(std::move(client)),
+        o_(o),
+        mix_(mix),
+        shared_(shared),
+        stopped_here_(stopped_here),
+        index_(index),
+        keys_(distribution, std::max<std::uint64_t>(o.keys, 1), o.seed * 1'000'003 + index),
+        // Distinct keys: each worker its own run of names.
+        prefix_(distribution == loadgen::Distribution::kDistinct
+                    ? fmt::format("{}w{}-", o.prefix, index)
+                    : o.prefix),
+        value_(o.value_bytes, 'v') {}
+
+  // Starts the next operation, or stops (shared.running and this thread's
+  // count of stopped workers record it) once the run is over.
+  void next() {
+    const bool measured = shared_.measuring.load(std::memory_order_relaxed);
+    if (shared_.stop.load(std::memory_order_relaxed) ||
+        (measured && o_.ops != 0 && shared_.claimed.fetch_add(1) >= o_.ops)) {
+      --shared_.running;
+      ++stopped_here_;
+      return;
+    }
+    const OpKind op = mix_.pick(keys_.uniform());
+    const std::string key = loadgen::key_name(prefix_, keys_.next());
+    const std::string stamp = fmt::format("{}:{}:", index_, n_++);
+    std::copy_n(stamp.begin(), std::min(stamp.size(), value_.size()), value_.begin());
     const Clock::time_point t0 = Clock::now();
-    const auto [ok, conflict] = run_op(kv, op, key, to_bytes(value));
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-    // Only operations that began and ended while measuring count.
-    if (measured && !shared.stop.load(std::memory_order_relaxed)) {
-      shared.recorder.record(op, static_cast<std::uint64_t>(ns), ok, conflict);
+    run(op, key, to_bytes(value_), [this, op, measured, t0](bool ok, bool conflict) {
+      const auto ns =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+      // Only operations that began and ended while measuring count.
+      if (measured && !shared_.stop.load(std::memory_order_relaxed)) {
+        shared_.recorder.record(op, static_cast<std::uint64_t>(ns), ok, conflict);
+      }
+      next();
+    });
+  }
+
+ private:
+  void call(kv::KvCommand command, std::function<void(Result<kv::KvReply>)> done) {
+    client_.start(
+        [&command](ClientId client, std::uint64_t sequence) {
+          command.client = client;
+          command.sequence = sequence;
+          return codec::encode(command);
+        },
+        [done = std::move(done)](Result<Bytes> reply) {
+          if (!reply) return done(Unexpected(std::move(reply).error()));
+          done(codec::decode<kv::KvReply>(*reply));
+        });
+  }
+
+  void run(OpKind op, const std::string& key, Bytes value, OpDone done) {
+    switch (op) {
+      case OpKind::kPut:
+        return call({{}, 0, kv::KvOp::kPut, key, std::move(value), std::nullopt},
+                    [done](Result<kv::KvReply> r) { done(ok_status(r, false), false); });
+      case OpKind::kGet:
+        return call({{}, 0, kv::KvOp::kGet, key, {}, std::nullopt},
+                    [done](Result<kv::KvReply> r) { done(ok_status(r, true), false); });
+      case OpKind::kCas:
+        // Read, then compare-and-set against what was read.
+        return call({{}, 0, kv::KvOp::kGet, key, {}, std::nullopt},
+                    [this, key, value = std::move(value), done](Result<kv::KvReply> read) {
+                      if (!ok_status(read, true)) return done(false, false);
+                      call({{}, 0, kv::KvOp::kCompareAndSet, key, value, read->value},
+                           [done](Result<kv::KvReply> r) {
+                             const bool conflict = r && r->status == kv::KvStatus::kCompareFailed;
+                             done(ok_status(r, false) || conflict, conflict);
+                           });
+                    });
     }
   }
-  --shared.running;
+
+  client::Client client_;
+  const BenchOptions& o_;
+  const loadgen::OpMix& mix_;
+  Shared& shared_;
+  std::uint32_t& stopped_here_;
+  std::uint32_t index_;
+  loadgen::KeyChooser keys_;
+  std::string prefix_;
+  std::string value_;
+  std::uint64_t n_ = 0;
+};
+
+// One event-loop thread driving workers first, first + stride, ... on one
+// io_context, as wrk drives its connections.
+void event_loop(const BenchOptions& o, const loadgen::OpMix& mix,
+                loadgen::Distribution distribution, std::uint32_t first, std::uint32_t stride,
+                Shared& shared) {
+  asio::io_context io(1);
+  std::vector<std::unique_ptr<Worker>> workers;  // destroyed before io, while it is not running
+  std::uint32_t stopped = 0;
+  for (std::uint32_t i = first; i < o.concurrency; i += stride) {
+    client::ClientOptions co;
+    co.manifest = layout::manifest(o.dir).string();
+    co.identity_dir = layout::client_dir(o.dir, ClientId{i + 1}).string();
+    co.timeout = std::chrono::milliseconds(o.timeout_ms);
+    co.io = &io;
+    Result<client::Client> c = client::Client::open(co);
+    if (!c) {
+      if (shared.failed_to_open++ == 0) report(c.error());
+      --shared.running;
+      continue;
+    }
+    workers.push_back(
+        std::make_unique<Worker>(std::move(*c), o, mix, distribution, i, shared, stopped));
+  }
+  for (const auto& w : workers) w->next();
+  while (stopped < workers.size()) io.run_one_for(std::chrono::milliseconds(100));
 }
 
 Status write_file(const fs::path& path, const std::string& text) {
@@ -144,9 +212,12 @@ int run_bench(const BenchOptions& o) {
   }
   auto shared = std::make_unique<Shared>();
   shared->running = o.concurrency;
+  const std::uint32_t loops =
+      std::min(o.concurrency,
+               o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> threads;
-  for (std::uint32_t i = 0; i < o.concurrency; ++i) {
-    threads.emplace_back(worker, std::cref(o), std::cref(*mix), *distribution, i,
+  for (std::uint32_t first = 0; first < loops; ++first) {
+    threads.emplace_back(event_loop, std::cref(o), std::cref(*mix), *distribution, first, loops,
                          std::ref(*shared));
   }
   const Clock::time_point start = Clock::now();
@@ -238,6 +309,9 @@ void add_bench_command(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--dir", o->dir, "Cluster directory from `phalanx cluster init`")->required();
   cmd->add_option("-c,--concurrency", o->concurrency, "Workers, each its own client identity")
       ->check(CLI::Range(1u, 4096u))
+      ->capture_default_str();
+  cmd->add_option("--threads", o->threads,
+                  "Event-loop threads the workers are shared out on (0: one per core)")
       ->capture_default_str();
   cmd->add_option("--mix", o->mix, "Operation weights: put:W,get:W,cas:W (cas: read, then cas)")
       ->capture_default_str();

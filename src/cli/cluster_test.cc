@@ -21,6 +21,7 @@
 #include "consensus/common/client_request.h"
 #include "net/channel.h"
 #include "net/frame.h"
+#include "phalanx/client.h"
 #include "storage/key_file.h"
 #include "testing/cli_runner.h"
 #include "testing/temp_dir.h"
@@ -158,16 +159,17 @@ TEST(Cluster, ByzantineModeLosesNoAcknowledgedWriteWhenAReplicaIsKilledUnderLoad
 }
 
 TEST(Cluster, BenchRunsExactlyTheOperationsAskedForAndReportsThem) {
-  LocalCluster c("crash", 3, /*clients=*/2);
+  LocalCluster c("crash", 3, /*clients=*/4);
   ASSERT_EQ(c.run("cluster up").exit_code, 0);
   const fs::path json = c.dir() / "run.json";
   const fs::path svg = c.dir() / "run.svg";
-  auto r = c.run(fmt::format(
-      "bench -c 2 --ops 60 --warmup 0 --mix put:50,get:30,cas:20 --distribution zipfian "
-      "--keys 10 --json {} --plot {}",
-      json.string(), svg.string()));
+  // Four workers on one event loop, their calls in flight together.
+  auto r =
+      c.run(fmt::format("bench -c 4 --threads 1 --ops 60 --warmup 0 --mix put:50,get:30,cas:20 "
+                        "--distribution zipfian --keys 10 --json {} --plot {}",
+                        json.string(), svg.string()));
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("concurrency 2, mix put:50,get:30,cas:20"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("concurrency 4, mix put:50,get:30,cas:20"), std::string::npos) << r.out;
   std::ifstream in(json);
   const nlohmann::json j = nlohmann::json::parse(in);
   EXPECT_EQ(j["ops"], 60);
@@ -181,9 +183,79 @@ TEST(Cluster, BenchRunsExactlyTheOperationsAskedForAndReportsThem) {
   std::getline(plot, first);
   EXPECT_EQ(first.rfind("<svg", 0), 0u) << first;
   // One worker more than there are identities: refused before any load, saying what to do.
-  auto refused = c.run("bench -c 3 --ops 1");
+  auto refused = c.run("bench -c 5 --ops 1");
   EXPECT_NE(refused.exit_code, 0);
-  EXPECT_NE(refused.out.find("cluster init --clients 3"), std::string::npos) << refused.out;
+  EXPECT_NE(refused.out.find("cluster init --clients 5"), std::string::npos) << refused.out;
+}
+
+client::Client open_on(const LocalCluster& c, int id, asio::io_context& io,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  client::ClientOptions o;
+  o.manifest = cli::layout::manifest(c.dir()).string();
+  o.identity_dir = cli::layout::client_dir(c.dir(), ClientId{static_cast<std::uint64_t>(id)});
+  o.timeout = timeout;
+  o.io = &io;
+  return std::move(*client::Client::open(o));
+}
+
+std::function<Bytes(ClientId, std::uint64_t)> kv_command(kv::KvOp op, const std::string& key,
+                                                         const std::string& value = "") {
+  return [=](ClientId client, std::uint64_t sequence) {
+    return codec::encode(kv::KvCommand{client, sequence, op, key, to_bytes(value), std::nullopt});
+  };
+}
+
+// Four clients on one io_context, each writing its key and reading it back
+// with its calls in flight at the same time as the others'.
+void clients_share_one_event_loop(const std::string& mode, int replicas) {
+  LocalCluster c(mode, replicas, /*clients=*/4);
+  ASSERT_EQ(c.run("cluster up").exit_code, 0);
+  asio::io_context io(1);
+  std::vector<client::Client> clients;
+  for (int id = 1; id <= 4; ++id) clients.push_back(open_on(c, id, io));
+  std::map<int, std::string> read_back;
+  int finished = 0;
+  for (int i = 0; i < 4; ++i) {
+    const std::string key = fmt::format("shared-{}", i);
+    clients[i].start(kv_command(kv::KvOp::kPut, key, fmt::format("value-{}", i)),
+                     [&, i, key](Result<Bytes> put) {
+                       ASSERT_TRUE(put) << put.error().to_string();
+                       clients[i].start(kv_command(kv::KvOp::kGet, key), [&, i](Result<Bytes> got) {
+                         ++finished;
+                         ASSERT_TRUE(got) << got.error().to_string();
+                         Result<kv::KvReply> reply = codec::decode<kv::KvReply>(*got);
+                         ASSERT_TRUE(reply && reply->value);
+                         read_back[i] = std::string(reply->value->begin(), reply->value->end());
+                       });
+                     });
+  }
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (finished < 4 && std::chrono::steady_clock::now() < give_up) {
+    io.run_one_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(finished, 4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(read_back[i], fmt::format("value-{}", i));
+}
+
+TEST(Cluster, CrashModeClientsSharingOneEventLoopEachGetTheirOwnAnswers) {
+  clients_share_one_event_loop("crash", 3);
+}
+
+TEST(Cluster, ByzantineModeClientsSharingOneEventLoopEachGetTheirOwnAnswers) {
+  clients_share_one_event_loop("byzantine", 4);
+}
+
+TEST(Cluster, AStartedCallToAClusterThatIsDownFailsAtItsDeadline) {
+  LocalCluster c("crash", 3);  // never started
+  asio::io_context io(1);
+  client::Client client = open_on(c, 1, io, std::chrono::milliseconds(300));
+  std::optional<Result<Bytes>> outcome;
+  const auto t0 = std::chrono::steady_clock::now();
+  client.start(kv_command(kv::KvOp::kGet, "k"), [&](Result<Bytes> r) { outcome = std::move(r); });
+  while (!outcome) io.run_one_for(std::chrono::seconds(5));
+  ASSERT_FALSE(*outcome);
+  EXPECT_EQ(outcome->error().code(), ErrorCode::kUnavailable);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(300));
 }
 
 // The evidence service end to end: client-1 is a plain client, 2..5 are

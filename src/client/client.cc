@@ -4,8 +4,8 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 #include <map>
 #include <set>
 
@@ -70,7 +70,7 @@ class Client::Impl {
     for (auto& [id, conn] : conns_) {
       if (conn.channel) conn.channel->close();
     }
-    io_.stop();
+    if (own_io_) own_io_->stop();
   }
 
   [[nodiscard]] ClientId id() const { return id_; }
@@ -81,7 +81,10 @@ class Client::Impl {
   [[nodiscard]] crypto::Signature sign(SignDomain domain, ByteView message) const {
     return key_.sign(domain, message);
   }
+  [[nodiscard]] bool on_shared_io() const { return own_io_ == nullptr; }
   Result<Bytes> execute(const std::function<Bytes(ClientId, std::uint64_t)>& command);
+  void start(const std::function<Bytes(ClientId, std::uint64_t)>& command,
+             std::function<void(Result<Bytes>)> done);
 
  private:
   struct Conn {
@@ -98,9 +101,21 @@ class Client::Impl {
     std::optional<Result<Bytes>> outcome = {};
     std::optional<NodeId> redirect = {};  // crash mode: ask this replica next
     std::optional<Clock::time_point> retry_at = {};
+    Bytes frame = {};
+    NodeId target = {};  // crash mode: where the last attempt went
+    Clock::time_point deadline = {};
+    Clock::time_point attempt_end = {};
+    std::function<void(Result<Bytes>)> done = {};
   };
 
   void send(NodeId to, const Bytes& frame);
+  // Sends the call's frame to its target (crash mode) or to every replica
+  // that has not replied yet (byzantine mode).
+  void send_round();
+  // Acts on what the call has learned: finishes it, follows a redirect,
+  // resends after silence or an election pause; then waits for the next
+  // answer or deadline.
+  void advance();
   asio::awaitable<void> connect(cluster::ReplicaEntry replica);
   void on_answer(NodeId from, consensus::ClientAnswer answer);
   void on_signed_reply(NodeId from, ByteView bytes);
@@ -120,8 +135,12 @@ class Client::Impl {
   std::uint64_t next_sequence_;
   std::uint64_t next_call_id_ = 1;
   std::optional<NodeId> leader_;  // crash mode: where the last call succeeded
-  asio::io_context io_{1};
-  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  // The client's own event loop, unless options_.io names a shared one.
+  std::unique_ptr<asio::io_context> own_io_ =
+      options_.io != nullptr ? nullptr : std::make_unique<asio::io_context>(1);
+  asio::io_context& io_ = options_.io != nullptr ? *options_.io : *own_io_;
+  asio::steady_timer wake_{io_};
+  std::optional<Clock::time_point> waiting_until_;  // wake_ has a wait pending for this time
   std::map<NodeId, Conn> conns_;
   std::optional<Call> call_;
 };
@@ -163,6 +182,7 @@ asio::awaitable<void> Client::Impl::connect(cluster::ReplicaEntry replica) {
       break;
     }
     on_answer(replica.id, std::move(answer->answer));
+    if (call_) advance();
   }
   if (conns_[replica.id].channel == channel) conns_[replica.id].channel.reset();
 }
@@ -216,7 +236,9 @@ NodeId Client::Impl::next_replica(NodeId after) const {
   return it == ids.end() ? ids.front() : *it;
 }
 
-Result<Bytes> Client::Impl::execute(const std::function<Bytes(ClientId, std::uint64_t)>& command) {
+void Client::Impl::start(const std::function<Bytes(ClientId, std::uint64_t)>& command,
+                         std::function<void(Result<Bytes>)> done) {
+  PHALANX_ASSERT(!call_);  // one call at a time
   const std::uint64_t sequence = next_sequence_++;
   consensus::ClientRequest request{manifest_.cluster, id_, sequence, command(id_, sequence), {}};
   // Byzantine replicas check the signature; crash-mode replicas take the
@@ -229,52 +251,79 @@ Result<Bytes> Client::Impl::execute(const std::function<Bytes(ClientId, std::uin
       return w.take();
     }());
   }
-  call_.emplace(Call{.call_id = next_call_id_++,
+  const std::uint64_t call_id = next_call_id_++;
+  const Clock::time_point now = Clock::now();
+  call_.emplace(Call{.call_id = call_id,
                      .sequence = sequence,
-                     .quorum = consensus::ReplyQuorum(reply_quorum_)});
-  const Bytes frame = codec::encode(net::CallFrame{call_->call_id, codec::encode(request)});
-
-  NodeId target = leader_.value_or(manifest_.replicas.front().id);
-  auto send_round = [&] {
-    if (!byzantine()) return send(target, frame);
-    for (const cluster::ReplicaEntry& r : manifest_.replicas) {
-      if (!call_->replied.contains(r.id)) send(r.id, frame);
-    }
-  };
-  const Clock::time_point deadline = Clock::now() + options_.timeout;
-  Clock::time_point attempt_end = Clock::now() + options_.attempt_timeout;
+                     .quorum = consensus::ReplyQuorum(reply_quorum_),
+                     .frame = codec::encode(net::CallFrame{call_id, codec::encode(request)}),
+                     .target = leader_.value_or(manifest_.replicas.front().id),
+                     .deadline = now + options_.timeout,
+                     .attempt_end = now + options_.attempt_timeout,
+                     .done = std::move(done)});
   send_round();
-  while (!call_->outcome) {
-    const Clock::time_point now = Clock::now();
-    if (now >= deadline) {
-      call_.reset();
-      return fail(ErrorCode::kUnavailable,
-                  fmt::format("no {} answer within {} ms (are the replicas up? "
-                              "`phalanx status` shows them)",
-                              byzantine() ? fmt::format("{} matching", reply_quorum_) : "leader",
-                              options_.timeout.count()));
-    }
-    if (call_->redirect) {
-      target = *std::exchange(call_->redirect, std::nullopt);
-      send_round();
-      attempt_end = now + options_.attempt_timeout;
-    } else if (call_->retry_at && now >= *call_->retry_at) {
-      call_->retry_at.reset();
-      target = leader_.value_or(next_replica(target));
-      send_round();
-      attempt_end = now + options_.attempt_timeout;
-    } else if (now >= attempt_end) {
-      if (!byzantine()) target = next_replica(target);
-      send_round();
-      attempt_end = now + options_.attempt_timeout;
-    }
-    Clock::time_point wake = std::min(deadline, attempt_end);
-    if (call_->retry_at) wake = std::min(wake, *call_->retry_at);
-    io_.run_one_until(wake);
+  advance();
+}
+
+void Client::Impl::send_round() {
+  if (!byzantine()) return send(call_->target, call_->frame);
+  for (const cluster::ReplicaEntry& r : manifest_.replicas) {
+    if (!call_->replied.contains(r.id)) send(r.id, call_->frame);
   }
-  Result<Bytes> outcome = std::move(*call_->outcome);
-  call_.reset();
-  return outcome;
+}
+
+void Client::Impl::advance() {
+  Call& call = *call_;
+  const Clock::time_point now = Clock::now();
+  if (!call.outcome && now >= call.deadline) {
+    call.outcome =
+        fail(ErrorCode::kUnavailable,
+             fmt::format("no {} answer within {} ms (are the replicas up? "
+                         "`phalanx status` shows them)",
+                         byzantine() ? fmt::format("{} matching", reply_quorum_) : "leader",
+                         options_.timeout.count()));
+  }
+  if (call.outcome) {
+    wake_.cancel();
+    waiting_until_.reset();
+    Result<Bytes> outcome = std::move(*call.outcome);
+    std::function<void(Result<Bytes>)> done = std::move(call.done);
+    call_.reset();
+    done(std::move(outcome));  // may start the next call
+    return;
+  }
+  if (call.redirect) {
+    call.target = *std::exchange(call.redirect, std::nullopt);
+    send_round();
+    call.attempt_end = now + options_.attempt_timeout;
+  } else if (call.retry_at && now >= *call.retry_at) {
+    call.retry_at.reset();
+    call.target = leader_.value_or(next_replica(call.target));
+    send_round();
+    call.attempt_end = now + options_.attempt_timeout;
+  } else if (now >= call.attempt_end) {
+    if (!byzantine()) call.target = next_replica(call.target);
+    send_round();
+    call.attempt_end = now + options_.attempt_timeout;
+  }
+  Clock::time_point wake = std::min(call.deadline, call.attempt_end);
+  if (call.retry_at) wake = std::min(wake, *call.retry_at);
+  if (waiting_until_ == wake) return;  // an answer came; the wait still stands
+  waiting_until_ = wake;
+  wake_.expires_at(wake);  // cancels the wait pending before, if any
+  wake_.async_wait([this](const asio::error_code& ec) {
+    if (ec) return;  // cancelled: a later wait, or none, replaced it
+    waiting_until_.reset();
+    if (call_) advance();
+  });
+}
+
+Result<Bytes> Client::Impl::execute(const std::function<Bytes(ClientId, std::uint64_t)>& command) {
+  PHALANX_ASSERT(own_io_);  // a client on a shared io_context uses start()
+  std::optional<Result<Bytes>> outcome;
+  start(command, [&outcome](Result<Bytes> r) { outcome = std::move(r); });
+  while (!outcome) own_io_->run_one();
+  return std::move(*outcome);
 }
 
 Result<Client> Client::open(const ClientOptions& options) {
@@ -315,6 +364,11 @@ crypto::Signature Client::sign(SignDomain domain, ByteView message) const {
 }
 Result<Bytes> Client::execute(const std::function<Bytes(ClientId, std::uint64_t)>& command) {
   return impl_->execute(command);
+}
+void Client::start(const std::function<Bytes(ClientId, std::uint64_t)>& command,
+                   std::function<void(Result<Bytes>)> done) {
+  PHALANX_ASSERT(impl_->on_shared_io());  // its own loop runs only inside execute()
+  impl_->start(command, std::move(done));
 }
 
 Result<kv::KvReply> KvClient::run(kv::KvCommand command) {
