@@ -17,6 +17,17 @@ bool majority(const std::vector<NodeId>& voters, const std::set<NodeId>& acks) {
   return n >= voters.size() / 2 + 1;
 }
 
+// The (⌊n/2⌋+1)-th highest of the voters' indexes: that many hold at least it.
+LogIndex majority_index(const std::vector<NodeId>& voters,
+                        const std::function<LogIndex(NodeId)>& held) {
+  std::vector<LogIndex> indexes;
+  indexes.reserve(voters.size());
+  for (NodeId v : voters) indexes.push_back(held(v));
+  const auto kth = indexes.begin() + static_cast<std::ptrdiff_t>(voters.size() / 2);
+  std::nth_element(indexes.begin(), kth, indexes.end(), std::greater<>());
+  return *kth;
+}
+
 bool sorted_unique(const std::vector<NodeId>& ids) {
   return std::adjacent_find(ids.begin(), ids.end(), [](NodeId a, NodeId b) { return a >= b; }) ==
          ids.end();
@@ -48,6 +59,11 @@ std::vector<NodeId> Membership::members() const { return merged(all_voters(), le
 
 bool Membership::has_quorum(const std::set<NodeId>& acks) const {
   return majority(voters, acks) && (outgoing.empty() || majority(outgoing, acks));
+}
+
+LogIndex Membership::quorum_index(const std::function<LogIndex(NodeId)>& held) const {
+  const LogIndex in_voters = majority_index(voters, held);
+  return outgoing.empty() ? in_voters : std::min(in_voters, majority_index(outgoing, held));
 }
 
 Status Membership::validate() const {

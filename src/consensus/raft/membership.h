@@ -10,6 +10,7 @@
 //   m.has_quorum({NodeId{1}, NodeId{3}});   // true
 #pragma once
 
+#include <functional>
 #include <set>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct Membership {
   [[nodiscard]] std::vector<NodeId> all_voters() const;
   // A majority of `voters` and, while joint, a majority of `outgoing`.
   [[nodiscard]] bool has_quorum(const std::set<NodeId>& acks) const;
+  // The highest index a quorum holds, given how far each voter holds the
+  // log: the largest n for which has_quorum({v : held(v) >= n}).
+  [[nodiscard]] LogIndex quorum_index(const std::function<LogIndex(NodeId)>& held) const;
 
   // kInvalidArgument naming the broken rule (unsorted, duplicate, empty
   // voters, a learner that also votes, too many members).

@@ -149,23 +149,22 @@ bool Core::quorum_of(std::set<NodeId> acks) const {
 void Core::maybe_advance_commit() {
   if (role_ != RaftRole::kLeader) return;
   const LogIndex before = commit_;
-  for (bool advanced = true; advanced;) {
-    advanced = false;
-    for (std::uint64_t n = last_index().value(); n > commit_.value(); --n) {
-      // Only entries of the current term are committed by counting (§5.4.2);
-      // earlier ones commit with them.
-      if (term_at(LogIndex{n}) != term_ && !config_.TEST_commit_previous_term_entries) break;
-      std::set<NodeId> acks;
-      for (const auto& [peer, p] : progress_) {
-        if (p.match.value() >= n) acks.insert(peer);
-      }
-      if (durable_.value() >= n) acks.insert(config_.id);
-      if (!membership().has_quorum(acks)) continue;
-      commit_ = LogIndex{n};
-      advanced = true;
+  for (;;) {
+    // The highest index a quorum holds (in both configurations while joint),
+    // the leader's own log counted only as far as it is durable.
+    LogIndex n = membership().quorum_index([this](NodeId v) {
+      if (v == config_.id) return durable_;
+      const auto p = progress_.find(v);
+      return p != progress_.end() ? p->second.match : LogIndex{0};
+    });
+    n = std::min(n, last_index());
+    // Only entries of the current term are committed by counting (§5.4.2);
+    // earlier ones commit with them. Terms only grow along the log, so if
+    // this entry is older, so is every one below it.
+    if (n <= commit_ || (term_at(n) != term_ && !config_.TEST_commit_previous_term_entries)) {
       break;
     }
-    if (!advanced) break;
+    commit_ = n;
     maybe_start_reads();
     // May append the final configuration (loop again to commit it at once
     // when we alone are a quorum) or step down.
