@@ -89,6 +89,9 @@ class Node::Impl {
   // Crash mode, background sync: the replica's log flush, if one is due,
   // runs on the disk thread; its outcome comes back to the io thread.
   void start_flush();
+  // Likewise a snapshot to write, on a thread of its own so that a large
+  // one never holds up the log's flushes.
+  void start_snapshot();
   // Group commit (crash mode): after a frame, let every frame already
   // waiting on any connection be read and stepped first, then flush the
   // replica once (one fsync for the batch) and pump.
@@ -138,6 +141,7 @@ class Node::Impl {
   crypto::VerifyMemo signatures_{VerifyPool::kMemoEntriesMax};
   std::unique_ptr<VerifyPool> verify_pool_;  // after io_: its workers stop first
   std::unique_ptr<asio::thread_pool> disk_;  // after io_ and replica_: joined first
+  std::unique_ptr<asio::thread_pool> snapshot_disk_;
 };
 
 Status Node::Impl::open_tls(const net::TlsIdentity& identity) {
@@ -174,7 +178,10 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
     options.background_sync = config_.background_sync;
     options.snapshot_every = config_.snapshot_every;
     options.wal.parallel = thread_parallel_for(std::thread::hardware_concurrency());
-    if (config_.background_sync) disk_ = std::make_unique<asio::thread_pool>(1);
+    if (config_.background_sync) {
+      disk_ = std::make_unique<asio::thread_pool>(1);
+      snapshot_disk_ = std::make_unique<asio::thread_pool>(1);
+    }
     RaftReplicaHooks hooks;
     hooks.event = [this](const std::string& what) { info(what); };
     std::uint64_t seed = 0;
@@ -484,8 +491,23 @@ void Node::Impl::start_flush() {
   });
 }
 
+void Node::Impl::start_snapshot() {
+  std::optional<SnapshotJob> job = raft_->take_snapshot_job();
+  if (!job) return;
+  asio::post(*snapshot_disk_, [this, job = std::move(*job)] {
+    Status outcome = job.run();
+    asio::post(io_, [this, job, outcome = std::move(outcome)] {
+      raft_->snapshot_written(job, outcome);
+      pump();
+    });
+  });
+}
+
 void Node::Impl::pump() {
-  if (disk_) start_flush();
+  if (disk_) {
+    start_flush();
+    start_snapshot();
+  }
   consensus::Output out = replica_->take_output();
   for (consensus::Output::ToPeer& m : out.messages) {
     const auto it = peers_.find(m.to);

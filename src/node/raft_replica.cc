@@ -276,6 +276,7 @@ Status RaftReplica::persist(const raft::Ready& ready) {
     // Proposals at or below `at` were decided by the snapshot; their clients retry.
     proposals_.erase(proposals_.begin(), proposals_.upper_bound(at));
     held_.clear();  // they spoke of a log that is gone; lost messages are resent
+    ++installs_;    // a snapshot of our own still being written is now moot
     ++snapshots_installed_;
     event(fmt::format("node {} installed a snapshot at {}", id().value(), at.value()));
   }
@@ -348,9 +349,19 @@ void RaftReplica::apply(const raft::Entry& e) {
   }
 }
 
-// Every snapshot_every applied entries: snapshot the state machine, tell the
-// core, and compact the log to snapshot_retain entries behind it.
+Status SnapshotJob::run() const {
+  for (std::size_t off = 0; off < state->size(); off += chunk_bytes) {
+    const std::size_t n = std::min<std::size_t>(chunk_bytes, state->size() - off);
+    PHALANX_TRY(writer->write_chunk(ByteView(*state).subspan(off, n)));
+  }
+  return writer->seal();
+}
+
+// Every snapshot_every applied entries: snapshot the state machine; once
+// the file is durable, tell the core and compact the log to
+// snapshot_retain entries behind it.
 Status RaftReplica::maybe_snapshot() {
+  if (snapshot_job_ || snapshotting_) return {};  // one at a time
   raft::Core& core = *core_;
   const LogIndex at = core.applied_index();
   const LogIndex last = core.snapshot() ? core.snapshot()->meta.last_index : LogIndex{0};
@@ -361,21 +372,45 @@ Status RaftReplica::maybe_snapshot() {
   PHALANX_ASSIGN_OR_RETURN(storage::WalEntry entry, wal_->read(at));
   storage::SnapshotMeta meta{at, core.term_at(at).value(), entry.hash,
                              codec::encode(core.membership_at(at))};
-  const std::uint32_t chunk_bytes = options_.snapshot_chunk_bytes;
   PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotWriter> writer,
-                           storage::SnapshotWriter::create(fs_, snapshot_dir_, meta, chunk_bytes));
-  const Bytes state = app_->snapshot();
-  for (std::size_t off = 0; off < state.size(); off += chunk_bytes) {
-    const std::size_t n = std::min<std::size_t>(chunk_bytes, state.size() - off);
-    PHALANX_TRY(writer->write_chunk(ByteView(state).subspan(off, n)));
+                           storage::SnapshotWriter::create(fs_, snapshot_dir_, meta,
+                                                           options_.snapshot_chunk_bytes, ".own"));
+  SnapshotJob job{std::move(writer), std::make_shared<const Bytes>(app_->snapshot()),
+                  options_.snapshot_chunk_bytes, at, installs_};
+  if (!options_.background_sync) return publish_snapshot(job, job.run());
+  snapshot_job_ = std::move(job);
+  return {};
+}
+
+std::optional<SnapshotJob> RaftReplica::take_snapshot_job() {
+  if (!snapshot_job_ || snapshotting_ || failure_) return std::nullopt;
+  snapshotting_ = true;
+  return std::exchange(snapshot_job_, std::nullopt);
+}
+
+void RaftReplica::snapshot_written(const SnapshotJob& job, const Status& outcome) {
+  snapshotting_ = false;
+  if (failure_) return;
+  if (Status s = publish_snapshot(job, outcome); !s) failure_ = std::move(s).error();
+}
+
+Status RaftReplica::publish_snapshot(const SnapshotJob& job, const Status& written) {
+  if (!written) return written;  // the disk failed: the replica stops, as for the log
+  raft::Core& core = *core_;
+  const LogIndex base = core.snapshot() ? core.snapshot()->meta.last_index : LogIndex{0};
+  if (job.generation != installs_ || base >= job.at) {
+    // The leader's snapshot replaced the state (and log) this one was taken from.
+    job.writer->discard();
+    ++snapshots_dropped_;
+    return {};
   }
-  PHALANX_ASSIGN_OR_RETURN(storage::SnapshotManifest manifest, writer->finish());
-  const std::uint64_t keep = std::min(at.value(), options_.snapshot_retain);
-  const LogIndex through{std::max(core.base_index().value(), at.value() - keep)};
+  PHALANX_ASSIGN_OR_RETURN(storage::SnapshotManifest manifest, job.writer->publish());
+  const std::uint64_t keep = std::min(job.at.value(), options_.snapshot_retain);
+  const LogIndex through{std::max(core.base_index().value(), job.at.value() - keep)};
   core.snapshot_taken(std::move(manifest), through);
   PHALANX_TRY(wal_->compact_prefix(through));
   ++snapshots_taken_;
-  event(fmt::format("node {} snapshot at {}, log from {}", id().value(), at.value(),
+  event(fmt::format("node {} snapshot at {}, log from {}", id().value(), job.at.value(),
                     through.value() + 1));
   return {};
 }

@@ -8,7 +8,11 @@
 // flushed() takes the outcome back, and every message that promises
 // something about the log is held until then.
 // Snapshots are taken every `snapshot_every` applied entries and the log is
-// compacted behind them; snapshots stream to followers chunk by chunk.
+// compacted behind them; snapshots stream to followers chunk by chunk. With
+// background_sync the state is serialized on the replica's thread but
+// written and fsynced by the runner (take_snapshot_job / snapshot_written),
+// and published (renamed into place, the log compacted) back on the
+// replica's thread, unless a snapshot from the leader was installed meanwhile.
 //
 //   auto r = RaftReplica::open(fs, registry, options, std::make_unique<kv::KvMachine>(), seed);
 //   (*r)->receive(peer, frame);
@@ -39,7 +43,6 @@ struct RaftReplicaOptions {
   std::string data_dir = "/data";
   storage::WalOptions wal = {};
   // Applied entries between snapshots (etcd's --snapshot-count default).
-  // A snapshot is taken on the replica's thread and pauses it.
   std::uint64_t snapshot_every = 100'000;
   std::uint64_t snapshot_retain = 1'000;  // log entries kept behind one, for slow followers
   std::uint32_t snapshot_chunk_bytes = 1u << 20;
@@ -49,12 +52,25 @@ struct RaftReplicaOptions {
   // always flushes.
   bool defer_drive = false;
   // Background sync: appended entries are written at once but synced by
-  // the runner (take_flush / flushed). Off: drive() fsyncs before it returns.
+  // the runner (take_flush / flushed), and snapshots are written by it
+  // (take_snapshot_job / snapshot_written). Off: drive() does both itself.
   bool background_sync = false;
   // Test-only planted bugs: vote replies leave before the vote is durable;
   // with background_sync, no message waits for the flush.
   bool TEST_reply_before_vote_durable = false;
   bool TEST_release_before_flush = false;
+};
+
+// A snapshot being written: the state machine's state, serialized when it
+// was taken, goes to the file and is made durable by run(), on any thread.
+struct SnapshotJob {
+  std::shared_ptr<storage::SnapshotWriter> writer;
+  std::shared_ptr<const Bytes> state;
+  std::uint32_t chunk_bytes = 0;
+  LogIndex at;                   // the last entry it covers
+  std::uint64_t generation = 0;  // of the replica's snapshot installs when taken
+
+  [[nodiscard]] Status run() const;
 };
 
 // Observers for checkers, traces and logs.
@@ -89,6 +105,11 @@ class RaftReplica final : public consensus::Replica {
   // outcome to flushed() on the replica's thread.
   [[nodiscard]] std::optional<storage::WalFlush> take_flush();
   void flushed(const storage::WalFlush& flush, const Status& outcome);
+  // Background sync: the snapshot to write now, if one was taken and none
+  // is out. Run it (SnapshotJob::run, on any thread) and hand the outcome
+  // to snapshot_written() on the replica's thread.
+  [[nodiscard]] std::optional<SnapshotJob> take_snapshot_job();
+  void snapshot_written(const SnapshotJob& job, const Status& outcome);
   [[nodiscard]] const std::optional<Error>& failure() const override { return failure_; }
   [[nodiscard]] consensus::ReplicaStatus status() const override;
 
@@ -101,6 +122,8 @@ class RaftReplica final : public consensus::Replica {
   [[nodiscard]] const consensus::StateMachine& state_machine() const { return *app_; }
   [[nodiscard]] std::uint64_t snapshots_taken() const { return snapshots_taken_; }
   [[nodiscard]] std::uint64_t snapshots_installed() const { return snapshots_installed_; }
+  // Own snapshots dropped because the leader's was installed while they were written.
+  [[nodiscard]] std::uint64_t snapshots_dropped() const { return snapshots_dropped_; }
   // Messages waiting for the log flush they depend on.
   [[nodiscard]] std::size_t messages_held() const { return held_.size(); }
 
@@ -132,6 +155,9 @@ class RaftReplica final : public consensus::Replica {
   [[nodiscard]] Result<Bytes> read_snapshot_chunk(LogIndex last_index, std::uint64_t chunk);
   void apply(const raft::Entry& e);
   [[nodiscard]] Status maybe_snapshot();
+  // Publishes a written snapshot and compacts the log behind it, or drops
+  // it if a snapshot from the leader was installed since it was taken.
+  [[nodiscard]] Status publish_snapshot(const SnapshotJob& job, const Status& written);
   void serve_reads(const std::vector<raft::ReadyRead>& released);
   void answer(const Waiting& w, consensus::CallOutcome outcome, Bytes reply);
   void not_leader(consensus::ClientHandle client, std::uint64_t call_id, const raft::NotLeader& n);
@@ -159,10 +185,14 @@ class RaftReplica final : public consensus::Replica {
   std::deque<Held> held_;                   // background sync: in order of needs
   std::optional<storage::WalFlush> flush_;  // written, for take_flush()
   bool flushing_ = false;                   // a flush is out with the runner
+  std::optional<SnapshotJob> snapshot_job_;  // taken, for take_snapshot_job()
+  bool snapshotting_ = false;                // a snapshot job is out with the runner
+  std::uint64_t installs_ = 0;               // snapshots installed from the leader, ever
   std::optional<Error> failure_;
   std::map<std::string, std::uint64_t> rejected_;
   std::uint64_t snapshots_taken_ = 0;
   std::uint64_t snapshots_installed_ = 0;
+  std::uint64_t snapshots_dropped_ = 0;
 };
 
 }  // namespace phalanx::node

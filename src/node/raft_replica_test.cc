@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <set>
 
 #include "apps/kv/kv_machine.h"
 #include "consensus/raft/wire.h"
@@ -58,14 +59,14 @@ Bytes get(std::uint64_t sequence, const std::string& key) {
 class Cluster {
  public:
   // background: the replicas sync in the background (background_sync), and
-  // pump() runs every flush they hand out at once.
+  // pump() runs every flush and snapshot job they hand out at once.
   explicit Cluster(int n, bool background = false)
       : registry_(registry_of(n)), background_(background) {
+    // Every disk first: open() gives each replica as many voters as there are disks.
     for (int i = 1; i <= n; ++i) {
-      const NodeId id{static_cast<std::uint64_t>(i)};
       disks_.push_back(std::make_unique<sim::SimFileSystem>(static_cast<std::uint64_t>(i)));
-      replicas_.push_back(open(id));
     }
+    for (int i = 1; i <= n; ++i) replicas_.push_back(open(NodeId{static_cast<std::uint64_t>(i)}));
   }
 
   std::unique_ptr<RaftReplica> open(NodeId id) {
@@ -94,10 +95,17 @@ class Cluster {
     for (bool moved = true; moved;) {
       moved = false;
       for (auto& r : replicas_) {
+        if (cut_.contains(r->id())) continue;  // says nothing until healed
         if (std::optional<storage::WalFlush> f = r->take_flush()) r->flushed(*f, f->run());
+        if (run_snapshot_jobs) {
+          if (std::optional<SnapshotJob> j = r->take_snapshot_job()) {
+            r->snapshot_written(*j, j->run());
+          }
+        }
         consensus::Output out = r->take_output();
         for (auto& m : out.messages) {
           moved = true;
+          if (cut_.contains(m.to)) continue;  // lost
           ASSERT_TRUE(replica(m.to).receive(r->id(), m.frame));
         }
         for (auto& a : out.answers) answers_.push_back(std::move(a.answer));
@@ -132,11 +140,18 @@ class Cluster {
   }
   std::unique_ptr<RaftReplica>& slot(NodeId id) { return replicas_[id.value() - 1]; }
   sim::SimFileSystem& disk(NodeId id) { return *disks_[id.value() - 1]; }
+  // A cut-off replica hears nothing, and what it says is held until healed.
+  void cut(NodeId id) { cut_.insert(id); }
+  void heal(NodeId id) { cut_.erase(id); }
 
  private:
   security::TrustRegistry registry_;
   std::vector<std::unique_ptr<sim::SimFileSystem>> disks_;
   bool background_;
+  std::set<NodeId> cut_;
+
+ public:
+  bool run_snapshot_jobs = true;  // false: they stay with the replicas, as if still writing
   std::vector<std::unique_ptr<RaftReplica>> replicas_;
   std::deque<ClientAnswer> answers_;
   std::uint64_t next_call_ = 1;
@@ -205,6 +220,48 @@ TEST(RaftReplica, BackgroundSyncServesWritesReadsAndRestarts) {
   c.slot(id) = c.open(id);
   RaftReplica& next = c.elect();
   EXPECT_EQ(reply_of(c.call(next, get(13, "k1"))).value, to_bytes("v"));
+}
+
+// Background sync: a follower's own snapshot, still being written when the
+// leader's newer one is installed, is dropped: publishing it would put an
+// older state in place of the installed one (and remove that file).
+TEST(RaftReplica, AnOwnSnapshotOvertakenByTheLeadersIsDroppedNotPublished) {
+  Cluster c(3, /*background=*/true);
+  RaftReplica& leader = c.elect();
+  c.run_snapshot_jobs = false;
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) (void)c.call(leader, put(seq, "k", "v"));
+  RaftReplica& follower = c.follower();
+  std::optional<SnapshotJob> job = follower.take_snapshot_job();  // still "writing"
+  ASSERT_TRUE(job);
+  c.run_snapshot_jobs = true;
+  c.cut(follower.id());
+  for (std::uint64_t seq = 6; seq <= 30; ++seq) {
+    ASSERT_EQ(c.call(leader, put(seq, "k" + std::to_string(seq), "w")).outcome, CallOutcome::kDone)
+        << seq;
+  }
+  c.heal(follower.id());
+  for (int round = 0; round < 200 && follower.snapshots_installed() == 0; ++round) {
+    for (auto& r : c.replicas_) r->tick();
+    c.pump();
+  }
+  ASSERT_EQ(follower.snapshots_installed(), 1u);
+  const LogIndex installed = follower.core().snapshot()->meta.last_index;
+  ASSERT_GT(installed, job->at);
+  follower.snapshot_written(*job, job->run());
+  EXPECT_FALSE(follower.failure());
+  EXPECT_EQ(follower.snapshots_dropped(), 1u);
+  EXPECT_EQ(follower.core().snapshot()->meta.last_index, installed);
+  // On disk: the installed snapshot (or a newer one of its own), nothing older, no leftovers.
+  for (const std::string& name : *c.disk(follower.id()).list("/data/snapshots")) {
+    EXPECT_TRUE(name.ends_with(".snap")) << name;
+    EXPECT_GE(name, storage::snapshot_file_name(installed)) << name;
+  }
+  // And it restarts from there, with every write.
+  const NodeId id = follower.id();
+  c.disk(id).restart_process();
+  c.slot(id) = c.open(id);
+  EXPECT_GE(c.replica(id).core().snapshot()->meta.last_index, installed);
+  EXPECT_EQ(reply_of(c.call(c.elect(), get(31, "k30"))).value, to_bytes("w"));
 }
 
 // The messages in `out` that are addressed to `to`, delivered.

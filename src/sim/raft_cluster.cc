@@ -45,6 +45,8 @@ struct Replica {
   std::unique_ptr<node::RaftReplica> replica;  // null while down
   std::optional<storage::WalFlush> flush;      // background sync: on the "disk thread"
   std::uint64_t flush_due = 0;
+  std::optional<node::SnapshotJob> snapshot_job;  // background sync: being written
+  std::uint64_t snapshot_due = 0;
   bool up = false;
   bool lost_power = false;
   std::uint64_t down_until = 0;
@@ -150,7 +152,10 @@ class Cluster {
         if (now_ % r.tick_ms == 0) tick(r);
       }
       if (o_.batch) flush_all();
-      for (Replica& r : replicas_) complete_flush(r);
+      for (Replica& r : replicas_) {
+        complete_flush(r);
+        complete_snapshot(r);
+      }
       if (now_ % kTickMs == 0) {
         if (now_ < heal_at) inject_faults();
         decommission();
@@ -243,7 +248,9 @@ class Cluster {
     r.lost_power = power_loss;
     snapshots_taken_ += r.replica->snapshots_taken();
     snapshots_installed_ += r.replica->snapshots_installed();
+    snapshots_dropped_ += r.replica->snapshots_dropped();
     r.flush.reset();  // never ran: whatever it would have made durable may be lost
+    r.snapshot_job.reset();  // its file, never published, is swept away on restart
     r.replica.reset();
     r.down_until = now_ + rng_.between(20, 2'000);
     net_.forget(r.id, power_loss);
@@ -282,6 +289,11 @@ class Cluster {
       r.flush = r.replica->take_flush();
       r.flush_due = now_ + rng_.between(0, 4);
     }
+    if (!r.snapshot_job) {
+      r.snapshot_job = r.replica->take_snapshot_job();
+      // Long enough for the leader's snapshots, appends and elections to overtake it.
+      if (r.snapshot_job) r.snapshot_due = now_ + rng_.between(0, 60);
+    }
     if (core(r).role() == raft::RaftRole::kLeader && core(r).term() != r.led_term) {
       r.led_term = core(r).term();
       if (o_.crash && o_.kill_new_leader_one_in != 0 && now_ < o_.safety_ms &&
@@ -299,6 +311,17 @@ class Cluster {
     r.flush.reset();
     r.replica->flushed(flush, flush.run());
     ++flushes_;
+    after_input(r);
+  }
+
+  // The snapshot thread: a snapshot due now is written and synced (disk
+  // faults and power losses may strike it), then published or dropped.
+  void complete_snapshot(Replica& r) {
+    if (!r.up || !r.snapshot_job || r.snapshot_due > now_) return;
+    const node::SnapshotJob job = std::move(*r.snapshot_job);
+    r.snapshot_job.reset();
+    r.replica->snapshot_written(job, job.run());
+    ++background_snapshots_;
     after_input(r);
   }
 
@@ -569,6 +592,7 @@ class Cluster {
       rep.commit_index = std::max(rep.commit_index, core(r).commit_index().value());
       rep.snapshots_taken += r.replica->snapshots_taken();
       rep.snapshots_installed += r.replica->snapshots_installed();
+      rep.snapshots_dropped += r.replica->snapshots_dropped();
     }
     rep.leaders_elected = checker_.leaders_elected();
     rep.crashes = crashes_;
@@ -581,7 +605,9 @@ class Cluster {
     rep.removals = removals_;
     rep.snapshots_taken += snapshots_taken_;
     rep.snapshots_installed += snapshots_installed_;
+    rep.snapshots_dropped += snapshots_dropped_;
     rep.flushes = flushes_;
+    rep.background_snapshots = background_snapshots_;
     rep.messages_sent = net_.stats().sent;
     rep.messages_dropped = net_.stats().dropped;
     rep.messages_duplicated = net_.stats().duplicated;
@@ -620,7 +646,9 @@ class Cluster {
   std::uint64_t removals_ = 0;
   std::uint64_t snapshots_taken_ = 0;
   std::uint64_t snapshots_installed_ = 0;
+  std::uint64_t snapshots_dropped_ = 0;
   std::uint64_t flushes_ = 0;
+  std::uint64_t background_snapshots_ = 0;
   std::uint64_t snapshot_every_ = 0;
   std::uint64_t compact_retain_ = 0;
   std::uint32_t chunk_bytes_ = 0;

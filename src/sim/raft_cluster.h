@@ -93,6 +93,8 @@ struct RaftSimReport {
   std::uint64_t snapshots_taken = 0;
   std::uint64_t snapshots_installed = 0;
   std::uint64_t flushes = 0;  // background log flushes completed
+  std::uint64_t background_snapshots = 0;  // snapshots written off the replica's thread
+  std::uint64_t snapshots_dropped = 0;     // ...and dropped: the leader's was installed meanwhile
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_dropped = 0;
   std::uint64_t messages_duplicated = 0;

@@ -17,6 +17,8 @@ void run_seeds(int replicas, std::uint64_t default_seeds) {
   std::uint64_t removals = 0;
   std::uint64_t installs = 0;
   std::uint64_t snapshots = 0;
+  std::uint64_t background = 0;
+  std::uint64_t dropped = 0;
   const std::vector<std::uint64_t> seeds = sim_seeds(default_seeds);
   for (std::uint64_t seed : seeds) {
     const RaftSimOptions options = random_fault_mix(seed, replicas);
@@ -27,6 +29,8 @@ void run_seeds(int replicas, std::uint64_t default_seeds) {
     removals += report.removals;
     installs += report.snapshots_installed;
     snapshots += report.snapshots_taken;
+    background += report.background_snapshots;
+    dropped += report.snapshots_dropped;
   }
   // The swarm really exercises membership changes, compaction and
   // InstallSnapshot (a sizeable share of runs, not a lucky few).
@@ -36,12 +40,15 @@ void run_seeds(int replicas, std::uint64_t default_seeds) {
     EXPECT_GT(removals, seeds.size() / 10);
     EXPECT_GT(installs, seeds.size() / 4);
     EXPECT_GT(snapshots, seeds.size() * 10);
+    EXPECT_GT(background, seeds.size());  // written off the replica's thread on half the seeds
   }
   std::printf(
-      "%zu seeds: %lu membership changes (%lu promotions, %lu removals), %lu snapshots, %lu "
-      "installed from a leader\n",
+      "%zu seeds: %lu membership changes (%lu promotions, %lu removals), %lu snapshots (%lu "
+      "written in the background, %lu of those dropped for the leader's), %lu installed from a "
+      "leader\n",
       seeds.size(), static_cast<unsigned long>(changes), static_cast<unsigned long>(promotions),
       static_cast<unsigned long>(removals), static_cast<unsigned long>(snapshots),
+      static_cast<unsigned long>(background), static_cast<unsigned long>(dropped),
       static_cast<unsigned long>(installs));
 }
 

@@ -69,14 +69,15 @@ std::string RaftSimReport::summary(const RaftSimOptions& o) const {
       "{} "
       "messages dropped, {} duplicated\n"
       "  changes:    {} membership changes ({} learners added, {} promoted, {} voters removed), "
-      "{} snapshots taken, {} installed from a leader, {} background flushes\n"
+      "{} snapshots taken ({} written in the background, {} of those dropped for the "
+      "leader's), {} installed from a leader, {} background flushes\n"
       "  checks:     {} invariant checks, {} client operations linearizable, trace {}\n"
       "  result:     {}\n",
       o.seed, o.replicas, o.clients, faults, ops_invoked, ops_completed, retries, commit_index,
       leaders_elected, crashes, power_losses, partitions, transfers, messages_dropped,
       messages_sent, messages_duplicated, membership_changes, learners_added, promotions, removals,
-      snapshots_taken, snapshots_installed, flushes, checks, history_checked,
-      to_hex(trace_hash.view()).substr(0, 16),
+      snapshots_taken, background_snapshots, snapshots_dropped, snapshots_installed, flushes,
+      checks, history_checked, to_hex(trace_hash.view()).substr(0, 16),
       ok() ? "every check held" : "VIOLATION: " + *violation);
   if (!ok()) {
     out += "  last events:\n";

@@ -77,7 +77,8 @@ SnapshotWriter::SnapshotWriter(FileSystem& fs, std::string dir, SnapshotManifest
 
 Result<std::unique_ptr<SnapshotWriter>> SnapshotWriter::create(FileSystem& fs, std::string dir,
                                                                SnapshotMeta meta,
-                                                               std::uint32_t chunk_bytes_max) {
+                                                               std::uint32_t chunk_bytes_max,
+                                                               std::string_view tag) {
   if (chunk_bytes_max == 0 || chunk_bytes_max > kSnapshotChunkBytesMax) {
     return fail(ErrorCode::kInvalidArgument, fmt::format("snapshot chunk size {} not in [1, {}]",
                                                          chunk_bytes_max, kSnapshotChunkBytesMax));
@@ -86,7 +87,8 @@ Result<std::unique_ptr<SnapshotWriter>> SnapshotWriter::create(FileSystem& fs, s
     return fail(ErrorCode::kInvalidArgument, "snapshot membership is too large");
   }
   PHALANX_TRY(ensure_dir(fs, dir));
-  const std::string tmp = join_path(dir, snapshot_file_name(meta.last_index) + ".tmp");
+  const std::string tmp =
+      join_path(dir, fmt::format("{}{}.tmp", snapshot_file_name(meta.last_index), tag));
   PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs.open(tmp, OpenMode::kCreate));
   PHALANX_TRY(file->truncate(0));
   Bytes header(kHeaderMagic, kHeaderMagic + 8);
@@ -125,14 +127,20 @@ Status SnapshotWriter::write_chunk(ByteView chunk) {
 }
 
 Result<SnapshotManifest> SnapshotWriter::finish(std::optional<crypto::Hash32> expected_root) {
-  PHALANX_ASSERT(!finished_);
-  finished_ = true;
-  manifest_.root = chunk_root(manifest_.chunk_hashes);
-  if (expected_root && *expected_root != manifest_.root) {
+  if (expected_root && *expected_root != chunk_root(manifest_.chunk_hashes)) {
+    finished_ = true;
     (void)fs_.remove(tmp_path_);
     return fail(ErrorCode::kCorruption,
                 fmt::format("received snapshot {} does not hash to the expected root", tmp_path_));
   }
+  PHALANX_TRY(seal());
+  return publish();
+}
+
+Status SnapshotWriter::seal() {
+  PHALANX_ASSERT(!finished_ && !sealed_);
+  sealed_ = true;
+  manifest_.root = chunk_root(manifest_.chunk_hashes);
   const Bytes manifest = codec::encode(manifest_);
   Bytes tail = manifest;
   tail.resize(manifest.size() + kTrailerBytes);
@@ -144,7 +152,12 @@ Result<SnapshotManifest> SnapshotWriter::finish(std::optional<crypto::Hash32> ex
   PHALANX_TRY(file_->write_at(offset_, tail));
   PHALANX_TRY(file_->sync());
   file_.reset();
+  return {};
+}
 
+Result<SnapshotManifest> SnapshotWriter::publish() {
+  PHALANX_ASSERT(sealed_ && !finished_);
+  finished_ = true;
   const std::string final_path = join_path(dir_, snapshot_file_name(manifest_.meta.last_index));
   PHALANX_TRY(fs_.rename(tmp_path_, final_path));
   PHALANX_TRY(fs_.sync_dir(dir_));
@@ -160,6 +173,12 @@ Result<SnapshotManifest> SnapshotWriter::finish(std::optional<crypto::Hash32> ex
   }
   if (removed) PHALANX_TRY(fs_.sync_dir(dir_));
   return manifest_;
+}
+
+void SnapshotWriter::discard() {
+  finished_ = true;
+  file_.reset();
+  (void)fs_.remove(tmp_path_);
 }
 
 // ---- Reader ----
@@ -258,7 +277,7 @@ Result<std::optional<std::string>> latest_snapshot(FileSystem& fs, const std::st
   std::optional<std::string> newest;
   bool removed = false;
   for (const std::string& name : names) {
-    if (name.ends_with(".snap.tmp")) {
+    if (name.ends_with(".tmp") && name.find(".snap") != std::string::npos) {
       PHALANX_TRY(fs.remove(join_path(dir, name)));
       removed = true;
     } else if (name.ends_with(".snap")) {

@@ -56,9 +56,14 @@ inline constexpr std::uint32_t kSnapshotChunkBytesMax = 64u << 20;
 
 class SnapshotWriter {
  public:
-  // Starts NAME.snap.tmp in `dir` (created if needed).
-  [[nodiscard]] static Result<std::unique_ptr<SnapshotWriter>> create(
-      FileSystem& fs, std::string dir, SnapshotMeta meta, std::uint32_t chunk_bytes_max);
+  // Starts NAME.snap<tag>.tmp in `dir` (created if needed). A replica's own
+  // snapshots take a tag of their own, so one being written in the
+  // background never shares its file with one streamed from a peer.
+  [[nodiscard]] static Result<std::unique_ptr<SnapshotWriter>> create(FileSystem& fs,
+                                                                      std::string dir,
+                                                                      SnapshotMeta meta,
+                                                                      std::uint32_t chunk_bytes_max,
+                                                                      std::string_view tag = "");
 
   // kInvalidArgument if the chunk is empty or over chunk_bytes_max.
   [[nodiscard]] Status write_chunk(ByteView chunk);
@@ -69,6 +74,14 @@ class SnapshotWriter {
   // unless the chunks received hash to that root.
   [[nodiscard]] Result<SnapshotManifest> finish(
       std::optional<crypto::Hash32> expected_root = std::nullopt);
+  // finish() in two halves. seal() writes the manifest and makes the file
+  // durable; it touches only the file, so any thread may run it. publish()
+  // renames it into place, fsyncs the directory and removes older
+  // snapshots, on the thread that owns the directory.
+  [[nodiscard]] Status seal();
+  [[nodiscard]] Result<SnapshotManifest> publish();
+  // Removes the file instead (a snapshot that is no longer wanted).
+  void discard();
 
  private:
   SnapshotWriter(FileSystem& fs, std::string dir, SnapshotManifest manifest,
@@ -82,6 +95,7 @@ class SnapshotWriter {
   std::string tmp_path_;
   std::uint64_t offset_ = 0;
   bool finished_ = false;
+  bool sealed_ = false;
 };
 
 class SnapshotReader {
