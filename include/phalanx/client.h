@@ -83,7 +83,8 @@ class Client {
       const std::function<Bytes(ClientId client, std::uint64_t sequence)>& command);
   // Starts the same call and returns at once: `done` gets what execute()
   // would have returned, on the io_context's thread; it may start the next
-  // call. One call at a time. For a client opened with options.io.
+  // call but must not destroy the client. One call at a time. For a client
+  // opened with options.io.
   void start(const std::function<Bytes(ClientId client, std::uint64_t sequence)>& command,
              std::function<void(Result<Bytes>)> done);
 
