@@ -257,29 +257,27 @@ void RaftReplica::drive_once() {
 }
 
 Status RaftReplica::persist(const raft::Ready& ready) {
+  // One step may end one transfer and start the next (the leader took a
+  // newer snapshot meanwhile): the installed one is finished as soon as its
+  // last chunk is written, before a chunk of the next starts a new file.
+  const std::optional<storage::SnapshotManifest>& installed = ready.snapshot_installed;
+  bool install_done = false;
   for (const raft::SnapshotChunk& chunk : ready.snapshot_chunks) {
     if (chunk.manifest) {
       PHALANX_ASSIGN_OR_RETURN(
           receiving_, storage::SnapshotWriter::create(fs_, snapshot_dir_, chunk.manifest->meta,
                                                       storage::kSnapshotChunkBytesMax));
+      receiving_at_ = chunk.manifest->meta.last_index;
     }
     PHALANX_ASSERT(receiving_ != nullptr);
     PHALANX_TRY(receiving_->write_chunk(chunk.data));
+    if (installed && !install_done && receiving_at_ == installed->meta.last_index &&
+        chunk.index + 1 == installed->chunk_count) {
+      PHALANX_TRY(install(*installed));
+      install_done = true;
+    }
   }
-  if (const auto& installed = ready.snapshot_installed) {
-    PHALANX_ASSERT(receiving_ != nullptr);
-    PHALANX_TRY(receiving_->finish(installed->root));
-    receiving_.reset();
-    const LogIndex at = installed->meta.last_index;
-    PHALANX_TRY(restore(storage::join_path(snapshot_dir_, storage::snapshot_file_name(at))));
-    PHALANX_TRY(wal_->reset(at.next(), installed->meta.last_entry_hash));
-    // Proposals at or below `at` were decided by the snapshot; their clients retry.
-    proposals_.erase(proposals_.begin(), proposals_.upper_bound(at));
-    held_.clear();  // they spoke of a log that is gone; lost messages are resent
-    ++installs_;    // a snapshot of our own still being written is now moot
-    ++snapshots_installed_;
-    event(fmt::format("node {} installed a snapshot at {}", id().value(), at.value()));
-  }
+  PHALANX_ASSERT(!installed || install_done);
   if (const std::optional<LogIndex> from = ready.truncate_from) {
     PHALANX_TRY(wal_->truncate_suffix(*from));
     // Held acknowledgements of entries now cut must never arrive: a leader
@@ -294,6 +292,23 @@ Status RaftReplica::persist(const raft::Ready& ready) {
     PHALANX_TRY(wal_->sync());
   }
   if (ready.hard_state) PHALANX_TRY(storage::save_hard_state(fs_, state_path_, *ready.hard_state));
+  return {};
+}
+
+// Makes the snapshot the leader streamed durable, restores the state
+// machine from it and restarts the log after it.
+Status RaftReplica::install(const storage::SnapshotManifest& installed) {
+  PHALANX_TRY(receiving_->finish(installed.root));
+  receiving_.reset();
+  const LogIndex at = installed.meta.last_index;
+  PHALANX_TRY(restore(storage::join_path(snapshot_dir_, storage::snapshot_file_name(at))));
+  PHALANX_TRY(wal_->reset(at.next(), installed.meta.last_entry_hash));
+  // Proposals at or below `at` were decided by the snapshot; their clients retry.
+  proposals_.erase(proposals_.begin(), proposals_.upper_bound(at));
+  held_.clear();  // they spoke of a log that is gone; lost messages are resent
+  ++installs_;    // a snapshot of our own still being written is now moot
+  ++snapshots_installed_;
+  event(fmt::format("node {} installed a snapshot at {}", id().value(), at.value()));
   return {};
 }
 
@@ -366,7 +381,15 @@ Status RaftReplica::maybe_snapshot() {
   const LogIndex at = core.applied_index();
   const LogIndex last = core.snapshot() ? core.snapshot()->meta.last_index : LogIndex{0};
   const std::uint64_t every = options_.snapshot_every;
-  if (at.value() < last.value() + every) return {};
+  // Each replica snapshots at its own points, offset by its place among the
+  // members, so they do not all pause to serialize at the same moment: a
+  // follower's pause then leaves a quorum without it.
+  const std::vector<NodeId> members = core.membership().members();
+  const auto place = static_cast<std::uint64_t>(
+      std::lower_bound(members.begin(), members.end(), id()) - members.begin());
+  const std::uint64_t offset = every * place / std::max<std::size_t>(members.size(), 1);
+  const auto period = [&](LogIndex i) { return (i.value() + every - offset) / every; };
+  if (period(at) <= period(last) || at.value() < last.value() + every / 2) return {};
   // Let a transfer in progress finish, unless the log has grown long.
   if (core.sending_snapshot() && at.value() < last.value() + 4 * every) return {};
   PHALANX_ASSIGN_OR_RETURN(storage::WalEntry entry, wal_->read(at));

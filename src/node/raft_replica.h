@@ -150,6 +150,7 @@ class RaftReplica final : public consensus::Replica {
   void drive();
   void drive_once();
   [[nodiscard]] Status persist(const raft::Ready& ready);
+  [[nodiscard]] Status install(const storage::SnapshotManifest& installed);
   [[nodiscard]] Status queue_messages(std::vector<raft::Message> messages);
   void release_held();
   [[nodiscard]] Result<Bytes> read_snapshot_chunk(LogIndex last_index, std::uint64_t chunk);
@@ -177,6 +178,7 @@ class RaftReplica final : public consensus::Replica {
   std::unique_ptr<storage::Wal> wal_;
   std::unique_ptr<raft::Core> core_;
   std::unique_ptr<storage::SnapshotWriter> receiving_;  // a snapshot streamed from the leader
+  LogIndex receiving_at_;                               // ...its last index
   std::unique_ptr<storage::SnapshotReader> sending_;    // the snapshot chunks are sent from
   std::map<LogIndex, Waiting> proposals_;               // by log index
   std::map<std::uint64_t, Waiting> reads_;              // by ReadIndex request id
