@@ -381,6 +381,7 @@ Status RaftReplica::maybe_snapshot() {
   const LogIndex at = core.applied_index();
   const LogIndex last = core.snapshot() ? core.snapshot()->meta.last_index : LogIndex{0};
   const std::uint64_t every = options_.snapshot_every;
+  if (at.value() < last.value() + every / 2) return {};  // the common case, checked first
   // Each replica snapshots at its own points, offset by its place among the
   // members, so they do not all pause to serialize at the same moment: a
   // follower's pause then leaves a quorum without it.
@@ -389,7 +390,7 @@ Status RaftReplica::maybe_snapshot() {
       std::lower_bound(members.begin(), members.end(), id()) - members.begin());
   const std::uint64_t offset = every * place / std::max<std::size_t>(members.size(), 1);
   const auto period = [&](LogIndex i) { return (i.value() + every - offset) / every; };
-  if (period(at) <= period(last) || at.value() < last.value() + every / 2) return {};
+  if (period(at) <= period(last)) return {};
   // Let a transfer in progress finish, unless the log has grown long.
   if (core.sending_snapshot() && at.value() < last.value() + 4 * every) return {};
   PHALANX_ASSIGN_OR_RETURN(storage::WalEntry entry, wal_->read(at));
