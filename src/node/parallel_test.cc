@@ -49,12 +49,17 @@ SegmentScan scan(const Bytes& bytes, const storage::ParallelFor* parallel) {
   return storage::scan_segment(bytes, expect);
 }
 
-void expect_same(const SegmentScan& a, const SegmentScan& b) {
+// The scan on `threads` threads, checked to say what the sequential scan says.
+SegmentScan scan_on(const Bytes& bytes, unsigned threads) {
+  const storage::ParallelFor run = thread_parallel_for(threads);
+  const SegmentScan a = scan(bytes, &run);
+  const SegmentScan b = scan(bytes, nullptr);
   EXPECT_EQ(a.problem, b.problem);
   EXPECT_EQ(a.problem_offset, b.problem_offset);
   EXPECT_EQ(a.valid_end, b.valid_end);
   EXPECT_EQ(a.records.size(), b.records.size());
   EXPECT_EQ(a.later_valid_records, b.later_valid_records);
+  return a;
 }
 
 TEST(ThreadParallelFor, RunsEveryPartExactlyOnce) {
@@ -70,54 +75,45 @@ TEST(ThreadParallelFor, RunsEveryPartExactlyOnce) {
 
 TEST(ParallelScan, ACleanSegmentScansAsItDoesOnOneThread) {
   const Bytes bytes = segment();
-  const storage::ParallelFor run = thread_parallel_for(3);
-  const SegmentScan parallel = scan(bytes, &run);
+  const SegmentScan parallel = scan_on(bytes, 3);
   EXPECT_EQ(parallel.problem, ScanProblem::kNone);
   EXPECT_EQ(parallel.records.size(), kRecords);
   EXPECT_EQ(parallel.valid_end, bytes.size());
-  expect_same(parallel, scan(bytes, nullptr));
 }
 
 TEST(ParallelScan, AnEditedEntryEndsTheScanThereWhicheverPartFindsIt) {
   Bytes bytes = segment();
   edit_entry(bytes, 20'000);
-  const storage::ParallelFor run = thread_parallel_for(3);
-  const SegmentScan parallel = scan(bytes, &run);
+  const SegmentScan parallel = scan_on(bytes, 3);
   EXPECT_EQ(parallel.problem, ScanProblem::kRecordBadHash);
   EXPECT_EQ(parallel.problem_offset, offset_of(20'000));
   EXPECT_EQ(parallel.records.size(), 19'999u);
   EXPECT_EQ(parallel.valid_end, offset_of(20'000));
   EXPECT_EQ(parallel.later_valid_records, kRecords - 20'000);  // checksums hold after it
-  expect_same(parallel, scan(bytes, nullptr));
 }
 
 TEST(ParallelScan, TheFirstBrokenLinkIsReportedNotTheFirstPartToFinish) {
   Bytes bytes = segment();
   edit_entry(bytes, 25'000);
   edit_entry(bytes, 5'000);
-  const storage::ParallelFor run = thread_parallel_for(4);
-  const SegmentScan parallel = scan(bytes, &run);
+  const SegmentScan parallel = scan_on(bytes, 4);
   EXPECT_EQ(parallel.problem, ScanProblem::kRecordBadHash);
   EXPECT_EQ(parallel.problem_offset, offset_of(5'000));
-  expect_same(parallel, scan(bytes, nullptr));
 }
 
 TEST(ParallelScan, ABrokenLinkBeforeABadChecksumIsTheProblem) {
   Bytes bytes = segment();
   bytes[offset_of(28'000) + storage::kRecordHeaderBytes] ^= 1;  // checksum no longer holds
   edit_entry(bytes, 10'000);
-  const storage::ParallelFor run = thread_parallel_for(2);
-  const SegmentScan parallel = scan(bytes, &run);
+  const SegmentScan parallel = scan_on(bytes, 2);
   EXPECT_EQ(parallel.problem, ScanProblem::kRecordBadHash);
   EXPECT_EQ(parallel.problem_offset, offset_of(10'000));
-  expect_same(parallel, scan(bytes, nullptr));
   // Without the edit the bad checksum is what ends the scan.
   Bytes torn = segment();
   torn[offset_of(28'000) + storage::kRecordHeaderBytes] ^= 1;
-  const SegmentScan tail = scan(torn, &run);
+  const SegmentScan tail = scan_on(torn, 2);
   EXPECT_EQ(tail.problem, ScanProblem::kRecordBadChecksum);
   EXPECT_EQ(tail.records.size(), 27'999u);
-  expect_same(tail, scan(torn, nullptr));
 }
 
 }  // namespace
