@@ -13,7 +13,9 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
+#include <charconv>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -246,27 +248,72 @@ Result<pid_t> spawn_node(const fs::path& dir, NodeId id) {
   return pid;
 }
 
-// GET http://127.0.0.1:port/path, with a two-second limit; nullopt if unreachable.
-std::optional<std::pair<int, std::string>> http_get(const cluster::Endpoint& at,
-                                                    std::string_view path) {
-  try {
-    asio::io_context io;
-    asio::ip::tcp::socket socket(io);
-    socket.connect({asio::ip::make_address(at.host), at.port});
-    const timeval limit{2, 0};
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    const std::string request =
-        fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", path, at.host);
-    asio::write(socket, asio::buffer(request));
-    std::string response;
-    asio::error_code ec;
-    asio::read(socket, asio::dynamic_buffer(response, 1 << 20), ec);
-    const std::size_t body = response.find("\r\n\r\n");
-    if (!response.starts_with("HTTP/1.1 ") || body == std::string::npos) return std::nullopt;
-    return std::pair{std::stoi(response.substr(9, 3)), response.substr(body + 4)};
-  } catch (const std::exception&) {
-    return std::nullopt;
+using HttpAnswer = std::optional<std::pair<int, std::string>>;
+
+// One GET in flight: connect, write the request, read until the server closes.
+struct HttpGet {
+  explicit HttpGet(asio::io_context& io) : socket(io) {}
+  asio::ip::tcp::socket socket;
+  std::string request;
+  std::string response;
+  bool done = false;
+};
+
+// GET http://host:port/path on every endpoint at once, all within `limit`:
+// a replica that is paused (it accepts the connection but never answers)
+// costs the limit once, not once per replica. nullopt for each endpoint
+// that did not answer in time.
+std::vector<HttpAnswer> http_get_all(const std::vector<cluster::Endpoint>& at,
+                                     std::string_view path,
+                                     std::chrono::milliseconds limit = std::chrono::seconds(2)) {
+  asio::io_context io;
+  std::vector<std::unique_ptr<HttpGet>> gets;
+  for (const cluster::Endpoint& e : at) {
+    auto get = std::make_unique<HttpGet>(io);
+    get->request =
+        fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", path, e.host);
+    HttpGet* g = get.get();
+    asio::error_code bad;
+    const asio::ip::address address = asio::ip::make_address(e.host, bad);
+    if (!bad) {
+      g->socket.async_connect({address, e.port}, [g](const asio::error_code& ec) {
+        if (ec) return;
+        asio::async_write(g->socket, asio::buffer(g->request),
+                          [g](const asio::error_code& wec, std::size_t) {
+                            if (wec) return;
+                            asio::async_read(g->socket, asio::dynamic_buffer(g->response, 1 << 20),
+                                             [g](const asio::error_code&, std::size_t) {
+                                               g->done = true;  // EOF: the whole answer
+                                             });
+                          });
+      });
+    }
+    gets.push_back(std::move(get));
   }
+  asio::steady_timer deadline(io, limit);
+  deadline.async_wait([&gets](const asio::error_code&) {
+    for (auto& g : gets) {
+      asio::error_code ignored;
+      g->socket.close(ignored);
+    }
+  });
+  io.run_for(limit + std::chrono::milliseconds(500));
+  std::vector<HttpAnswer> out;
+  for (const auto& g : gets) {
+    const std::size_t body = g->response.find("\r\n\r\n");
+    if (!g->done || !g->response.starts_with("HTTP/1.1 ") || body == std::string::npos) {
+      out.emplace_back();
+      continue;
+    }
+    int code = 0;
+    std::from_chars(g->response.data() + 9, g->response.data() + 12, code);
+    out.emplace_back(std::pair{code, g->response.substr(body + 4)});
+  }
+  return out;
+}
+
+HttpAnswer http_get(const cluster::Endpoint& at, std::string_view path) {
+  return http_get_all({at}, path).front();
 }
 
 struct ReplicaTarget {
@@ -378,9 +425,15 @@ int run_status(const fs::path& dir, bool json) {
   }
   std::vector<nlohmann::json> rows;
   std::uint64_t top = 0;
+  std::vector<cluster::Endpoint> admins;
   for (const ReplicaTarget& r : *replicas) {
-    std::optional<std::pair<int, std::string>> answer;
-    if (r.config.admin) answer = http_get(*r.config.admin, "/status");
+    if (r.config.admin) admins.push_back(*r.config.admin);
+  }
+  std::vector<HttpAnswer> answers = http_get_all(admins, "/status");
+  std::size_t next_answer = 0;
+  for (const ReplicaTarget& r : *replicas) {
+    HttpAnswer answer;
+    if (r.config.admin) answer = std::move(answers[next_answer++]);
     nlohmann::json row = nlohmann::json::object();
     if (answer && answer->first == 200) {
       row = nlohmann::json::parse(answer->second, nullptr, false);
@@ -395,7 +448,10 @@ int run_status(const fs::path& dir, bool json) {
     if (!row.contains("applied")) {
       ++down;
       row["up"] = false;
-      if (!json) fmt::print("{:>7}  {}\n", row["id"].get<std::uint64_t>(), "down (no answer)");
+      if (!json) {
+        fmt::print("{:>7}  {}\n", row["id"].get<std::uint64_t>(),
+                   "unreachable (no answer within 2 s: down, paused or cut off)");
+      }
       continue;
     }
     row["up"] = true;
@@ -418,7 +474,13 @@ int run_status(const fs::path& dir, bool json) {
         rejected.empty() ? "-" : rejected);
   }
   if (json) fmt::print("{}\n", nlohmann::json(rows).dump());
-  return down == 0 ? kExitOk : kExitError;
+  // Unreachable replicas are reported; only a cluster without a quorum of
+  // answering replicas is an error (it cannot serve).
+  const std::size_t up = rows.size() - static_cast<std::size_t>(down);
+  if (!json && down > 0) {
+    fmt::print("{} of {} replicas answered; a quorum is {}\n", up, rows.size(), quorum.size());
+  }
+  return up >= quorum.size() ? kExitOk : kExitError;
 }
 
 }  // namespace
