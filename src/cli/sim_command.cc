@@ -24,7 +24,47 @@ struct SimArgs {
   std::optional<std::size_t> blocks_kept;
   std::uint64_t outage_ms = 0;
   std::uint64_t checkpoint_interval = 0;
+  std::string unavailable_as;          // empty: no service-check outage
+  std::optional<int> unavailable;      // default: f
+  bool service = false;                // also run the baseline and judge
+  std::string planted_bug;
 };
+
+// The outage a service-check run asks for (kNone if none).
+Result<sim::Outage> parse_outage(const SimArgs& a) {
+  if (a.unavailable_as.empty()) {
+    if (a.service || a.unavailable) {
+      return fail(ErrorCode::kInvalidArgument, "--service and --unavailable need --unavailable-as");
+    }
+    return sim::Outage::kNone;
+  }
+  const std::optional<sim::Outage> o = sim::outage_from_name(a.unavailable_as);
+  if (!o || *o == sim::Outage::kNone) {
+    return fail(ErrorCode::kInvalidArgument,
+                "unknown --unavailable-as '" + a.unavailable_as + "' (crash, pause, partition)");
+  }
+  return *o;
+}
+
+// Runs a service-check run (and with --service its baseline) and prints it.
+template <class Options, class Run, class Check>
+int run_service(const SimArgs& a, Options& o, int f, Run&& run, Check&& check) {
+  if (a.unavailable) {
+    if (*a.unavailable < 0 || *a.unavailable > f) {
+      return report(Error(ErrorCode::kInvalidArgument,
+                          fmt::format("--unavailable must be between 0 and f = {}", f)));
+    }
+    o.unavailable = *a.unavailable;
+  }
+  if (a.ticks != 0) o.safety_ms = a.ticks * 10;
+  const auto r = run(o);
+  fmt::print("{}", r.summary(o));
+  if (!r.ok()) return kExitViolation;
+  if (!a.service) return kExitOk;
+  const sim::ServiceVerdict v = check(o);
+  fmt::print("{}\n", v.summary());
+  return v.ok() ? kExitOk : kExitViolation;
+}
 
 // Applies a comma list of faults; false (with the bad name) if one is unknown.
 template <class Options>
@@ -53,6 +93,19 @@ Result<bool> parse_faults(const std::string& list_text, Options& o, bool raft) {
 
 int run_bft_sim(const SimArgs& a) {
   const int n = a.replicas.value_or(4);
+  Result<sim::Outage> outage = parse_outage(a);
+  if (!outage) return report(outage.error());
+  if (!a.planted_bug.empty() && a.planted_bug != "rotation-ignores-reputation") {
+    return report(Error(ErrorCode::kInvalidArgument,
+                        "unknown bft --planted-bug '" + a.planted_bug +
+                            "' (rotation-ignores-reputation)"));
+  }
+  if (*outage != sim::Outage::kNone) {
+    if (n < 4) return report(Error(ErrorCode::kInvalidArgument, "byzantine mode needs 4 or more replicas"));
+    sim::BftSimOptions o = sim::bft_service_options(a.seed, n, *outage);
+    o.TEST_rotation_ignores_reputation = !a.planted_bug.empty();
+    return run_service(a, o, (n - 1) / 3, sim::run_bft_sim, sim::check_bft_service);
+  }
   sim::BftSimOptions o = sim::random_bft_mix(a.seed, n);
   const bool explicit_run = !a.faults.empty() || a.byzantine || !a.adversary.empty() ||
                             a.blocks_kept || a.outage_ms || a.checkpoint_interval;
@@ -104,6 +157,12 @@ int run_sim(const SimArgs& a) {
     return report(
         Error(ErrorCode::kInvalidArgument, "unknown protocol '" + a.protocol + "' (raft, bft)"));
   }
+  Result<sim::Outage> outage = parse_outage(a);
+  if (!outage) return report(outage.error());
+  if (!a.planted_bug.empty() && a.planted_bug != "commit-waits-for-all") {
+    return report(Error(ErrorCode::kInvalidArgument, "unknown raft --planted-bug '" +
+                                                         a.planted_bug + "' (commit-waits-for-all)"));
+  }
   if (a.byzantine || !a.adversary.empty() || a.app != "kv" || a.blocks_kept || a.outage_ms ||
       a.checkpoint_interval) {
     return report(Error(ErrorCode::kInvalidArgument,
@@ -111,6 +170,14 @@ int run_sim(const SimArgs& a) {
                         "and --outage-ms need --protocol bft"));
   }
   const int replicas = a.replicas.value_or(3);
+  if (*outage != sim::Outage::kNone) {
+    sim::RaftSimOptions o = sim::raft_service_options(a.seed, replicas, *outage);
+    if (!a.planted_bug.empty()) o.TEST_bug = sim::PlantedBug::kCommitWaitsForAll;
+    return run_service(a, o, (replicas - 1) / 2, sim::run_raft_sim, sim::check_raft_service);
+  }
+  if (!a.planted_bug.empty()) {
+    return report(Error(ErrorCode::kInvalidArgument, "--planted-bug needs --unavailable-as"));
+  }
   sim::RaftSimOptions o =
       a.faults.empty() ? sim::random_fault_mix(a.seed, replicas) : sim::RaftSimOptions{};
   o.seed = a.seed;
@@ -165,6 +232,18 @@ void add_sim_commands(CLI::App& app, std::function<int()>& run) {
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
   sim->add_option("--outage-ms", args->outage_ms,
                   "bft: once, an honest replica goes down this long while the others go on");
+  sim->add_option("--unavailable-as", args->unavailable_as,
+                  "Service check: take f replicas (drawn from the seed) out for the whole fault "
+                  "phase as crash, pause (SIGSTOP: messages held) or partition, with no other "
+                  "fault, and report the calls served meanwhile and the longest call");
+  sim->add_option("--unavailable", args->unavailable,
+                  "Service check: how many replicas are out (default f)");
+  sim->add_flag("--service", args->service,
+                "Service check: also run the seed without the outage and require at least 60% "
+                "of its calls and no call longer than its longest plus the protocol's bound");
+  sim->add_option("--planted-bug", args->planted_bug,
+                  "Service check, test-only: rotation-ignores-reputation (bft) or "
+                  "commit-waits-for-all (raft), bugs the check must catch");
   sim->add_option("--ticks", args->ticks,
                   "Length of the fault phase in 10 ms ticks (default 1000), then faults stop");
   sim->add_option("--faults", args->faults,

@@ -26,6 +26,10 @@ using consensus::CallOutcome;
 
 // Waits after a NOT_LEADER without a hint (an election is on) before asking again.
 constexpr auto kElectionPause = std::chrono::milliseconds(50);
+// Frames kept for a replica whose connection is still being dialed (one
+// that accepts TCP but never finishes the handshake, e.g. a paused process,
+// would otherwise collect every call); attempt timeouts resend.
+constexpr std::size_t kBacklogFramesMax = 64;
 
 // The first sequence number of a process: microseconds since the epoch, so a
 // later process of the same client starts above every earlier one without
@@ -135,6 +139,9 @@ class Client::Impl {
   std::uint64_t next_sequence_;
   std::uint64_t next_call_id_ = 1;
   std::optional<NodeId> leader_;  // crash mode: where the last call succeeded
+  // Replicas an attempt timed out on that have not answered since: not asked
+  // first (crash mode) until they answer again.
+  std::set<NodeId> unanswered_;
   // The client's own event loop, unless options_.io names a shared one.
   std::unique_ptr<asio::io_context> own_io_ =
       options_.io != nullptr ? nullptr : std::make_unique<asio::io_context>(1);
@@ -151,7 +158,7 @@ void Client::Impl::send(NodeId to, const Bytes& frame) {
     conn.channel->send(frame);
     return;
   }
-  conn.backlog.push_back(frame);
+  if (conn.backlog.size() < kBacklogFramesMax) conn.backlog.push_back(frame);
   if (conn.dialing) return;
   conn.dialing = true;
   asio::co_spawn(io_, connect(*manifest_.replica(to)), asio::detached);
@@ -188,6 +195,7 @@ asio::awaitable<void> Client::Impl::connect(cluster::ReplicaEntry replica) {
 }
 
 void Client::Impl::on_answer(NodeId from, consensus::ClientAnswer answer) {
+  unanswered_.erase(from);
   if (!call_ || call_->outcome || answer.call_id != call_->call_id) return;  // stale
   switch (answer.outcome) {
     case CallOutcome::kDone:
@@ -232,8 +240,14 @@ void Client::Impl::on_signed_reply(NodeId from, ByteView bytes) {
 
 NodeId Client::Impl::next_replica(NodeId after) const {
   const std::vector<NodeId> ids = manifest_.replica_ids();
-  const auto it = std::upper_bound(ids.begin(), ids.end(), after);
-  return it == ids.end() ? ids.front() : *it;
+  auto it = std::upper_bound(ids.begin(), ids.end(), after);
+  for (std::size_t step = 0; step < ids.size(); ++step, ++it) {
+    if (it == ids.end()) it = ids.begin();
+    if (!unanswered_.contains(*it)) return *it;
+  }
+  // Every replica is silent: go round them all.
+  const auto next = std::upper_bound(ids.begin(), ids.end(), after);
+  return next == ids.end() ? ids.front() : *next;
 }
 
 void Client::Impl::start(const std::function<Bytes(ClientId, std::uint64_t)>& command,
@@ -257,7 +271,9 @@ void Client::Impl::start(const std::function<Bytes(ClientId, std::uint64_t)>& co
                      .sequence = sequence,
                      .quorum = consensus::ReplyQuorum(reply_quorum_),
                      .frame = codec::encode(net::CallFrame{call_id, codec::encode(request)}),
-                     .target = leader_.value_or(manifest_.replicas.front().id),
+                     .target = leader_ && !unanswered_.contains(*leader_)
+                                   ? *leader_
+                                   : next_replica(manifest_.replica_ids().back()),
                      .deadline = now + options_.timeout,
                      .attempt_end = now + options_.attempt_timeout,
                      .done = std::move(done)});
@@ -302,7 +318,10 @@ void Client::Impl::advance() {
     send_round();
     call.attempt_end = now + options_.attempt_timeout;
   } else if (now >= call.attempt_end) {
-    if (!byzantine()) call.target = next_replica(call.target);
+    if (!byzantine()) {
+      unanswered_.insert(call.target);
+      call.target = next_replica(call.target);
+    }
     send_round();
     call.attempt_end = now + options_.attempt_timeout;
   }

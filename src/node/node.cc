@@ -205,6 +205,9 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
     options.bft.round_timeout_ticks = ticks(std::chrono::seconds(1));
     options.bft.round_timeout_ticks_max = 8 * options.bft.round_timeout_ticks;
     options.bft.idle_propose_ticks = options.bft.round_timeout_ticks / 2;
+    // Under load every peer is heard from every few tens of ms; an idle
+    // cluster's votes go to everyone, which costs a few messages.
+    options.bft.silence_ticks = ticks(std::chrono::milliseconds(200));
     BftReplicaHooks hooks;
     hooks.evidence = [this](const bft::EquivocationProof& p) {
       warn(fmt::format("equivocation proof: replica {} signed two statements for round {}",

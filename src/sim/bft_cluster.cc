@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "apps/evidence/evidence_machine.h"
 #include "apps/kv/kv_machine.h"
 #include "security/verify.h"
@@ -34,7 +36,8 @@ Cluster::Cluster(const BftSimOptions& options)
     : o_(options),
       rng_(options.seed),
       net_(rng_),
-      quorum_(*consensus::Quorum::byzantine(static_cast<std::uint32_t>(options.replicas))) {
+      quorum_(*consensus::Quorum::byzantine(static_cast<std::uint32_t>(options.replicas))),
+      service_(options.safety_ms / 10, options.safety_ms) {
   const auto n = static_cast<std::uint32_t>(o_.replicas);
   for (std::uint64_t i = 1; i <= n; ++i) {
     const NodeId id{i};
@@ -43,7 +46,7 @@ Cluster::Cluster(const BftSimOptions& options)
         registry_.add({Principal::replica(id), replica_key(id).public_key(), Role::kReplica}));
     Node node;
     node.id = id;
-    node.tick_ms = rng_.between(8, 12);
+    node.tick_ms = rng_.between(8, kReplicaTickMsMax);
     if (i <= static_cast<std::uint64_t>(o_.byzantine)) {
       node.adversary = o_.adversary;
       if (o_.adversary == Adversary::kMixed) {
@@ -73,6 +76,9 @@ BftSimReport Cluster::run() {
   const std::uint64_t drain_at = heal_at + o_.liveness_ms;
   const std::uint64_t end = drain_at + kDrainMs;
   for (now_ = 0; now_ < end && !violation_; ++now_) {
+    if (now_ == service_.from_ms() && o_.unavailable_as != Outage::kNone) {
+      begin_unavailability();
+    }
     if (now_ == heal_at) heal_everything();
     if (now_ == drain_at) check_liveness();
     release_delayed();
@@ -118,10 +124,15 @@ void Cluster::start(Node& n) {
   options.wal.segment_bytes_target = 64 * 1024;
   // Back-off up to 4 base timeouts: a replica that backed off during the
   // faults is live again well inside the liveness bound.
-  options.bft.round_timeout_ticks_max = 4 * options.bft.round_timeout_ticks;
+  options.bft.round_timeout_ticks = kRoundTimeoutTicks;
+  options.bft.round_timeout_ticks_max = 4 * kRoundTimeoutTicks;
   options.checkpoint_interval = o_.checkpoint_interval;
   options.snapshot_chunk_bytes = kSnapshotChunkBytes;
   options.bft.committed_blocks_kept = o_.blocks_kept;
+  if (o_.TEST_rotation_ignores_reputation) {
+    options.bft.schedule.failures_to_skip = std::numeric_limits<std::size_t>::max();
+    options.bft.schedule.absent_skipped = false;
+  }
   node::BftReplicaHooks hooks;
   if (n.honest()) {
     hooks.committed = [this, id = n.id](const bft::Block& b, std::uint64_t height) {
@@ -211,7 +222,7 @@ void Cluster::after_input(Node& n) {
 }
 
 void Cluster::tick(Node& n) {
-  if (!n.up) return;
+  if (!n.up || n.paused) return;
   n.replica->tick();
   after_input(n);
 }
@@ -225,6 +236,10 @@ void Cluster::deliver(SimNetwork<Wire>::Delivery& d) {
   }
   Node& n = node(d.to);
   if (!n.up) return;
+  if (n.paused) {
+    n.held.push_back(std::move(d));
+    return;
+  }
   if (const auto* frame = std::get_if<Bytes>(&d.message)) {
     Result<Untrusted<bft::Envelope>> e = bft::decode_envelope(*frame);
     const bool from_liar = !node(d.from).honest();
@@ -311,6 +326,7 @@ void Cluster::client_answer(Client& c, NodeId from, const consensus::ClientAnswe
   if (o_.app == SimApp::kEvidence) {
     check_evidence_reply(c, *accepted);
     if (now_ >= o_.safety_ms) ++c.completed_after_heal;
+    service_.returned(c.pending->invoked_at, now_);
     c.pending.reset();
     c.next_op_at = now_ + rng_.between(1, 20);
     return;
@@ -321,6 +337,7 @@ void Cluster::client_answer(Client& c, NodeId from, const consensus::ClientAnswe
   if (!decoded) return violated("f+1 replicas agreed on an undecodable reply");
   op.reply = *decoded;
   if (now_ >= o_.safety_ms) ++c.completed_after_heal;
+  service_.returned(c.pending->invoked_at, now_);
   c.pending.reset();
   c.next_op_at = now_ + rng_.between(1, 20);
 }
@@ -453,8 +470,42 @@ void Cluster::inject_disk_fault() {
   ++disk_faults_;
 }
 
+void Cluster::begin_unavailability() {
+  unavailable_ = pick_unavailable(o_.seed, ids_, o_.unavailable);
+  for (NodeId id : unavailable_) {
+    Node& n = node(id);
+    trace(fmt::format("node {} unavailable until the heal ({})", id.value(),
+                      outage_name(o_.unavailable_as)));
+    switch (o_.unavailable_as) {
+      case Outage::kNone: break;
+      case Outage::kCrash:
+        if (n.up) crash(n, false, "unavailable");
+        n.down_until = o_.safety_ms;
+        break;
+      case Outage::kPause: n.paused = true; break;
+      case Outage::kPartition: {
+        std::vector<NodeId> others = ids_;
+        for (const Client& c : clients_) others.push_back(c.address);
+        isolate(net_, id, others);
+        break;
+      }
+    }
+  }
+}
+
 void Cluster::heal_everything() {
   trace("faults stop: heal, restart everything (the liars keep lying)");
+  for (const Client& c : clients_) {
+    if (c.pending) service_.still_pending(c.pending->invoked_at);
+  }
+  for (Node& n : nodes_) {
+    if (!n.paused) continue;
+    n.paused = false;
+    trace(fmt::format("node {} resumes ({} messages held)", n.id.value(), n.held.size()));
+    std::deque<SimNetwork<Wire>::Delivery> held = std::move(n.held);
+    n.held.clear();
+    for (SimNetwork<Wire>::Delivery& d : held) deliver(d);
+  }
   net_.heal();
   net_.set_faults({});
   partition_until_ = 0;
@@ -615,6 +666,8 @@ BftSimReport Cluster::report() {
   rep.chunks_served = chunks_served_;
   rep.checks = checks_;
   rep.history_checked = history_checked_;
+  rep.unavailable = unavailable_;
+  rep.service = service_;
   rep.violation = violation_;
   rep.trace_tail = trace_.tail();
   rep.trace_hash = trace_.finish();
@@ -626,6 +679,31 @@ BftSimReport Cluster::report() {
 BftSimReport run_bft_sim(const BftSimOptions& options) {
   const crypto::ScopedVerifyMemo memo;
   return bft_detail::Cluster(options).run();
+}
+
+BftSimOptions bft_service_options(std::uint64_t seed, int replicas, Outage as) {
+  BftSimOptions o;
+  o.seed = seed;
+  o.replicas = replicas;
+  o.crash = o.disk = o.partition = o.loss = o.duplicate = false;
+  o.clients = 4;
+  o.unavailable_as = as;
+  o.unavailable = as == Outage::kNone ? 0 : (replicas - 1) / 3;
+  return o;
+}
+
+ServiceVerdict check_bft_service(const BftSimOptions& outage) {
+  BftSimOptions baseline = outage;
+  baseline.unavailable_as = Outage::kNone;
+  baseline.unavailable = 0;
+  const BftSimReport healthy = run_bft_sim(baseline);
+  const BftSimReport degraded = run_bft_sim(outage);
+  const std::uint64_t round_timeout_ms =
+      std::uint64_t{bft_detail::kRoundTimeoutTicks} * bft_detail::kReplicaTickMsMax;
+  ServiceVerdict v = judge_service(healthy.service, degraded.service, 2 * round_timeout_ms);
+  if (!v.violation && !healthy.ok()) v.violation = "baseline: " + *healthy.violation;
+  if (!v.violation && !degraded.ok()) v.violation = *degraded.violation;
+  return v;
 }
 
 }  // namespace phalanx::sim

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "crypto/hash.h"
+#include "sim/service.h"
 
 namespace phalanx::sim {
 
@@ -77,6 +78,13 @@ struct BftSimOptions {
   // this long while the others go on (0: never). With the default
   // blocks_kept, 12 s leaves it more than 1,024 blocks behind.
   std::uint64_t outage_ms = 0;
+  // The service check (sim/service.h): `unavailable` honest replicas out
+  // for the whole fault phase, the way `unavailable_as` says.
+  Outage unavailable_as = Outage::kNone;
+  int unavailable = 0;
+  // Planted bug for the service check: the leader rotation ignores
+  // reputation (plain round-robin), so a silent replica keeps leading.
+  bool TEST_rotation_ignores_reputation = false;
   bool mix_from_seed = false;  // set by random_bft_mix
 
   // The `phalanx sim --protocol bft` command line that replays this run.
@@ -119,6 +127,8 @@ struct BftSimReport {
   std::uint64_t outage_lag = 0;           // blocks the cluster was ahead when the outage ended
   std::uint64_t checks = 0;
   std::uint64_t history_checked = 0;
+  std::vector<NodeId> unavailable;  // the replicas out (service check)
+  ServiceWindow service;            // calls in the outage window (service check)
   std::optional<std::string> violation;
   std::vector<std::string> trace_tail;
   crypto::Hash32 trace_hash;
@@ -128,5 +138,14 @@ struct BftSimReport {
 };
 
 [[nodiscard]] BftSimReport run_bft_sim(const BftSimOptions& options);
+
+// The options of a service-check run: `replicas` replicas, no liar, no
+// other fault; f of them out `as` (Outage::kNone: the baseline).
+[[nodiscard]] BftSimOptions bft_service_options(std::uint64_t seed, int replicas, Outage as);
+// Runs the baseline and the outage for `seed` and judges them. The bound
+// on a call: two round timeouts. The round a silent replica leads times out
+// once (no back-off after a single TC); the round before it waits at most
+// until the replica is suspected (silence_ticks) and its votes go to all.
+[[nodiscard]] ServiceVerdict check_bft_service(const BftSimOptions& outage);
 
 }  // namespace phalanx::sim

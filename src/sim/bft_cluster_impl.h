@@ -24,6 +24,8 @@ namespace phalanx::sim::bft_detail {
 
 constexpr std::uint64_t kTickMs = 10;
 constexpr std::uint64_t kClientTimeoutMs = 500;
+constexpr std::uint32_t kRoundTimeoutTicks = 20;  // each replica's base round timeout
+constexpr std::uint64_t kReplicaTickMsMax = 12;   // replicas tick every 8-12 ms
 constexpr std::uint64_t kLivenessBoundMs = 3'500;
 constexpr std::uint64_t kDrainMs = 1'000;
 constexpr std::uint64_t kClientBase = 1000;  // network ids of clients
@@ -52,6 +54,9 @@ struct Node {
   std::uint64_t disk_faults_until = 0;  // EIO or ENOSPC on its disk until then (0: none)
   std::uint64_t tick_ms = 10;
   std::uint64_t lives = 0;
+  // Paused (service check): not ticked; what reaches it waits until the heal.
+  bool paused = false;
+  std::deque<SimNetwork<Wire>::Delivery> held;
   // A liar's memory.
   std::deque<std::pair<NodeId, Bytes>> sent;         // its own frames (to, frame)
   std::deque<Bytes> heard;                           // other replicas' frames
@@ -152,8 +157,10 @@ class Cluster {
   void forge(Node& n, NodeId to, const bft::Payload& body);
   void lie_to_client(Node& n, consensus::ClientAnswer& a);
   // A snapshot chunk a liar serves: corrupted, under a forged certificate,
-  // or (a one-chunk snapshot) a different state with a consistent manifest.
+  // or (its chunk 0) a different state in one chunk with a consistent manifest.
   void lie_about_snapshot(Node& n, NodeId to, bft::SnapshotChunk chunk);
+  // The state of `n`'s snapshot at `height`, read whole from its disk.
+  [[nodiscard]] static std::optional<Bytes> own_snapshot(Node& n, std::uint64_t height);
   void release_delayed();
 
   // ---- The planted fork (f+1 colluders) ----
@@ -185,6 +192,8 @@ class Cluster {
   // ---- Faults (on honest replicas and the network) ----
 
   void inject_faults();
+  // Takes the service check's replicas out (sim/service.h).
+  void begin_unavailability();
   void heal_everything();
 
   // ---- Checks ----
@@ -247,6 +256,8 @@ class Cluster {
   std::uint64_t snapshots_installed_ = 0;
   bool outage_done_ = false;
   std::optional<NodeId> outage_node_;  // down for the outage, not restarted yet
+  std::vector<NodeId> unavailable_;    // the service check's replicas, once out
+  ServiceWindow service_;
   std::uint64_t outage_lag_ = 0;
   std::uint64_t chunks_served_ = 0;
   std::uint64_t checks_ = 0;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "apps/kv/kv_machine.h"
+#include "storage/data_dir.h"
+#include "storage/snapshot.h"
 #include "security/verify.h"
 #include "sim/bft_cluster_impl.h"
 
@@ -237,13 +239,15 @@ void Cluster::lie_about_snapshot(Node& n, NodeId to, bft::SnapshotChunk chunk) {
   if (chunk.cert && rng_.one_in(3)) {
     chunk.cert->signers.back().signature[3] ^= 0x10;
     attack("snapshot-forged-cert");
-  } else if (chunk.manifest && chunk.manifest->chunk_count == 1) {
-    // Another state (one more request counted), with a manifest that matches it.
-    codec::Reader r(chunk.data);
+  } else if (std::optional<Bytes> whole; chunk.manifest && (whole = own_snapshot(n, chunk.height))) {
+    // Another state (one more request counted) in one chunk, with a
+    // manifest that matches it: only the certificate's state root tells.
+    codec::Reader r(*whole);
     Result<bft::StateSnapshot> state = bft::StateSnapshot::decode(r, ids_, {});
     PHALANX_ASSERT(state.has_value());
     ++state->requests;
     chunk.data = codec::encode(*state);
+    chunk.manifest->chunk_count = 1;
     chunk.manifest->chunk_hashes = {crypto::blake2b256(chunk.data)};
     chunk.manifest->total_bytes = chunk.data.size();
     chunk.manifest->root = storage::chunk_root(chunk.manifest->chunk_hashes);
@@ -253,6 +257,20 @@ void Cluster::lie_about_snapshot(Node& n, NodeId to, bft::SnapshotChunk chunk) {
     attack("snapshot-bad-chunk");
   }
   send_as(n, to, chunk);
+}
+
+std::optional<Bytes> Cluster::own_snapshot(Node& n, std::uint64_t height) {
+  Result<std::unique_ptr<storage::SnapshotReader>> reader = storage::SnapshotReader::open(
+      *n.fs, storage::join_path(storage::snapshot_dir("/data"),
+                                storage::snapshot_file_name(LogIndex{height})));
+  if (!reader) return std::nullopt;
+  Bytes whole;
+  for (;;) {
+    Result<std::optional<Bytes>> chunk = (*reader)->next_chunk();
+    if (!chunk) return std::nullopt;
+    if (!*chunk) return whole;
+    whole.insert(whole.end(), (*chunk)->begin(), (*chunk)->end());
+  }
 }
 
 void Cluster::release_delayed() {

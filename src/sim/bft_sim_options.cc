@@ -87,6 +87,11 @@ std::string BftSimOptions::command() const {
     }
     if (outage_ms != 0) cmd += fmt::format(" --outage-ms {}", outage_ms);
   }
+  if (unavailable_as != Outage::kNone) {
+    cmd += fmt::format(" --unavailable {} --unavailable-as {}", unavailable,
+                       outage_name(unavailable_as));
+  }
+  if (TEST_rotation_ignores_reputation) cmd += " --planted-bug rotation-ignores-reputation";
   return cmd;
 }
 
@@ -124,6 +129,7 @@ std::string BftSimReport::summary(const BftSimOptions& o) const {
       snapshots_installed, chunks_served, o.blocks_kept, o.checkpoint_interval, evidence_items,
       proofs_verified, checks, history_checked, to_hex(trace_hash.view()).substr(0, 16),
       ok() ? "every check held" : "VIOLATION: " + *violation);
+  if (o.unavailable_as != Outage::kNone) out += outage_line(o.unavailable_as, unavailable, service);
   if (!ok()) {
     out += "  last events:\n";
     for (const std::string& t : trace_tail) out += "    " + t + "\n";

@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "apps/kv/kv_machine.h"
 #include "consensus/raft/wire.h"
@@ -53,6 +54,9 @@ struct Replica {
   std::uint64_t power_loss_since = 0;
   std::uint64_t kill_at = 0;   // 0: no kill scheduled
   std::uint64_t tick_ms = 10;  // its clock: replicas' clocks drift apart
+  // Paused (service check): not ticked; what reaches it waits until the heal.
+  bool paused = false;
+  std::deque<SimNetwork<Wire>::Delivery> held;
   Term led_term;               // the last term this replica was leader in
   std::uint64_t lives = 0;
 };
@@ -77,11 +81,18 @@ struct Client {
   std::optional<Pending> pending;
   std::uint64_t next_op_at = 0;
   std::uint64_t completed_after_heal = 0;
+  // Replicas an attempt timed out on, not asked again until they answer
+  // (as the client library does).
+  std::set<NodeId> unanswered;
 };
 
 class Cluster {
  public:
-  explicit Cluster(const RaftSimOptions& options) : o_(options), rng_(options.seed), net_(rng_) {
+  explicit Cluster(const RaftSimOptions& options)
+      : o_(options),
+        rng_(options.seed),
+        net_(rng_),
+        service_(options.safety_ms / 10, options.safety_ms) {
     std::vector<NodeId> voters;
     std::vector<NodeId> nodes;
     const int spares = o_.membership ? kSpareNodes : 0;
@@ -120,6 +131,7 @@ class Cluster {
         o_.TEST_bug == PlantedBug::kCommitPreviousTermByCounting;
     config_.TEST_skip_conflict_truncation = o_.TEST_bug == PlantedBug::kSkipConflictTruncation;
     config_.TEST_read_without_quorum = o_.TEST_bug == PlantedBug::kReadWithoutQuorum;
+    config_.TEST_commit_waits_for_all = o_.TEST_bug == PlantedBug::kCommitWaitsForAll;
     // With check-quorum a deposed leader mostly steps down before a new one
     // exists, which masks unconfirmed reads; turn it off so they show.
     if (config_.TEST_read_without_quorum) config_.check_quorum = false;
@@ -145,6 +157,9 @@ class Cluster {
     const std::uint64_t drain_at = heal_at + o_.liveness_ms;
     const std::uint64_t end = drain_at + kDrainMs;
     for (now_ = 0; now_ < end && !checker_.violation() && !checker_violation_; ++now_) {
+      if (now_ == service_.from_ms() && o_.unavailable_as != Outage::kNone) {
+        begin_unavailability();
+      }
       if (now_ == heal_at) heal_everything();
       if (now_ == drain_at) check_liveness();
       for (auto& d : net_.due(now_)) deliver(d);
@@ -189,6 +204,16 @@ class Cluster {
       if (runs(r)) ids.push_back(r.id);
     }
     return ids[rng_.uniform(ids.size())];
+  }
+  // A random running replica, stepping past those `c` waits to hear from
+  // (one draw, as random_active).
+  NodeId random_target(const Client& c) {
+    const NodeId drawn = random_active();
+    for (std::uint64_t step = 0; step < replicas_.size(); ++step) {
+      const Replica& r = replicas_[(drawn.value() - 1 + step) % replicas_.size()];
+      if (runs(r) && !c.unanswered.contains(r.id)) return r.id;
+    }
+    return drawn;
   }
   Replica& replica(NodeId id) { return replicas_[id.value() - 1]; }
 
@@ -326,7 +351,7 @@ class Cluster {
   }
 
   void tick(Replica& r) {
-    if (!r.up) return;
+    if (!r.up || r.paused) return;
     r.replica->tick();
     after_input(r);
   }
@@ -336,12 +361,16 @@ class Cluster {
   void deliver(SimNetwork<Wire>::Delivery& d) {
     if (d.to.value() >= kClientBase) {
       if (const auto* answer = std::get_if<consensus::ClientAnswer>(&d.message)) {
-        client_answer(clients_[d.to.value() - kClientBase - 1], *answer);
+        client_answer(clients_[d.to.value() - kClientBase - 1], d.from, *answer);
       }
       return;
     }
     Replica& r = replica(d.to);
     if (!r.up) return;
+    if (r.paused) {
+      r.held.push_back(std::move(d));
+      return;
+    }
     if (const auto* frame = std::get_if<Bytes>(&d.message)) {
       Result<Untrusted<raft::Message>> m = raft::decode_message(*frame);
       if (!m) return violated("a replica sent an undecodable frame: " + m.error().to_string());
@@ -375,7 +404,11 @@ class Cluster {
         client_send(c);
       } else if (now_ - c.pending->sent_at >= kClientTimeoutMs) {
         ++retries_;
-        c.target = random_active();
+        // Only in service runs: the swarm's seeds (and the stories of its
+        // regression and planted-bug seeds) keep the draws they were found with.
+        if (o_.unavailable_as != Outage::kNone) c.unanswered.insert(c.target);
+        if (c.unanswered.size() == replicas_.size()) c.unanswered.clear();
+        c.target = random_target(c);
         client_send(c);  // same sequence: exactly-once is the replicas' job
       }
       return;
@@ -390,12 +423,13 @@ class Cluster {
     client_send(c);
   }
 
-  void client_answer(Client& c, const consensus::ClientAnswer& answer) {
+  void client_answer(Client& c, NodeId from, const consensus::ClientAnswer& answer) {
+    c.unanswered.erase(from);
     if (!c.pending || answer.call_id < c.pending->first_call) return;  // stale
     if (answer.outcome == consensus::CallOutcome::kNotLeader) {
       if (answer.call_id != c.pending->call || c.pending->resend_at != 0) return;
       const std::optional<NodeId> hint = answer.leader_hint;
-      c.target = hint && *hint != c.target ? *hint : random_active();
+      c.target = hint && *hint != c.target ? *hint : random_target(c);
       c.pending->resend_at = now_ + rng_.between(1, 10);  // a short pause, as a real client would
       return;
     }
@@ -406,6 +440,7 @@ class Cluster {
     if (!decoded) return violated("client received an undecodable reply");
     op.reply = *decoded;
     if (now_ >= o_.safety_ms) ++c.completed_after_heal;
+    service_.returned(c.pending->invoked_at, now_);
     c.pending.reset();
     c.next_op_at = now_ + rng_.between(1, 20);
   }
@@ -522,8 +557,47 @@ class Cluster {
     }
   }
 
+  void begin_unavailability() {
+    std::vector<NodeId> voters;
+    for (const Replica& r : replicas_) {
+      if (r.slot == Slot::kActive) voters.push_back(r.id);
+    }
+    unavailable_ = pick_unavailable(o_.seed, voters, o_.unavailable);
+    for (NodeId id : unavailable_) {
+      Replica& r = replica(id);
+      trace(fmt::format("node {} unavailable until the heal ({})", id.value(),
+                        outage_name(o_.unavailable_as)));
+      switch (o_.unavailable_as) {
+        case Outage::kNone: break;
+        case Outage::kCrash:
+          if (r.up) crash(r, false, "unavailable");
+          r.down_until = o_.safety_ms;
+          break;
+        case Outage::kPause: r.paused = true; break;
+        case Outage::kPartition: {
+          std::vector<NodeId> others;
+          for (const Replica& other : replicas_) others.push_back(other.id);
+          for (const Client& c : clients_) others.push_back(c.address);
+          isolate(net_, id, others);
+          break;
+        }
+      }
+    }
+  }
+
   void heal_everything() {
     trace("faults stop: heal, restart everything");
+    for (const Client& c : clients_) {
+      if (c.pending) service_.still_pending(c.pending->invoked_at);
+    }
+    for (Replica& r : replicas_) {
+      if (!r.paused) continue;
+      r.paused = false;
+      trace(fmt::format("node {} resumes ({} messages held)", r.id.value(), r.held.size()));
+      std::deque<SimNetwork<Wire>::Delivery> held = std::move(r.held);
+      r.held.clear();
+      for (SimNetwork<Wire>::Delivery& d : held) deliver(d);
+    }
     net_.heal();
     net_.set_faults({});
     partition_until_ = 0;
@@ -613,6 +687,8 @@ class Cluster {
     rep.messages_duplicated = net_.stats().duplicated;
     rep.checks = checker_.checks();
     rep.history_checked = linearizability_checked_;
+    rep.unavailable = unavailable_;
+    rep.service = service_;
     rep.violation = checker_.violation() ? checker_.violation() : checker_violation_;
     rep.trace_tail = trace_.tail();
     rep.trace_hash = trace_.finish();
@@ -652,9 +728,41 @@ class Cluster {
   std::uint64_t snapshot_every_ = 0;
   std::uint64_t compact_retain_ = 0;
   std::uint32_t chunk_bytes_ = 0;
+  std::vector<NodeId> unavailable_;  // the service check's replicas, once out
+  ServiceWindow service_;
 };
 
 }  // namespace
 
 RaftSimReport run_raft_sim(const RaftSimOptions& options) { return Cluster(options).run(); }
+
+RaftSimOptions raft_service_options(std::uint64_t seed, int replicas, Outage as) {
+  RaftSimOptions o;
+  o.seed = seed;
+  o.replicas = replicas;
+  o.safety_ms = 4'000;
+  o.liveness_ms = 3'000;
+  o.crash = o.disk = o.partition = o.loss = o.duplicate = o.transfer = o.membership = false;
+  o.batch = seed % 2 == 1;
+  o.background_sync = (seed & 2) != 0;
+  o.clients = 4;
+  o.unavailable_as = as;
+  o.unavailable = as == Outage::kNone ? 0 : (replicas - 1) / 2;
+  return o;
+}
+
+ServiceVerdict check_raft_service(const RaftSimOptions& outage) {
+  RaftSimOptions baseline = outage;
+  baseline.unavailable_as = Outage::kNone;
+  baseline.unavailable = 0;
+  const RaftSimReport healthy = run_raft_sim(baseline);
+  const RaftSimReport degraded = run_raft_sim(outage);
+  // Election timeouts in ms: up to election_ticks_max ticks of at most 12 ms.
+  const std::uint64_t election_ms = raft::Config{}.election_ticks_max * 12;
+  ServiceVerdict v = judge_service(healthy.service, degraded.service,
+                                   election_ms + 2 * kClientTimeoutMs);
+  if (!v.violation && !healthy.ok()) v.violation = "baseline: " + *healthy.violation;
+  if (!v.violation && !degraded.ok()) v.violation = *degraded.violation;
+  return v;
+}
 }  // namespace phalanx::sim

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "crypto/hash.h"
+#include "sim/service.h"
 
 namespace phalanx::sim {
 
@@ -29,6 +30,7 @@ enum class PlantedBug : std::uint8_t {
   kApplyRetryTwice,               // the session cache is ignored
   kReadWithoutQuorum,             // ReadIndex reads served unconfirmed (check-quorum off)
   kAckBeforeFlush,                // background sync: acks leave before their flush
+  kCommitWaitsForAll,             // the leader commits only what every voter holds
 };
 
 struct RaftSimOptions {
@@ -62,6 +64,10 @@ struct RaftSimOptions {
   // replicated old entries but not yet its own no-op.
   std::uint64_t kill_new_leader_one_in = 0;
   PlantedBug TEST_bug = PlantedBug::kNone;
+  // The service check (sim/service.h): `unavailable` voters out for the
+  // whole fault phase, the way `unavailable_as` says.
+  Outage unavailable_as = Outage::kNone;
+  int unavailable = 0;
   // Set by random_fault_mix: the faults were drawn from the seed, so the
   // seed alone reproduces the run.
   bool mix_from_seed = false;
@@ -100,6 +106,8 @@ struct RaftSimReport {
   std::uint64_t messages_duplicated = 0;
   std::uint64_t checks = 0;
   std::uint64_t history_checked = 0;  // client operations checked for linearizability
+  std::vector<NodeId> unavailable;    // the replicas out (service check)
+  ServiceWindow service;              // calls in the outage window (service check)
   std::optional<std::string> violation;
   std::vector<std::string> trace_tail;  // the last events, oldest first
   crypto::Hash32 trace_hash;
@@ -111,5 +119,15 @@ struct RaftSimReport {
 };
 
 [[nodiscard]] RaftSimReport run_raft_sim(const RaftSimOptions& options);
+
+// The options of a service-check run: `replicas` voters, no other fault
+// (no transfers or membership changes either); f of them out `as`
+// (Outage::kNone: the baseline).
+[[nodiscard]] RaftSimOptions raft_service_options(std::uint64_t seed, int replicas, Outage as);
+// Runs the baseline and the outage for `seed` and judges them. The bound
+// on a call: the longest election timeout (the leader may be the one out),
+// one client attempt that went to the silent replica, and one more round
+// trip's worth of retries after the new leader's NOT_LEADER hint.
+[[nodiscard]] ServiceVerdict check_raft_service(const RaftSimOptions& outage);
 
 }  // namespace phalanx::sim

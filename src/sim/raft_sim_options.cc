@@ -53,7 +53,13 @@ std::string RaftSimOptions::command() const {
     cmd += fmt::format(" --ticks {} --faults {}", safety_ms / kSimTickMs,
                        faults.empty() ? "none" : faults);
   }
-  if (TEST_bug != PlantedBug::kNone) {
+  if (unavailable_as != Outage::kNone) {
+    cmd += fmt::format(" --unavailable {} --unavailable-as {}", unavailable,
+                       outage_name(unavailable_as));
+  }
+  if (TEST_bug == PlantedBug::kCommitWaitsForAll && unavailable_as != Outage::kNone) {
+    cmd += " --planted-bug commit-waits-for-all";
+  } else if (TEST_bug != PlantedBug::kNone) {
     cmd += fmt::format("  (with planted bug #{}, test-only)", static_cast<int>(TEST_bug));
   }
   return cmd;
@@ -79,6 +85,7 @@ std::string RaftSimReport::summary(const RaftSimOptions& o) const {
       snapshots_taken, background_snapshots, snapshots_dropped, snapshots_installed, flushes,
       checks, history_checked, to_hex(trace_hash.view()).substr(0, 16),
       ok() ? "every check held" : "VIOLATION: " + *violation);
+  if (o.unavailable_as != Outage::kNone) out += outage_line(o.unavailable_as, unavailable, service);
   if (!ok()) {
     out += "  last events:\n";
     for (const std::string& t : trace_tail) out += "    " + t + "\n";

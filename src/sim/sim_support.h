@@ -59,4 +59,14 @@ std::string cut_random_partition(Random& rng, SimNetwork<Msg>& net,
          std::to_string(to.value()) + ")";
 }
 
+// Cuts `id` off from every one of `others`, both ways (the service check's
+// partition: replicas and clients alike).
+template <class Msg>
+void isolate(SimNetwork<Msg>& net, NodeId id, const std::vector<NodeId>& others) {
+  for (NodeId other : others) {
+    net.cut(id, other);
+    net.cut(other, id);
+  }
+}
+
 }  // namespace phalanx::sim

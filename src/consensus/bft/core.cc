@@ -1,6 +1,7 @@
 #include "consensus/bft/core.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "security/verify.h"
 
@@ -72,6 +73,12 @@ constexpr std::uint32_t kSyncRetryTicks = 4;
 void Core::tick() {
   if (!waiting_for_parent_.empty() || !wanted_.empty() || syncing_) retry_sync();
   ++elapsed_;
+  ++ticks_;
+  if (vote_to_leader_ && vote_to_leader_->first.round == round_ &&
+      suspected(vote_to_leader_->second)) {
+    const auto [vote, next] = *std::exchange(vote_to_leader_, std::nullopt);
+    broadcast_vote(vote, next);
+  }
   if (should_propose_ && elapsed_ >= config_.idle_propose_ticks) propose(true);
   if (elapsed_ < timeout_ticks_) return;
   elapsed_ = 0;
@@ -94,9 +101,12 @@ void Core::advance_round(Round round, bool by_timeout) {
   if (round <= round_) return;
   round_ = round;
   elapsed_ = 0;
-  // Exponential back-off while rounds keep failing; back to the base on progress.
-  timeout_ticks_ = by_timeout ? std::min(timeout_ticks_ * 2, config_.round_timeout_ticks_max)
-                              : config_.round_timeout_ticks;
+  // Exponential back-off while rounds keep failing, from the second in a
+  // row; back to the base on progress.
+  timeouts_in_a_row_ = by_timeout ? timeouts_in_a_row_ + 1 : 0;
+  timeout_ticks_ = timeouts_in_a_row_ >= 2
+                       ? std::min(timeout_ticks_ * 2, config_.round_timeout_ticks_max)
+                       : config_.round_timeout_ticks;
   std::erase_if(votes_, [&](const auto& kv) { return kv.first.first.next() < round_; });
   std::erase_if(timeouts_, [&](const auto& kv) { return kv.first < round_; });
   should_propose_ = leader(round_) == config_.id;
@@ -349,14 +359,16 @@ bool Core::conflicts(NodeId author, Round round, const BlockId& what, const Payl
 void Core::on_proposal(const Authenticated<Block>& message) {
   const Block& b = message.value();
   if (b.epoch != config_.validators.epoch) return reject(Rejection::kWrongEpoch);
-  if (b.proposer != leader(b.round)) {
-    reject(Rejection::kNotLeader);
-    // Its QC still proves progress: a replica whose committed history lags
-    // computes other leaders until it catches up, and catches up from QCs
-    // (fetching what they certify). It votes for nothing here.
-    if (b.qc.round > high_qc_.round && certified(b.qc)) process_qc(b.qc);
-    return;
+  heard_from(b.proposer, b.round);
+  // The proposer chose itself after the QC it carries, which may commit
+  // blocks (and so change the leader schedule) this replica has not yet
+  // seen committed: take the QC in first, then ask who leads. A replica
+  // whose committed history still lags computes other leaders until it
+  // catches up, and catches up from QCs (fetching what they certify).
+  if (b.proposer != leader(b.round) && b.qc.round > high_qc_.round && certified(b.qc)) {
+    process_qc(b.qc);
   }
+  if (b.proposer != leader(b.round)) return reject(Rejection::kNotLeader);
   if (b.round <= committed_tip().round) return reject(Rejection::kStale);
   if (conflicts(b.proposer, b.round, b.id(), b, seen_proposals_)) return;
   if (!certified(b.qc)) return;
@@ -469,12 +481,60 @@ void Core::vote_for(const Block& block) {
   if (!v) return reject(Rejection::kSafetyRule);
   safety_dirty_ = true;
   ready_.voted.push_back(block);
-  const NodeId next = leader(block.round.next());
-  if (next == config_.id) {
-    handle_vote(*v);
-  } else {
-    send(next, *v);
+  const NodeId next = leader_after(block);
+  if (next == config_.id) return handle_vote(*v);
+  send(next, *v);
+  if (suspected(next)) return broadcast_vote(*v, next);
+  vote_to_leader_ = {*v, next};
+}
+
+NodeId Core::leader_after(const Block& block) const {
+  // The QC for `block` commits its parent (and the parent's uncommitted
+  // ancestors) when the parent is from the round just before: the replica
+  // that forms it chooses the next leader after those commits, so the
+  // votes go to that leader, not the one this replica's history gives now.
+  const auto parent = blocks_.find(block.parent());
+  if (parent == blocks_.end() || parent->second.round.next() != block.round ||
+      parent->second.round <= committed_tip().round) {
+    return leader(block.round.next());
   }
+  std::vector<const Block*> chain;
+  for (const Block* at = &parent->second; at->id() != committed_;) {
+    chain.push_back(at);
+    const auto up = blocks_.find(at->parent());
+    if (up == blocks_.end()) return leader(block.round.next());  // it could not commit yet
+    at = &up->second;
+  }
+  LeaderSchedule after = schedule_;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) after.on_commit(**it);
+  return after.leader(block.round.next());
+}
+
+void Core::broadcast_vote(const Vote& vote, NodeId next) {
+  for (NodeId peer : config_.replicas) {
+    if (peer != next && peer != config_.id) send(peer, vote);
+  }
+  handle_vote(vote);
+}
+
+void Core::TEST_ignore_reputation() {
+  ScheduleOptions plain = config_.schedule;
+  plain.failures_to_skip = std::numeric_limits<std::size_t>::max();
+  plain.absent_skipped = false;
+  config_.schedule = plain;
+  schedule_ = LeaderSchedule(config_.replicas, plain);
+}
+
+void Core::heard_from(NodeId peer, Round round) {
+  // Old messages prove nothing about now (a liar may replay them).
+  if (round.next() < round_ || peer == config_.id) return;
+  heard_at_[peer] = ticks_;
+}
+
+bool Core::suspected(NodeId peer) const {
+  const auto heard = heard_at_.find(peer);
+  const std::uint64_t since = heard == heard_at_.end() ? 0 : heard->second;
+  return ticks_ - since > config_.silence_ticks;
 }
 
 // ---- Votes and timeouts ----
@@ -482,6 +542,7 @@ void Core::vote_for(const Block& block) {
 void Core::on_vote(const Authenticated<Vote>& message) {
   const Vote& v = message.value();
   if (v.epoch != config_.validators.epoch) return reject(Rejection::kWrongEpoch);
+  heard_from(v.voter, v.round);
   if (v.round.next() < round_) return reject(Rejection::kStale);
   if (conflicts(v.voter, v.round, v.block, v, seen_votes_)) return;
   handle_vote(v);
@@ -499,6 +560,7 @@ void Core::handle_vote(const Vote& v) {
 void Core::on_timeout(const Authenticated<Timeout>& message) {
   const Timeout& t = message.value();
   if (t.epoch != config_.validators.epoch) return reject(Rejection::kWrongEpoch);
+  heard_from(t.author_id, t.round);
   // A newer TC than this replica holds: a restarted replica forgot its own
   // and cannot time out its round without one.
   if (t.last_tc && (!last_tc_ || t.last_tc->round > last_tc_->round)) {

@@ -36,8 +36,17 @@ struct Config {
   std::vector<NodeId> replicas;  // sorted; the leader rotation
   Validators validators;
   ClusterId cluster = {};  // client requests signed for another cluster get no vote
-  std::uint32_t round_timeout_ticks = 20;  // doubles per round ended by a TC, up to the max
+  // Doubles per round ended by a TC after the first in a row, up to the
+  // max: one failed round is a silent leader, not a timeout too short for
+  // the network, and costs one base timeout.
+  std::uint32_t round_timeout_ticks = 20;
   std::uint32_t round_timeout_ticks_max = 320;
+  // A replica heard nothing fresh from for this long is suspected silent: a
+  // vote meant for it as the next leader also goes to every other replica
+  // (at once, or when the suspicion arises while the round waits), so each
+  // forms the QC itself and the round before a silent leader's is not lost
+  // with it (only the silent leader's own round times out).
+  std::uint32_t silence_ticks = 5;
   // An idle leader (no requests, nothing to commit) proposes an empty block
   // once its round is this many ticks old, keeping the chain (and its
   // timeouts) quiet while there is nothing to order. Below round_timeout_ticks.
@@ -145,6 +154,11 @@ class Core {
   [[nodiscard]] Round round() const { return round_; }
   [[nodiscard]] NodeId leader(Round round) const;
   [[nodiscard]] const QuorumCert& high_qc() const { return high_qc_; }
+  // Blocks certified above the committed tip are missing here, and block
+  // sync is asking peers for them.
+  [[nodiscard]] bool syncing() const {
+    return !waiting_for_parent_.empty() || !wanted_.empty() || syncing_.has_value();
+  }
   [[nodiscard]] const Block& committed_tip() const { return blocks_.at(committed_); }
   [[nodiscard]] std::uint64_t committed_blocks() const { return committed_count_; }
   [[nodiscard]] const SafetyData& safety() const { return safety_.data(); }
@@ -156,6 +170,8 @@ class Core {
   // leader rotation once a block carrying the proof commits (schedule()).
   [[nodiscard]] const std::set<NodeId>& equivocators() const { return equivocators_; }
   [[nodiscard]] const LeaderSchedule& schedule() const { return schedule_; }
+  // Test-only: plain round-robin from now on (a planted bug).
+  void TEST_ignore_reputation();
 
  private:
   using Key = std::pair<ClientId, std::uint64_t>;
@@ -191,6 +207,15 @@ class Core {
   // The replica after `after` in the rotation, never this one.
   [[nodiscard]] NodeId next_peer(NodeId after) const;
   void vote_for(const Block& block);
+  // The leader of the round after `block`'s, as the replica that forms the
+  // block's QC will compute it (after what that QC commits).
+  [[nodiscard]] NodeId leader_after(const Block& block) const;
+  // Sends this round's vote to every replica but its next leader `next`
+  // (which has it already) and counts it here.
+  void broadcast_vote(const Vote& vote, NodeId next);
+  // Notes a fresh message (of the current round or the one before) from `peer`.
+  void heard_from(NodeId peer, Round round);
+  [[nodiscard]] bool suspected(NodeId peer) const;
   void local_timeout();
   void broadcast(const Payload& body);
   void send(NodeId to, Payload body);
@@ -243,6 +268,11 @@ class Core {
   Round proposed_;               // the last round this replica proposed (or tried to) in
   std::uint32_t elapsed_ = 0;
   std::uint32_t timeout_ticks_ = 0;
+  std::uint32_t timeouts_in_a_row_ = 0;  // rounds ended by a TC since the last QC
+  std::uint64_t ticks_ = 0;              // since this core started
+  std::map<NodeId, std::uint64_t> heard_at_;  // tick of the last fresh message, by peer
+  // The vote of the current round and its next leader, while only that leader has it.
+  std::optional<std::pair<Vote, NodeId>> vote_to_leader_;
   std::uint64_t rejections_[kRejectionKinds] = {};
 
   Ready ready_;

@@ -166,6 +166,44 @@ TEST(BftCore, SilentLeaderIsTimedOutAndTheOthersCommit) {
   EXPECT_EQ(requests_in(c.committed(live)), 5u);
 }
 
+// Rounds without a committed block, among the committed chain's rounds after `from`.
+std::uint64_t failed_rounds_after(const std::vector<Block>& chain, Round from) {
+  std::uint64_t failed = 0;
+  for (std::size_t h = 1; h < chain.size(); ++h) {
+    if (chain[h - 1].round < from) continue;
+    failed += chain[h].round.value() - chain[h - 1].round.value() - 1;
+  }
+  return failed;
+}
+
+// A replica that goes silent costs its first round (the one before it is
+// saved: votes meant for a suspected leader go to everyone), and then none:
+// the rotation skips it while it signs nothing. Without reputation it
+// costs a round in every four.
+TEST(BftCore, ASilentReplicaCostsOneRoundNotOneInFour) {
+  for (const bool reputation : {true, false}) {
+    Cluster c(4);
+    if (!reputation) {
+      for (NodeId id : {NodeId{1}, NodeId{2}, NodeId{3}, NodeId{4}}) {
+        c.core(id).TEST_ignore_reputation();
+      }
+    }
+    c.run(40);
+    const Round from = c.core(NodeId{1}).round();
+    c.down_.insert(NodeId{3});
+    c.run(600);
+    c.expect_agreement();
+    const std::uint64_t failed = failed_rounds_after(c.committed(NodeId{1}), from);
+    const std::uint64_t rounds = c.core(NodeId{1}).round().value() - from.value();
+    if (reputation) {
+      EXPECT_LE(failed, 1u) << "of " << rounds << " rounds";
+      EXPECT_GT(rounds, 400u);
+    } else {
+      EXPECT_GT(failed * 5, rounds / 4) << failed << " of " << rounds << " rounds failed";
+    }
+  }
+}
+
 TEST(BftCore, ProposalWithOneForgedRequestGetsNoVote) {
   Cluster c(4);
   Core& r = c.core(NodeId{2});

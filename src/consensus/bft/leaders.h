@@ -7,11 +7,19 @@
 //   - a replica whose equivocation was proved by an accusation committed at
 //     or below r - lag is never a candidate again (in this epoch);
 //   - a replica that led at least `failures_to_skip` failed rounds among the
-//     last `window` such committed blocks, and proposed none of them, is
-//     skipped until those failures leave the window (a crashed or silent
-//     leader stops costing a timeout per rotation);
-//   - if that leaves no one, every replica not proved to equivocate is a
-//     candidate.
+//     last `window` such committed blocks since it last led one that
+//     committed is skipped until those failures leave the window (a crashed
+//     or silent leader stops costing a timeout per rotation);
+//   - a replica absent from a full window of such blocks (it proposed none
+//     of them and signed none of the QCs and TCs they carry) is skipped until
+//     it appears in one: a silent replica stays out of the rotation for as
+//     long as it is silent, instead of coming back, and costing another
+//     timeout, each time its failures leave the window;
+//   - if that leaves no one, or nothing committed in the `stall_rounds`
+//     rounds before the cut, every replica not proved to equivocate is a
+//     candidate: the schedule changes only on commits, so candidates that
+//     cannot form a 2-chain (an honest replica lagging too far to propose,
+//     next to one that may lie) would otherwise stay candidates for good.
 // A failed round is one with no block in the committed chain: the rounds
 // between a committed block and its parent.
 //
@@ -33,9 +41,18 @@
 namespace phalanx::bft {
 
 struct ScheduleOptions {
-  std::size_t window = 30;            // committed blocks whose failures count
-  std::uint64_t lag = 10;             // rounds between the history used and the round led
-  std::size_t failures_to_skip = 2;   // failed rounds led (and none proposed) to be skipped
+  std::size_t window = 30;  // committed blocks whose failures and signers count
+  // Rounds between the history used and the round led. A block is committed
+  // by every replica that entered, by a QC, the round two after it (the
+  // 2-chain), so with 3 the failure of round r counts from round r + 4 on:
+  // a silent leader of 4 misses one turn. Votes go to the leader as the
+  // replica forming their QC will compute it (Core::leader_after), so the
+  // commits that QC makes do not split the replicas' view of who leads.
+  std::uint64_t lag = 3;
+  std::size_t failures_to_skip = 1;  // failed rounds led in a row to be skipped
+  bool absent_skipped = true;      // the absence rule (off only in planted-bug runs)
+  // Rounds without a commit after which the rules above are set aside.
+  std::uint64_t stall_rounds = 12;
   bool operator==(const ScheduleOptions&) const = default;
 };
 
@@ -71,8 +88,16 @@ class LeaderSchedule {
     Round round;
     NodeId proposer;
     std::vector<NodeId> failed;  // leaders of the rounds between the parent and this block
+    // The proposer and the signers of the block's QC and TC, ascending.
+    std::vector<NodeId> present;
     bool operator==(const Entry&) const = default;
   };
+
+  // `present` as a bit per replica (bit i of byte i/8: replicas_[i]), for
+  // the encoding. REQUIRES: every id is a replica.
+  [[nodiscard]] Bytes present_bitmap(const std::vector<NodeId>& present) const;
+  // nullopt for a bitmap of the wrong length or with bits past the last replica.
+  [[nodiscard]] std::optional<std::vector<NodeId>> present_ids(ByteView bitmap) const;
 
   std::vector<NodeId> replicas_;
   ScheduleOptions options_;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/random.h"
 #include "testing/bft_fixture.h"
 
 namespace phalanx::bft {
@@ -12,17 +13,22 @@ namespace {
 const std::vector<NodeId> kFour{NodeId{1}, NodeId{2}, NodeId{3}, NodeId{4}};
 constexpr ScheduleOptions kOptions{.window = 8, .lag = 4, .failures_to_skip = 2};
 
-Block committed(std::uint64_t round, NodeId proposer, std::vector<Accusation> accusations = {}) {
-  return Block{.epoch = Epoch{1},
-               .round = Round{round},
-               .qc = {},
-               .accusations = std::move(accusations),
-               .proposer = proposer};
+Block committed(std::uint64_t round, NodeId proposer, std::vector<Accusation> accusations = {},
+                std::vector<NodeId> qc_signers = {}) {
+  Block b{.epoch = Epoch{1},
+          .round = Round{round},
+          .qc = {},
+          .accusations = std::move(accusations),
+          .proposer = proposer};
+  for (NodeId id : qc_signers) b.qc.signers.push_back({id, {}});
+  return b;
 }
 
-// Commits blocks for rounds [from, to), each proposed by its scheduled leader.
-void commit_rounds(LeaderSchedule& s, std::uint64_t from, std::uint64_t to) {
-  for (std::uint64_t r = from; r < to; ++r) s.on_commit(committed(r, s.leader(Round{r})));
+// Commits blocks for rounds [from, to), each proposed by its scheduled
+// leader and carrying a QC signed by `signers` (default: all four).
+void commit_rounds(LeaderSchedule& s, std::uint64_t from, std::uint64_t to,
+                   const std::vector<NodeId>& signers = kFour) {
+  for (std::uint64_t r = from; r < to; ++r) s.on_commit(committed(r, s.leader(Round{r}), {}, signers));
 }
 
 TEST(LeaderSchedule, WithAllRoundsSucceedingItIsRoundRobin) {
@@ -43,9 +49,35 @@ TEST(LeaderSchedule, AReplicaWhoseRoundsFailIsSkippedThenReturns) {
   // Two failures in the window, no block: from lag rounds on, not a candidate.
   for (std::uint64_t r = 24; r < 30; ++r) EXPECT_NE(s.leader(Round{r}), NodeId{4}) << r;
   EXPECT_EQ(s.candidates(Round{24}), (std::vector<NodeId>{NodeId{1}, NodeId{2}, NodeId{3}}));
-  // After a window of blocks without its failures, it leads again.
+  // After a window of blocks without its failures, it leads again (its
+  // signature is in the QCs: it is back).
   commit_rounds(s, 20, 40);
   EXPECT_EQ(s.candidates(Round{45}), kFour);
+}
+
+// A silent replica signs nothing: once a full window of committed blocks
+// goes by without it, it stays out of the rotation after its failures
+// have left the window, and returns once a committed QC carries its vote.
+TEST(LeaderSchedule, AnAbsentReplicaStaysOutUntilItSignsAgain) {
+  const std::vector<NodeId> three{NodeId{1}, NodeId{2}, NodeId{3}};
+  LeaderSchedule s(kFour, kOptions);
+  commit_rounds(s, 1, 10);
+  for (std::uint64_t r = 10; r < 20; ++r) {
+    if (s.leader(Round{r}) == NodeId{4}) continue;
+    s.on_commit(committed(r, s.leader(Round{r}), {}, three));
+  }
+  commit_rounds(s, 20, 60, three);  // far more than a window: its failures are gone
+  for (std::uint64_t r = 60; r < 70; ++r) EXPECT_NE(s.leader(Round{r}), NodeId{4}) << r;
+  EXPECT_EQ(s.candidates(Round{64}), three);
+  // It votes again: one committed QC with its signature, seen after the lag.
+  s.on_commit(committed(60, s.leader(Round{60}), {}, kFour));
+  EXPECT_EQ(s.candidates(Round{60 + kOptions.lag}), kFour);
+  // The planted-bug switch turns the rule off.
+  ScheduleOptions off = kOptions;
+  off.absent_skipped = false;
+  LeaderSchedule plain(kFour, off);
+  commit_rounds(plain, 1, 60, three);
+  EXPECT_EQ(plain.candidates(Round{64}), kFour);
 }
 
 // A replica that led blocks a moment ago and then crashed is skipped after
@@ -103,6 +135,33 @@ TEST(LeaderSchedule, TheRotationIsNeverEmpty) {
   EXPECT_EQ(s.candidates(Round{20}), std::vector<NodeId>{NodeId{4}});
   s.on_commit(committed(2, NodeId{4}, {all[3]}));
   EXPECT_EQ(s.candidates(Round{20}), kFour);
+}
+
+// With fewer than 2f+1 candidates (no liar proven), f liars could sit
+// after every honest leader and keep any 2-chain from forming (and so the
+// schedule from ever changing): the least-bad skipped replicas are taken
+// back. Over random histories (rounds failing, replicas missing from QCs),
+// never fewer.
+TEST(LeaderSchedule, NeverFewerThanTwoFPlusOneCandidates) {
+  for (const std::size_t n : {std::size_t{4}, std::size_t{7}}) {
+    std::vector<NodeId> ids;
+    for (std::uint64_t i = 1; i <= n; ++i) ids.push_back(NodeId{i});
+    const std::size_t f = (n - 1) / 3;
+    Random rng(n);
+    LeaderSchedule s(ids, ScheduleOptions{.window = 8, .lag = 3, .failures_to_skip = 1});
+    std::size_t smallest = n;
+    std::uint64_t round = 1;
+    for (int block = 0; block < 400; ++block) {
+      round += rng.one_in(3) ? rng.between(2, 4) : 1;  // some rounds fail
+      std::vector<NodeId> signers;
+      for (NodeId id : ids) {
+        if (id.value() > 2 || rng.one_in(4)) signers.push_back(id);  // 1 and 2 mostly silent
+      }
+      s.on_commit(committed(round, s.leader(Round{round}), {}, signers));
+      smallest = std::min(smallest, s.candidates(Round{round + 1}).size());
+    }
+    EXPECT_GE(smallest, 2 * f + 1) << n;
+  }
 }
 
 TEST(LeaderSchedule, RoundTripsAndStrangeEncodingsAreRefused) {

@@ -48,6 +48,7 @@ void SnapshotFetch::next_peer() {
   manifest_.reset();
   next_chunk_ = 0;
   state_ = {};
+  ahead_.clear();
   idle_ = 0;
 }
 
@@ -56,7 +57,10 @@ SnapshotFetch::Ask SnapshotFetch::ask(std::uint64_t height, std::uint64_t chunk)
 }
 
 std::optional<SnapshotFetch::Ask> SnapshotFetch::tick() {
-  if (peer_ && ++idle_ < options_.stall_ticks) return std::nullopt;
+  if (peer_ && ++idle_ < options_.stall_ticks) {
+    if (cert_ && idle_ % options_.reask_ticks == 0) return ask(cert_->height, next_chunk_);
+    return std::nullopt;
+  }
   next_peer();
   return ask(0, 0);
 }
@@ -66,6 +70,7 @@ void SnapshotFetch::cancel() {
   cert_.reset();
   manifest_.reset();
   state_ = {};
+  ahead_.clear();
 }
 
 void SnapshotFetch::refuse() { cancel(); }
@@ -89,6 +94,7 @@ Status SnapshotFetch::begin(NodeId from, const SnapshotChunk& chunk) {
   manifest_ = m;
   next_chunk_ = 0;
   state_ = {};
+  ahead_.clear();
   state_.reserve(m.total_bytes);
   return {};
 }
@@ -110,19 +116,42 @@ Result<SnapshotFetch::Step> SnapshotFetch::on_chunk(NodeId from, const SnapshotC
       }
     }
   }
-  if (!cert_ || chunk.height != cert_->height || chunk.chunk != next_chunk_) return Step{};
-  const storage::SnapshotManifest& m = *manifest_;
-  const bool fits = state_.size() + chunk.data.size() <= m.total_bytes;
-  if (!fits || crypto::blake2b256(chunk.data) != m.chunk_hashes[next_chunk_]) {
-    const std::uint64_t at = cert_->height;
-    cancel();
-    return fail(SnapshotRefused{Principal::replica(from), at, SnapshotFault::kChunkHash});
+  if (!cert_ || chunk.height != cert_->height || chunk.chunk < next_chunk_ ||
+      chunk.chunk >= manifest_->chunk_count) {
+    return Step{};
   }
-  state_.insert(state_.end(), chunk.data.begin(), chunk.data.end());
-  idle_ = 0;
+  // A run's chunks may overtake each other: those ahead wait (at most two
+  // runs' worth) and are checked when their turn comes.
+  if (chunk.chunk > next_chunk_) {
+    if (chunk.chunk < next_chunk_ + 2 * SnapshotRequest::kChunksPerRun) {
+      ahead_.try_emplace(chunk.chunk, chunk.data);
+    }
+    return Step{};
+  }
+  const storage::SnapshotManifest& m = *manifest_;
+  Bytes data = chunk.data;
+  bool run_done = false;
+  for (;;) {
+    const bool fits = state_.size() + data.size() <= m.total_bytes;
+    if (!fits || crypto::blake2b256(data) != m.chunk_hashes[next_chunk_]) {
+      const std::uint64_t at = cert_->height;
+      cancel();
+      return fail(SnapshotRefused{Principal::replica(from), at, SnapshotFault::kChunkHash});
+    }
+    state_.insert(state_.end(), data.begin(), data.end());
+    idle_ = 0;
+    ++next_chunk_;
+    // Chunk 0 comes alone; a run ends at a multiple of kChunksPerRun.
+    run_done = next_chunk_ == 1 || next_chunk_ % SnapshotRequest::kChunksPerRun == 0;
+    const auto waiting = ahead_.find(next_chunk_);
+    if (waiting == ahead_.end()) break;
+    data = std::move(waiting->second);
+    ahead_.erase(waiting);
+  }
   Step step;
-  if (++next_chunk_ < m.chunk_count) {
-    step.emplace<Ask>(*peer_, SnapshotRequest{cert_->height, next_chunk_});
+  if (next_chunk_ < m.chunk_count) {
+    // The rest of a run is on its way; the next run is asked for after its last chunk.
+    if (run_done) step.emplace<Ask>(*peer_, SnapshotRequest{cert_->height, next_chunk_});
     return step;
   }
   if (state_.size() != m.total_bytes) {

@@ -20,6 +20,7 @@
 // fetch moves to the next replica.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <variant>
 
@@ -49,7 +50,12 @@ struct StateSnapshot {
 
 // "Send me chunk `chunk` of your certified snapshot at `height`." A replica
 // that holds another certified snapshot answers with chunk 0 of that one.
+// Otherwise it sends chunk `chunk` and the rest of its run (the chunks up
+// to the next multiple of kChunksPerRun), so a transfer takes one round
+// trip per run rather than per chunk.
 struct SnapshotRequest {
+  static constexpr std::uint64_t kChunksPerRun = 8;
+
   std::uint64_t height = 0;  // 0: the newest you hold
   std::uint64_t chunk = 0;
 };
@@ -75,6 +81,9 @@ class SnapshotFetch {
   struct Options {
     std::uint64_t bytes_max = std::uint64_t{4} << 30;  // a larger snapshot is refused
     std::uint32_t stall_ticks = 20;  // without a useful chunk, the next replica is asked
+    // Without a useful chunk for this long (a chunk of the run was lost or
+    // overtaken), the chunk awaited is asked for again from the same replica.
+    std::uint32_t reask_ticks = 4;
   };
   struct Ask {
     NodeId to;
@@ -95,8 +104,9 @@ class SnapshotFetch {
   SnapshotFetch(Validators validators, NodeId self, std::vector<NodeId> replicas, Options options);
 
   // On every tick while the runner wants a snapshot: starts a fetch (from the
-  // next replica in rotation) or, when the one in progress stalled, moves it
-  // to the next replica. Returns the request to send, if any.
+  // next replica in rotation), asks again for the chunk awaited every
+  // reask_ticks, or, when the one in progress stalled, moves it to the next
+  // replica. Returns the request to send, if any.
   [[nodiscard]] std::optional<Ask> tick();
   // Stops the fetch in progress (the runner no longer needs it).
   void cancel();
@@ -127,6 +137,7 @@ class SnapshotFetch {
   std::optional<storage::SnapshotManifest> manifest_;
   std::uint64_t next_chunk_ = 0;
   Bytes state_;
+  std::map<std::uint64_t, Bytes> ahead_;  // chunks that overtook next_chunk_, unchecked
   std::uint32_t idle_ = 0;  // ticks since the last useful chunk
 };
 

@@ -59,9 +59,14 @@ NodeId start(SnapshotFetch& fetch) {
 
 SnapshotFault fault_of(const Error& e) { return std::get<SnapshotRefused>(*e.security()).fault; }
 
-TEST(SnapshotFetch, AssemblesACertifiedSnapshotChunkByChunk) {
+// Chunk 0 alone, then runs of kChunksPerRun: the fetcher asks for the
+// first run after chunk 0 and for each next run after the last chunk of
+// the one before, and for nothing in between.
+TEST(SnapshotFetch, AssemblesACertifiedSnapshotRunByRun) {
   const Fixture f(4);
-  const Offer offer(f, to_bytes("the whole state, ten chunks or so"));
+  const Bytes state = to_bytes(std::string(90, 's') + "the end");  // 25 chunks of 4 bytes
+  const Offer offer(f, state);
+  ASSERT_GT(offer.chunks.size(), 2 * SnapshotRequest::kChunksPerRun);
   SnapshotFetch fetch = fetch_for(f);
   const NodeId peer = start(fetch);
   EXPECT_EQ(peer, NodeId{1});
@@ -69,7 +74,9 @@ TEST(SnapshotFetch, AssemblesACertifiedSnapshotChunkByChunk) {
     auto step = fetch.on_chunk(peer, offer.chunk(i), 10);
     ASSERT_TRUE(step) << step.error().to_string();
     const auto* ask = std::get_if<SnapshotFetch::Ask>(&*step);
-    ASSERT_NE(ask, nullptr);
+    const bool run_ends = i == 0 || (i + 1) % SnapshotRequest::kChunksPerRun == 0;
+    ASSERT_EQ(ask != nullptr, run_ends) << "after chunk " << i;
+    if (!ask) continue;
     EXPECT_EQ(ask->to, peer);
     EXPECT_EQ(ask->request.height, 32u);
     EXPECT_EQ(ask->request.chunk, i + 1);
@@ -78,13 +85,16 @@ TEST(SnapshotFetch, AssemblesACertifiedSnapshotChunkByChunk) {
   ASSERT_TRUE(last);
   const auto* done = std::get_if<SnapshotFetch::Complete>(&*last);
   ASSERT_NE(done, nullptr);
-  EXPECT_EQ(done->state, to_bytes("the whole state, ten chunks or so"));
+  EXPECT_EQ(done->state, state);
   EXPECT_EQ(done->cert, offer.cert);
   EXPECT_EQ(done->from, peer);
   EXPECT_FALSE(fetch.active());
 }
 
-TEST(SnapshotFetch, ChunksFromAnyoneElseOrOutOfOrderAreIgnored) {
+// Chunks of a run that overtake each other wait for their turn (checked
+// then); a chunk that never comes is asked for again after reask_ticks,
+// from the same replica; chunks from anyone else are ignored.
+TEST(SnapshotFetch, ChunksOutOfOrderWaitAndAMissingOneIsAskedAgain) {
   const Fixture f(4);
   const Offer offer(f, to_bytes("0123456789abcdef"));
   SnapshotFetch fetch = fetch_for(f);
@@ -94,13 +104,26 @@ TEST(SnapshotFetch, ChunksFromAnyoneElseOrOutOfOrderAreIgnored) {
   ASSERT_TRUE(other);
   EXPECT_TRUE(std::holds_alternative<std::monostate>(*other));
   ASSERT_TRUE(fetch.on_chunk(peer, offer.chunk(0), 10));
-  // Chunks 2 and 3 before chunk 1: ignored.
+  // Chunks 2 and 3 before chunk 1: kept, nothing asked.
   for (std::uint64_t i : {2u, 3u}) {
-    auto skipped = fetch.on_chunk(peer, offer.chunk(i), 10);
-    ASSERT_TRUE(skipped);
-    EXPECT_TRUE(std::holds_alternative<std::monostate>(*skipped));
+    auto early = fetch.on_chunk(peer, offer.chunk(i), 10);
+    ASSERT_TRUE(early);
+    EXPECT_TRUE(std::holds_alternative<std::monostate>(*early));
   }
-  EXPECT_TRUE(fetch.active());
+  // Chunk 1 is lost: asked for again, from the same replica, after reask_ticks.
+  std::optional<SnapshotFetch::Ask> again;
+  for (std::uint32_t t = 0; t < SnapshotFetch::Options{}.reask_ticks && !again; ++t) {
+    again = fetch.tick();
+  }
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->to, peer);
+  EXPECT_EQ(again->request.chunk, 1u);
+  // When it comes, the waiting chunks complete the snapshot.
+  auto done = fetch.on_chunk(peer, offer.chunk(1), 10);
+  ASSERT_TRUE(done);
+  const auto* complete = std::get_if<SnapshotFetch::Complete>(&*done);
+  ASSERT_NE(complete, nullptr);
+  EXPECT_EQ(complete->state, to_bytes("0123456789abcdef"));
 }
 
 TEST(SnapshotFetch, AForgedOrShortCertificateIsRefusedAndTheNextReplicaAsked) {

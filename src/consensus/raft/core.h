@@ -70,6 +70,7 @@ struct Config {
   bool TEST_commit_previous_term_entries = false;  // count old-term entries toward commit
   bool TEST_skip_conflict_truncation = false;      // overwrite a conflict, keep the rest
   bool TEST_read_without_quorum = false;           // serve ReadIndex reads unconfirmed
+  bool TEST_commit_waits_for_all = false;          // commit only what every voter holds
 };
 
 // What a restarted replica recovered from disk.

@@ -152,11 +152,15 @@ void Core::maybe_advance_commit() {
   for (;;) {
     // The highest index a quorum holds (in both configurations while joint),
     // the leader's own log counted only as far as it is durable.
-    LogIndex n = membership().quorum_index([this](NodeId v) {
+    const auto held = [this](NodeId v) {
       if (v == config_.id) return durable_;
       const auto p = progress_.find(v);
       return p != progress_.end() ? p->second.match : LogIndex{0};
-    });
+    };
+    LogIndex n = membership().quorum_index(held);
+    if (config_.TEST_commit_waits_for_all) {
+      for (NodeId v : membership().voters) n = std::min(n, held(v));
+    }
     n = std::min(n, last_index());
     // Only entries of the current term are committed by counting (§5.4.2);
     // earlier ones commit with them. Terms only grow along the log, so if
