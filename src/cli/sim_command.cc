@@ -95,15 +95,20 @@ int run_bft_sim(const SimArgs& a) {
   const int n = a.replicas.value_or(4);
   Result<sim::Outage> outage = parse_outage(a);
   if (!outage) return report(outage.error());
-  if (!a.planted_bug.empty() && a.planted_bug != "rotation-ignores-reputation") {
+  const std::optional<sim::BftPlantedBug> bug =
+      sim::bft_planted_bug_from_name(a.planted_bug.empty() ? "none" : a.planted_bug);
+  if (!bug) {
     return report(Error(ErrorCode::kInvalidArgument,
                         "unknown bft --planted-bug '" + a.planted_bug +
-                            "' (rotation-ignores-reputation)"));
+                            "' (rotation-ignores-reputation, readmits-silent, "
+                            "install-keeps-core-schedule)"));
   }
   if (*outage != sim::Outage::kNone) {
-    if (n < 4) return report(Error(ErrorCode::kInvalidArgument, "byzantine mode needs 4 or more replicas"));
+    if (n < 4) {
+      return report(Error(ErrorCode::kInvalidArgument, "byzantine mode needs 4 or more replicas"));
+    }
     sim::BftSimOptions o = sim::bft_service_options(a.seed, n, *outage);
-    o.TEST_rotation_ignores_reputation = !a.planted_bug.empty();
+    o.TEST_bug = *bug;
     return run_service(a, o, (n - 1) / 3, sim::run_bft_sim, sim::check_bft_service);
   }
   sim::BftSimOptions o = sim::random_bft_mix(a.seed, n);
@@ -137,6 +142,7 @@ int run_bft_sim(const SimArgs& a) {
     return report(
         Error(ErrorCode::kInvalidArgument, "--byzantine must be between 0 and replicas-1"));
   }
+  o.TEST_bug = *bug;
   if (a.ticks != 0) o.safety_ms = a.ticks * 10;
   if (a.blocks_kept) o.blocks_kept = *a.blocks_kept;
   if (a.outage_ms != 0) o.outage_ms = a.outage_ms;
@@ -234,16 +240,19 @@ void add_sim_commands(CLI::App& app, std::function<int()>& run) {
                   "bft: once, an honest replica goes down this long while the others go on");
   sim->add_option("--unavailable-as", args->unavailable_as,
                   "Service check: take f replicas (drawn from the seed) out for the whole fault "
-                  "phase as crash, pause (SIGSTOP: messages held) or partition, with no other "
-                  "fault, and report the calls served meanwhile and the longest call");
+                  "phase as crash, pause (SIGSTOP: messages held), partition, or pause-in-turn "
+                  "(another f paused in each third), with no other fault, and report the calls "
+                  "served meanwhile, the longest call and the failed rounds led by a replica out");
   sim->add_option("--unavailable", args->unavailable,
                   "Service check: how many replicas are out (default f)");
   sim->add_flag("--service", args->service,
                 "Service check: also run the seed without the outage and require at least 60% "
-                "of its calls and no call longer than its longest plus the protocol's bound");
+                "of its calls, no call longer than its longest plus the protocol's bound and "
+                "(bft) at most 2 failed rounds led by a replica out");
   sim->add_option("--planted-bug", args->planted_bug,
-                  "Service check, test-only: rotation-ignores-reputation (bft) or "
-                  "commit-waits-for-all (raft), bugs the check must catch");
+                  "Test-only bugs the checks must catch: rotation-ignores-reputation, "
+                  "readmits-silent, install-keeps-core-schedule (bft) or commit-waits-for-all "
+                  "(raft, service check)");
   sim->add_option("--ticks", args->ticks,
                   "Length of the fault phase in 10 ms ticks (default 1000), then faults stop");
   sim->add_option("--faults", args->faults,

@@ -414,6 +414,12 @@ void BftReplica::drive() {
     out_.messages.push_back({m.to, bft::encode_envelope({id(), m.to, std::move(m.body)})});
   }
   for (const bft::Block& b : ready.committed) apply(b, /*replaying=*/false);
+  // Invariant: with every block the core committed applied, the rotation
+  // the core follows is the one the applied state records (and checkpoints
+  // certify). A replica whose two differ computes other leaders than its
+  // peers with the same certified state: it refuses honest proposals and
+  // sends its votes astray.
+  if (!ready.committed.empty()) PHALANX_ASSERT(core_->schedule() == schedule_);
   if (Status kept = absorb_checkpoints(); !kept) failure_ = std::move(kept).error();
   for (const bft::EquivocationProof& p : ready.evidence) {
     if (hooks_.evidence) hooks_.evidence(p);
@@ -473,7 +479,7 @@ bool BftReplica::may_execute(const consensus::ClientRequest& req) const {
 void BftReplica::apply(const bft::Block& block, bool replaying) {
   ++height_;
   schedule_.on_commit(block);
-  if (hooks_.committed) hooks_.committed(block, height_);
+  if (hooks_.committed) hooks_.committed(block, height_, schedule_.last_failed());
   app_->begin_block(height_);
   for (const consensus::ClientRequest& req : block.requests) {
     ++applied_index_;
@@ -717,7 +723,9 @@ Status BftReplica::install(bft::SnapshotFetch::Complete done) {
   PHALANX_TRY(compact_voted(state->tip.round));
   (void)checkpoints_.add_certificate(cert);
   ++snapshots_installed_;
-  core_->install(std::move(state->tip), std::move(state->schedule));
+  core_->install(std::move(state->tip), options_.TEST_install_keeps_core_schedule
+                                           ? core_->schedule()
+                                           : std::move(state->schedule));
   if (hooks_.installed) hooks_.installed(cert);
   return {};
 }

@@ -32,6 +32,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <span>
 
 #include "consensus/bft/core.h"
 #include "consensus/common/client_reply.h"
@@ -61,6 +62,9 @@ struct BftReplicaOptions {
   bft::SnapshotFetch::Options fetch = {};
   // Snapshot chunks served per tick, to all peers together.
   std::uint32_t snapshot_chunks_per_tick = 16;
+  // Planted bug (simulator only): an installed snapshot's leader schedule is
+  // not handed to the core, which keeps following the rotation it had.
+  bool TEST_install_keeps_core_schedule = false;
 };
 
 // Observers for checkers, traces and logs.
@@ -69,7 +73,10 @@ struct BftReplicaHooks {
   // also those replayed from the WAL on restart: a block made durable just
   // before the replica stopped on an I/O error is reported once it comes back
   // (found by the simulator, seed 34: height 4 durable, never reported).
-  std::function<void(const bft::Block&, std::uint64_t height)> committed;
+  // `failed_leaders`: the leaders of the failed rounds just before it.
+  std::function<void(const bft::Block&, std::uint64_t height,
+                     std::span<const NodeId> failed_leaders)>
+      committed;
   // Every committed request as it is applied; `executed` is false for a
   // retry answered from the session cache and for a refused command.
   std::function<void(const consensus::ClientRequest&, bool executed)> applied;

@@ -64,6 +64,8 @@ Cluster::Cluster(const BftSimOptions& options)
     client.address = NodeId{kClientBase + id.value()};
     clients_.push_back(std::move(client));
   }
+  outages_ = OutageSchedule(o_.unavailable_as, o_.seed, ids_, o_.unavailable, service_.from_ms(),
+                            service_.to_ms());
 }
 
 BftSimReport Cluster::run() {
@@ -76,9 +78,7 @@ BftSimReport Cluster::run() {
   const std::uint64_t drain_at = heal_at + o_.liveness_ms;
   const std::uint64_t end = drain_at + kDrainMs;
   for (now_ = 0; now_ < end && !violation_; ++now_) {
-    if (now_ == service_.from_ms() && o_.unavailable_as != Outage::kNone) {
-      begin_unavailability();
-    }
+    if (o_.unavailable_as != Outage::kNone) step_unavailability();
     if (now_ == heal_at) heal_everything();
     if (now_ == drain_at) check_liveness();
     release_delayed();
@@ -129,14 +129,22 @@ void Cluster::start(Node& n) {
   options.checkpoint_interval = o_.checkpoint_interval;
   options.snapshot_chunk_bytes = kSnapshotChunkBytes;
   options.bft.committed_blocks_kept = o_.blocks_kept;
-  if (o_.TEST_rotation_ignores_reputation) {
-    options.bft.schedule.failures_to_skip = std::numeric_limits<std::size_t>::max();
-    options.bft.schedule.absent_skipped = false;
+  switch (o_.TEST_bug) {
+    case BftPlantedBug::kNone: break;
+    case BftPlantedBug::kRotationIgnoresReputation:
+      options.bft.schedule.failures_to_skip = std::numeric_limits<std::size_t>::max();
+      options.bft.schedule.absent_skipped = false;
+      break;
+    case BftPlantedBug::kReadmitsSilent: options.bft.schedule.absent_skipped = false; break;
+    case BftPlantedBug::kInstallKeepsCoreSchedule:
+      options.TEST_install_keeps_core_schedule = true;
+      break;
   }
   node::BftReplicaHooks hooks;
   if (n.honest()) {
-    hooks.committed = [this, id = n.id](const bft::Block& b, std::uint64_t height) {
-      on_commit(id, b, height);
+    hooks.committed = [this, id = n.id](const bft::Block& b, std::uint64_t height,
+                                        std::span<const NodeId> failed_leaders) {
+      on_commit(id, b, height, failed_leaders);
     };
     hooks.applied = [this, id = n.id](const consensus::ClientRequest& r, bool executed) {
       on_apply(id, r, executed);
@@ -470,19 +478,26 @@ void Cluster::inject_disk_fault() {
   ++disk_faults_;
 }
 
-void Cluster::begin_unavailability() {
-  unavailable_ = pick_unavailable(o_.seed, ids_, o_.unavailable);
-  for (NodeId id : unavailable_) {
+void Cluster::step_unavailability() {
+  std::optional<std::vector<NodeId>> out = outages_.starting(now_);
+  if (!out) return;
+  for (NodeId id : out_now_) resume(node(id));
+  silent_failures_.clear();
+  out_now_ = std::move(*out);
+  for (NodeId id : out_now_) {
+    if (std::find(unavailable_.begin(), unavailable_.end(), id) == unavailable_.end()) {
+      unavailable_.push_back(id);
+    }
     Node& n = node(id);
-    trace(fmt::format("node {} unavailable until the heal ({})", id.value(),
-                      outage_name(o_.unavailable_as)));
+    trace(fmt::format("node {} unavailable ({})", id.value(), outage_name(o_.unavailable_as)));
     switch (o_.unavailable_as) {
       case Outage::kNone: break;
       case Outage::kCrash:
         if (n.up) crash(n, false, "unavailable");
         n.down_until = o_.safety_ms;
         break;
-      case Outage::kPause: n.paused = true; break;
+      case Outage::kPause:
+      case Outage::kPauseInTurn: n.paused = true; break;
       case Outage::kPartition: {
         std::vector<NodeId> others = ids_;
         for (const Client& c : clients_) others.push_back(c.address);
@@ -493,19 +508,22 @@ void Cluster::begin_unavailability() {
   }
 }
 
+void Cluster::resume(Node& n) {
+  if (!n.paused) return;
+  n.paused = false;
+  trace(fmt::format("node {} resumes ({} messages held)", n.id.value(), n.held.size()));
+  std::deque<SimNetwork<Wire>::Delivery> held = std::move(n.held);
+  n.held.clear();
+  for (SimNetwork<Wire>::Delivery& d : held) deliver(d);
+}
+
 void Cluster::heal_everything() {
   trace("faults stop: heal, restart everything (the liars keep lying)");
   for (const Client& c : clients_) {
     if (c.pending) service_.still_pending(c.pending->invoked_at);
   }
-  for (Node& n : nodes_) {
-    if (!n.paused) continue;
-    n.paused = false;
-    trace(fmt::format("node {} resumes ({} messages held)", n.id.value(), n.held.size()));
-    std::deque<SimNetwork<Wire>::Delivery> held = std::move(n.held);
-    n.held.clear();
-    for (SimNetwork<Wire>::Delivery& d : held) deliver(d);
-  }
+  for (Node& n : nodes_) resume(n);
+  out_now_.clear();
   net_.heal();
   net_.set_faults({});
   partition_until_ = 0;
@@ -520,7 +538,8 @@ void Cluster::heal_everything() {
   heal_height_ = committed_.size();
 }
 
-void Cluster::on_commit(NodeId id, const bft::Block& b, std::uint64_t height) {
+void Cluster::on_commit(NodeId id, const bft::Block& b, std::uint64_t height,
+                        std::span<const NodeId> failed_leaders) {
   ++checks_;
   for (const bft::Accusation& a : b.accusations) {
     if (node(a.accused()).honest()) {
@@ -546,6 +565,13 @@ void Cluster::on_commit(NodeId id, const bft::Block& b, std::uint64_t height) {
   }
   committed_.emplace_back(block, id);
   committed_round_.push_back(b.round.value());
+  // The service check: failed rounds led by a replica that is out now.
+  if (!service_.inside(now_)) return;
+  for (NodeId leader : failed_leaders) {
+    if (std::find(out_now_.begin(), out_now_.end(), leader) != out_now_.end()) {
+      service_.silent_leader_failed(++silent_failures_[leader]);
+    }
+  }
 }
 
 void Cluster::on_certified(NodeId id, const bft::CheckpointCert& c) {

@@ -54,6 +54,22 @@ inline constexpr std::uint8_t kAdversaryMax = 11;
 // and inclusion proofs, which they verify).
 enum class SimApp : std::uint8_t { kKv, kEvidence };
 
+// Bugs planted (test-only) to show that the checks catch them.
+enum class BftPlantedBug : std::uint8_t {
+  kNone,
+  // The leader rotation ignores reputation (plain round-robin): a silent
+  // replica keeps its slot (the service check's ratio).
+  kRotationIgnoresReputation,
+  // A silent replica is skipped only until its failures leave the window,
+  // then leads (and fails) again (the service check's failed rounds).
+  kReadmitsSilent,
+  // A replica that installs a snapshot keeps its core's old leader
+  // schedule, diverging from its peers (BftReplica's schedule invariant).
+  kInstallKeepsCoreSchedule,
+};
+[[nodiscard]] const char* planted_bug_name(BftPlantedBug bug);
+[[nodiscard]] std::optional<BftPlantedBug> bft_planted_bug_from_name(const std::string& name);
+
 struct BftSimOptions {
   std::uint64_t seed = 1;
   SimApp app = SimApp::kKv;
@@ -82,9 +98,7 @@ struct BftSimOptions {
   // for the whole fault phase, the way `unavailable_as` says.
   Outage unavailable_as = Outage::kNone;
   int unavailable = 0;
-  // Planted bug for the service check: the leader rotation ignores
-  // reputation (plain round-robin), so a silent replica keeps leading.
-  bool TEST_rotation_ignores_reputation = false;
+  BftPlantedBug TEST_bug = BftPlantedBug::kNone;
   bool mix_from_seed = false;  // set by random_bft_mix
 
   // The `phalanx sim --protocol bft` command line that replays this run.

@@ -192,14 +192,18 @@ class Cluster {
   // ---- Faults (on honest replicas and the network) ----
 
   void inject_faults();
-  // Takes the service check's replicas out (sim/service.h).
-  void begin_unavailability();
+  // Takes the service check's replicas out (sim/service.h) when the window
+  // or (kPauseInTurn) a turn in it starts, resuming the previous turn's.
+  void step_unavailability();
+  // Delivers what a paused replica was sent meanwhile and ticks it again.
+  void resume(Node& n);
   void heal_everything();
 
   // ---- Checks ----
 
   // Agreement: one block per height among honest replicas.
-  void on_commit(NodeId id, const bft::Block& b, std::uint64_t height);
+  void on_commit(NodeId id, const bft::Block& b, std::uint64_t height,
+                 std::span<const NodeId> failed_leaders);
 
   // Validity: only client-signed requests execute, each at most once per replica.
   void on_apply(NodeId id, const consensus::ClientRequest& r, bool executed);
@@ -257,6 +261,9 @@ class Cluster {
   bool outage_done_ = false;
   std::optional<NodeId> outage_node_;  // down for the outage, not restarted yet
   std::vector<NodeId> unavailable_;    // the service check's replicas, once out
+  std::vector<NodeId> out_now_;        // of those, the ones out now
+  OutageSchedule outages_;
+  std::map<NodeId, std::uint64_t> silent_failures_;  // failed rounds led while out, this turn
   ServiceWindow service_;
   std::uint64_t outage_lag_ = 0;
   std::uint64_t chunks_served_ = 0;

@@ -72,6 +72,24 @@ BftSimOptions random_bft_mix(std::uint64_t seed, int replicas) {
   return o;
 }
 
+const char* planted_bug_name(BftPlantedBug bug) {
+  switch (bug) {
+    case BftPlantedBug::kNone: return "none";
+    case BftPlantedBug::kRotationIgnoresReputation: return "rotation-ignores-reputation";
+    case BftPlantedBug::kReadmitsSilent: return "readmits-silent";
+    case BftPlantedBug::kInstallKeepsCoreSchedule: return "install-keeps-core-schedule";
+  }
+  return "unknown";
+}
+
+std::optional<BftPlantedBug> bft_planted_bug_from_name(const std::string& name) {
+  for (BftPlantedBug b : {BftPlantedBug::kNone, BftPlantedBug::kRotationIgnoresReputation,
+                          BftPlantedBug::kReadmitsSilent, BftPlantedBug::kInstallKeepsCoreSchedule}) {
+    if (name == planted_bug_name(b)) return b;
+  }
+  return std::nullopt;
+}
+
 std::string BftSimOptions::command() const {
   std::string cmd =
       fmt::format("phalanx sim --protocol bft --seed {} --replicas {}", seed, replicas);
@@ -91,7 +109,9 @@ std::string BftSimOptions::command() const {
     cmd += fmt::format(" --unavailable {} --unavailable-as {}", unavailable,
                        outage_name(unavailable_as));
   }
-  if (TEST_rotation_ignores_reputation) cmd += " --planted-bug rotation-ignores-reputation";
+  if (TEST_bug != BftPlantedBug::kNone) {
+    cmd += fmt::format(" --planted-bug {}", planted_bug_name(TEST_bug));
+  }
   return cmd;
 }
 

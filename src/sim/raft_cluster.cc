@@ -157,9 +157,7 @@ class Cluster {
     const std::uint64_t drain_at = heal_at + o_.liveness_ms;
     const std::uint64_t end = drain_at + kDrainMs;
     for (now_ = 0; now_ < end && !checker_.violation() && !checker_violation_; ++now_) {
-      if (now_ == service_.from_ms() && o_.unavailable_as != Outage::kNone) {
-        begin_unavailability();
-      }
+      if (o_.unavailable_as != Outage::kNone) step_unavailability();
       if (now_ == heal_at) heal_everything();
       if (now_ == drain_at) check_liveness();
       for (auto& d : net_.due(now_)) deliver(d);
@@ -557,23 +555,35 @@ class Cluster {
     }
   }
 
-  void begin_unavailability() {
-    std::vector<NodeId> voters;
-    for (const Replica& r : replicas_) {
-      if (r.slot == Slot::kActive) voters.push_back(r.id);
+  // Takes the service check's replicas out when the window or (in turn) a
+  // turn in it starts, resuming the previous turn's.
+  void step_unavailability() {
+    if (now_ == service_.from_ms()) {
+      std::vector<NodeId> voters;
+      for (const Replica& r : replicas_) {
+        if (r.slot == Slot::kActive) voters.push_back(r.id);
+      }
+      outages_ = OutageSchedule(o_.unavailable_as, o_.seed, voters, o_.unavailable,
+                                service_.from_ms(), service_.to_ms());
     }
-    unavailable_ = pick_unavailable(o_.seed, voters, o_.unavailable);
-    for (NodeId id : unavailable_) {
+    std::optional<std::vector<NodeId>> out = outages_.starting(now_);
+    if (!out) return;
+    for (NodeId id : out_now_) resume(replica(id));
+    out_now_ = std::move(*out);
+    for (NodeId id : out_now_) {
+      if (std::find(unavailable_.begin(), unavailable_.end(), id) == unavailable_.end()) {
+        unavailable_.push_back(id);
+      }
       Replica& r = replica(id);
-      trace(fmt::format("node {} unavailable until the heal ({})", id.value(),
-                        outage_name(o_.unavailable_as)));
+      trace(fmt::format("node {} unavailable ({})", id.value(), outage_name(o_.unavailable_as)));
       switch (o_.unavailable_as) {
         case Outage::kNone: break;
         case Outage::kCrash:
           if (r.up) crash(r, false, "unavailable");
           r.down_until = o_.safety_ms;
           break;
-        case Outage::kPause: r.paused = true; break;
+        case Outage::kPause:
+        case Outage::kPauseInTurn: r.paused = true; break;
         case Outage::kPartition: {
           std::vector<NodeId> others;
           for (const Replica& other : replicas_) others.push_back(other.id);
@@ -585,19 +595,23 @@ class Cluster {
     }
   }
 
+  // Delivers what a paused replica was sent meanwhile and ticks it again.
+  void resume(Replica& r) {
+    if (!r.paused) return;
+    r.paused = false;
+    trace(fmt::format("node {} resumes ({} messages held)", r.id.value(), r.held.size()));
+    std::deque<SimNetwork<Wire>::Delivery> held = std::move(r.held);
+    r.held.clear();
+    for (SimNetwork<Wire>::Delivery& d : held) deliver(d);
+  }
+
   void heal_everything() {
     trace("faults stop: heal, restart everything");
     for (const Client& c : clients_) {
       if (c.pending) service_.still_pending(c.pending->invoked_at);
     }
-    for (Replica& r : replicas_) {
-      if (!r.paused) continue;
-      r.paused = false;
-      trace(fmt::format("node {} resumes ({} messages held)", r.id.value(), r.held.size()));
-      std::deque<SimNetwork<Wire>::Delivery> held = std::move(r.held);
-      r.held.clear();
-      for (SimNetwork<Wire>::Delivery& d : held) deliver(d);
-    }
+    for (Replica& r : replicas_) resume(r);
+    out_now_.clear();
     net_.heal();
     net_.set_faults({});
     partition_until_ = 0;
@@ -729,6 +743,8 @@ class Cluster {
   std::uint64_t compact_retain_ = 0;
   std::uint32_t chunk_bytes_ = 0;
   std::vector<NodeId> unavailable_;  // the service check's replicas, once out
+  std::vector<NodeId> out_now_;      // of those, the ones out now
+  OutageSchedule outages_;
   ServiceWindow service_;
 };
 

@@ -33,7 +33,11 @@ enum class Outage : std::uint8_t {
   kCrash,      // killed; restarted at the heal
   kPause,      // SIGSTOP: no ticks, messages to it held and delivered at the heal
   kPartition,  // cut off from every replica and client
+  // Paused one set after another: the window in kTurns parts, each pausing
+  // f other replicas (the one before resumes; byzantine mode only).
+  kPauseInTurn,
 };
+inline constexpr std::uint64_t kTurns = 3;
 [[nodiscard]] const char* outage_name(Outage o);
 [[nodiscard]] std::optional<Outage> outage_from_name(const std::string& name);
 
@@ -45,10 +49,38 @@ enum class Outage : std::uint8_t {
 // keep about three quarters of the baseline; a steady stall keeps a fifth.
 inline constexpr double kServiceRatioMin = 0.6;
 
+// Byzantine mode: the failed rounds a replica may lead while it is out, per
+// outage (per turn with kPauseInTurn), before the rotation skips it. Its
+// first slot fails; the failure counts for the rotation 3 rounds later
+// (ScheduleOptions::lag), so with f = 2 of 7 out a second slot may come
+// first. A rotation that re-admits a silent replica fails it again and again.
+inline constexpr std::uint64_t kSilentLeaderFailuresMax = 2;
+
 // The replicas taken out: `count` distinct ids of `ids`, drawn from `seed`
 // on a stream of their own (the run's own draws are not shifted).
 [[nodiscard]] std::vector<NodeId> pick_unavailable(std::uint64_t seed,
                                                    const std::vector<NodeId>& ids, int count);
+
+// Who is out when: at the window's start `count` replicas drawn from the
+// seed, or (kPauseInTurn) at the start of each of kTurns equal parts of the
+// window the next `count` of an order drawn from the seed.
+class OutageSchedule {
+ public:
+  OutageSchedule() = default;
+  OutageSchedule(Outage as, std::uint64_t seed, std::vector<NodeId> ids, int count,
+                 std::uint64_t from_ms, std::uint64_t to_ms);
+
+  // The replicas out from `now_ms` on if a turn starts then (those out
+  // before come back), else nullopt.
+  [[nodiscard]] std::optional<std::vector<NodeId>> starting(std::uint64_t now_ms) const;
+
+ private:
+  Outage as_ = Outage::kNone;
+  std::vector<NodeId> order_;
+  int count_ = 0;
+  std::uint64_t from_ms_ = 0;
+  std::uint64_t turn_ms_ = 1;
+};
 
 class ServiceWindow {
  public:
@@ -60,19 +92,26 @@ class ServiceWindow {
   // At the window's end: a call still pending since `invoked_ms` counts as
   // taking at least until then.
   void still_pending(std::uint64_t invoked_ms);
+  // A replica out for the outage (or its turn) has now led `count` failed
+  // rounds in it.
+  void silent_leader_failed(std::uint64_t count);
 
   [[nodiscard]] std::uint64_t from_ms() const { return from_ms_; }
   [[nodiscard]] std::uint64_t to_ms() const { return to_ms_; }
   [[nodiscard]] std::uint64_t completed() const { return completed_; }
   [[nodiscard]] std::uint64_t call_ms_max() const { return call_ms_max_; }
-
- private:
+  // The most failed rounds one replica led while out (byzantine mode).
+  [[nodiscard]] std::uint64_t silent_leader_failures_max() const {
+    return silent_leader_failures_max_;
+  }
   [[nodiscard]] bool inside(std::uint64_t ms) const { return ms >= from_ms_ && ms < to_ms_; }
 
+ private:
   std::uint64_t from_ms_ = 0;
   std::uint64_t to_ms_ = 0;
   std::uint64_t completed_ = 0;
   std::uint64_t call_ms_max_ = 0;
+  std::uint64_t silent_leader_failures_max_ = 0;
 };
 
 // "  outage: replicas [2] out (pause) from 300 to 3000 ms: ...", for a run's summary.
@@ -85,6 +124,7 @@ struct ServiceVerdict {
   std::uint64_t baseline_call_ms_max = 0;
   std::uint64_t outage_call_ms_max = 0;
   std::uint64_t call_ms_bound = 0;  // baseline's longest call + the protocol's bound
+  std::uint64_t silent_leader_failures_max = 0;
   std::optional<std::string> violation;
 
   [[nodiscard]] bool ok() const { return !violation.has_value(); }

@@ -18,9 +18,15 @@ constexpr std::uint64_t kSeedShare = 5;
 constexpr std::uint64_t kSeedShare = 1;
 #endif
 
+// A seed whose replica down for 5 s catches up by installing a snapshot.
+constexpr std::uint64_t kInstallSeed = 1;
+
+// Outage::kPauseInTurn is not among them yet: with replicas of 4 paused one
+// after another for 0.9 s each the cluster keeps 39-64% of its calls
+// (docs/protocol-bft.md, "Known limits").
 constexpr Outage kKinds[] = {Outage::kCrash, Outage::kPause, Outage::kPartition};
 
-Outage kind_of(std::uint64_t seed) { return kKinds[seed % 3]; }
+Outage kind_of(std::uint64_t seed) { return kKinds[seed % std::size(kKinds)]; }
 
 TEST(ServiceSimulation, CrashModeServesWithFSilent) {
   for (int replicas : {3, 5}) {
@@ -32,9 +38,19 @@ TEST(ServiceSimulation, CrashModeServesWithFSilent) {
   }
 }
 
+// One of four out (crashed, paused or cut off): the cluster keeps serving, and a replica out leads at most
+// kSilentLeaderFailuresMax failed rounds before the rotation skips it.
 TEST(ServiceSimulation, ByzantineModeServesWithOneOfFourSilent) {
-  for (std::uint64_t seed : sim_seeds(12 / kSeedShare)) {
+  for (std::uint64_t seed : sim_seeds(16 / kSeedShare)) {
     const BftSimOptions o = bft_service_options(seed, 4, kind_of(seed));
+    const ServiceVerdict v = check_bft_service(o);
+    ASSERT_TRUE(v.ok()) << v.summary() << "\n  reproduce: " << o.command() << " --service";
+  }
+}
+
+TEST(ServiceSimulation, ByzantineModeServesWithTwoOfSevenSilent) {
+  for (std::uint64_t seed : sim_seeds(4 / kSeedShare)) {
+    const BftSimOptions o = bft_service_options(seed, 7, kind_of(seed));
     const ServiceVerdict v = check_bft_service(o);
     ASSERT_TRUE(v.ok()) << v.summary() << "\n  reproduce: " << o.command() << " --service";
   }
@@ -44,10 +60,37 @@ TEST(ServiceSimulation, ByzantineModeServesWithOneOfFourSilent) {
 // silent replica: a round timeout every n rounds, a fifth of the service.
 TEST(ServiceSimulationPlantedBugs, RotationThatIgnoresReputation) {
   BftSimOptions o = bft_service_options(1, 4, Outage::kPause);
-  o.TEST_rotation_ignores_reputation = true;
+  o.TEST_bug = BftPlantedBug::kRotationIgnoresReputation;
   const ServiceVerdict v = check_bft_service(o);
   EXPECT_FALSE(v.ok()) << v.summary();
   EXPECT_LT(v.ratio(), kServiceRatioMin) << v.summary();
+}
+
+// A rotation that skips a silent replica only until its failed round
+// leaves the window lets it lead, and fail, again and again.
+TEST(ServiceSimulationPlantedBugs, ReputationThatReadmitsASilentReplica) {
+  BftSimOptions o = bft_service_options(1, 4, Outage::kPause);
+  o.TEST_bug = BftPlantedBug::kReadmitsSilent;
+  const ServiceVerdict v = check_bft_service(o);
+  EXPECT_FALSE(v.ok()) << v.summary();
+  EXPECT_GT(v.silent_leader_failures_max, kSilentLeaderFailuresMax) << v.summary();
+}
+
+// A replica that installs a snapshot but keeps its core's old schedule
+// computes other leaders than its peers: the replica's invariant (the
+// core follows the schedule its applied state records) stops it.
+TEST(ServiceSimulationPlantedBugs, ScheduleThatDivergesAfterASnapshotInstall) {
+  BftSimOptions o;
+  o.seed = kInstallSeed;
+  o.crash = o.partition = o.disk = false;
+  o.safety_ms = 6'000;
+  o.outage_ms = 5'000;
+  o.blocks_kept = 24;
+  const BftSimReport healthy = run_bft_sim(o);
+  ASSERT_TRUE(healthy.ok()) << healthy.summary(o);
+  ASSERT_GE(healthy.snapshots_installed, 1u) << healthy.summary(o);
+  o.TEST_bug = BftPlantedBug::kInstallKeepsCoreSchedule;
+  EXPECT_DEATH((void)run_bft_sim(o), "core_->schedule\\(\\) == schedule_");
 }
 
 // A leader that commits only what every voter holds commits nothing while

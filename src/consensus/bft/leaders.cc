@@ -114,6 +114,11 @@ void LeaderSchedule::on_commit(const Block& block) {
   last_round_ = block.round;
 }
 
+std::span<const NodeId> LeaderSchedule::last_failed() const {
+  if (recent_.empty()) return {};
+  return recent_.back().failed;
+}
+
 Bytes LeaderSchedule::present_bitmap(const std::vector<NodeId>& present) const {
   Bytes bitmap((replicas_.size() + 7) / 8, 0);
   for (NodeId id : present) {

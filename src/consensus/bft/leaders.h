@@ -34,6 +34,7 @@
 
 #include <deque>
 #include <map>
+#include <span>
 #include <vector>
 
 #include "consensus/bft/types.h"
@@ -75,6 +76,9 @@ class LeaderSchedule {
   [[nodiscard]] bool excluded(NodeId id) const { return excluded_.contains(id); }
   // The replicas round r may be led by, in rotation order.
   [[nodiscard]] std::vector<NodeId> candidates(Round round) const;
+  // The leaders of the failed rounds just before the last committed block
+  // (between its parent and it), oldest first; empty before any commit.
+  [[nodiscard]] std::span<const NodeId> last_failed() const;
 
   // Canonical encoding (part of a replica's checkpointed state).
   void encode(codec::Writer& w) const;
