@@ -243,7 +243,17 @@ void RaftReplica::drive_once() {
     const Status queued = queue_messages(std::move(votes));  // votes carry no snapshot data
     PHALANX_ASSERT(queued);
   }
+  const std::uint64_t installs_before = installs_;
   Status done = persist(ready);
+  if (done && installs_ != installs_before) {
+    // The step that installed a leader's snapshot may also carry chunks this
+    // replica sent while it led (a batch delivered after a pause, say); the
+    // install removed the snapshot they come from, and a leader of a newer
+    // term has replaced this one, so they are moot.
+    std::erase_if(ready.messages, [](const raft::Message& m) {
+      return std::holds_alternative<raft::InstallSnapshot>(m.body);
+    });
+  }
   if (done) done = queue_messages(std::move(ready.messages));
   if (done) {
     for (const raft::Entry& e : ready.committed) apply(e);

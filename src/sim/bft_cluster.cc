@@ -715,6 +715,7 @@ BftSimOptions bft_service_options(std::uint64_t seed, int replicas, Outage as) {
   o.clients = 4;
   o.unavailable_as = as;
   o.unavailable = as == Outage::kNone ? 0 : (replicas - 1) / 3;
+  if (as == Outage::kPauseInTurn) o.safety_ms = kPauseInTurnPhaseMs;
   return o;
 }
 

@@ -127,6 +127,12 @@ class Cluster {
       config_.entries_per_message_max = static_cast<std::uint32_t>(rng_.between(1, 4));
       config_.inflight_messages_max = static_cast<std::uint32_t>(rng_.between(1, 4));
     }
+    if (o_.unavailable_as != Outage::kNone) {
+      // A service run measures what ships: a replica back from a pause
+      // catches up with the node's batches, not one entry per round trip.
+      config_.entries_per_message_max = raft::Config{}.entries_per_message_max;
+      config_.inflight_messages_max = raft::Config{}.inflight_messages_max;
+    }
     config_.TEST_commit_previous_term_entries =
         o_.TEST_bug == PlantedBug::kCommitPreviousTermByCounting;
     config_.TEST_skip_conflict_truncation = o_.TEST_bug == PlantedBug::kSkipConflictTruncation;
@@ -756,7 +762,7 @@ RaftSimOptions raft_service_options(std::uint64_t seed, int replicas, Outage as)
   RaftSimOptions o;
   o.seed = seed;
   o.replicas = replicas;
-  o.safety_ms = 4'000;
+  o.safety_ms = as == Outage::kPauseInTurn ? kPauseInTurnPhaseMs : 4'000;
   o.liveness_ms = 3'000;
   o.crash = o.disk = o.partition = o.loss = o.duplicate = o.transfer = o.membership = false;
   o.batch = seed % 2 == 1;

@@ -38,6 +38,30 @@ TEST(ServiceSimulation, CrashModeServesWithFSilent) {
   }
 }
 
+// Replicas paused one set after another, f at a time, for 2.55 s each: a
+// leader paused costs an election, the replica back catches up, and the
+// cluster keeps serving across every turn.
+TEST(ServiceSimulation, CrashModeServesWithReplicasPausedInTurn) {
+  for (int replicas : {3, 5}) {
+    for (std::uint64_t seed : sim_seeds(30 / kSeedShare)) {
+      const RaftSimOptions o = raft_service_options(seed, replicas, Outage::kPauseInTurn);
+      const ServiceVerdict v = check_raft_service(o);
+      ASSERT_TRUE(v.ok()) << v.summary() << "\n  reproduce: " << o.command() << " --service";
+    }
+  }
+}
+
+// Seed 7 once stopped a replica: paused while it led and sent a snapshot, it
+// resumed into a batch that also installed the new leader's newer snapshot,
+// which removed the file its own queued chunks were still to be read from.
+TEST(ServiceSimulation, CrashModeRegressionSeeds) {
+  RaftSimOptions o = raft_service_options(7, 3, Outage::kPauseInTurn);
+  o.safety_ms = 4'000;
+  const RaftSimReport report = run_raft_sim(o);
+  EXPECT_TRUE(report.ok()) << report.summary(o);
+  EXPECT_GE(report.snapshots_installed, 1u) << report.summary(o);
+}
+
 // One of four out (crashed, paused or cut off): the cluster keeps serving, and a replica out leads at most
 // kSilentLeaderFailuresMax failed rounds before the rotation skips it.
 TEST(ServiceSimulation, ByzantineModeServesWithOneOfFourSilent) {
