@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "cli/layout.h"
+#include "cli/target.h"
 #include "loadgen/report.h"
 #include "phalanx/client.h"
 
@@ -312,25 +313,34 @@ void add_bench_command(CLI::App& app, std::function<int()>& run) {
       ->capture_default_str();
   cmd->add_option("--threads", o->threads,
                   "Event-loop threads the workers are shared out on (0: one per core)")
+      ->check(CLI::Range(0u, 1024u))
       ->capture_default_str();
   cmd->add_option("--mix", o->mix, "Operation weights: put:W,get:W,cas:W (cas: read, then cas)")
       ->capture_default_str();
   cmd->add_option("--distribution", o->distribution,
                   "Keys: distinct (never reused), uniform or zipfian over --keys")
       ->capture_default_str();
-  cmd->add_option("--keys", o->keys, "Key space of uniform and zipfian")->capture_default_str();
+  cmd->add_option("--keys", o->keys, "Key space of uniform and zipfian")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
+      ->capture_default_str();
   cmd->add_option("--value-bytes", o->value_bytes, "Value size")
       ->check(CLI::Range(std::size_t{1}, kv::kValueBytesMax))
       ->capture_default_str();
   cmd->add_option("--duration", o->duration, "Seconds measured (after the warm-up)")
+      ->check(CLI::Range(0.001, 86'400.0))
       ->capture_default_str();
   cmd->add_option("--ops", o->ops, "Stop after this many measured operations instead");
-  cmd->add_option("--warmup", o->warmup, "Seconds of load before measuring")->capture_default_str();
-  cmd->add_option("--prefix", o->prefix, "Key prefix")->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "Seconds of load before measuring")
+      ->check(CLI::Range(0.0, 86'400.0))
+      ->capture_default_str();
+  cmd->add_option("--prefix", o->prefix, "Key prefix")
+      ->check(key_prefix_check())
+      ->capture_default_str();
   cmd->add_option("--target", o->target, "Label for the results (default: the directory)");
   cmd->add_option("--json", o->json, "Write the results as JSON to this file (- for stdout)");
   cmd->add_option("--plot", o->plot, "Draw throughput and p50/p99 over time into this SVG file");
   cmd->add_option("--timeout-ms", o->timeout_ms, "A call fails after this long, retries included")
+      ->check(CLI::Range(std::uint64_t{1}, kTimeoutMsMax))
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the key and operation choices")
       ->capture_default_str();

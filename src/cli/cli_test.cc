@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "apps/kv/kv.h"
 #include "storage/data_dir.h"
 #include "storage/hard_state.h"
 #include "storage/posix_file_system.h"
@@ -90,6 +91,48 @@ TEST(Cli, SimRunsOneSeedAndReportsEveryCheck) {
   EXPECT_EQ(phalanx_cli("sim --protocol raft --seed 8 --replicas 3 --ticks 300").out, r.out);
   EXPECT_EQ(phalanx_cli("sim --faults bogus").exit_code, 1);
   EXPECT_EQ(phalanx_cli("sim --protocol pbft").exit_code, 1);
+}
+
+// What a careless user or an attacker types gets a message and an exit code,
+// never a signal: limits are checked where input enters (CLI11 for numbers,
+// the client library for keys and values), not asserted in the encoder.
+TEST(Cli, BadInputExitsWithAMessageNotASignal) {
+  testing::TempDir dir;
+  const std::string d = (dir.path() / "c").string();
+  ASSERT_EQ(phalanx_cli("cluster init --replicas 3 --base-port 27900 --dir " + d).exit_code, 0);
+  const std::string at = " --dir " + d + " --timeout-ms 300";
+  const std::string long_key(kv::kKeyBytesMax + 1, 'k');
+  const std::string big_value(kv::kValueBytesMax + 1, 'v');
+  const struct {
+    std::string args;
+    std::string says;
+  } cases[] = {
+      {"kv put " + long_key + " v" + at, "the key is 1025 bytes; at most 1024"},
+      {"kv put k " + big_value + at, "the value is 65537 bytes; at most 65536"},
+      {"kv put \"$(printf '\\377\\376')\" v" + at, "the key is not valid UTF-8"},
+      {"kv cas k v --expect " + big_value + at, "the expected value is 65537 bytes"},
+      {"kv range a \"$(printf '\\303')\"" + at, "the range end is not valid UTF-8"},
+      {"kv load --count 1 --value-bytes 1048576 --out /dev/null" + at, "--value-bytes"},
+      {"kv load --count 1 --value-bytes -1 --out /dev/null" + at, "--value-bytes"},
+      {"kv load --count -1 --out /dev/null" + at, "--count: must not be negative"},
+      {"kv load --prefix " + long_key + " --out /dev/null" + at, "--prefix: at most"},
+      {"kv range --limit -3" + at, "--limit: must not be negative"},
+      {"kv get k --dir " + d + " --timeout-ms -5", "--timeout-ms"},
+      {"bench --duration -1 --dir " + d, "--duration"},
+      {"bench --threads 100000 --dir " + d, "--threads"},
+      {"cluster init --base-port 0 --dir " + d + "2", "--base-port"},
+      {"cluster init --base-port 65500 --replicas 4 --dir " + d + "2", "the ports run past 65535"},
+      {"sim --seed -1", "--seed: must not be negative"},
+      {"evidence submit h nan" + at, "must be a number of nats"},
+      {"evidence submit " + std::string(200, 'h') + " 1" + at, "at most 128 bytes"},
+      {"evidence configure --prior inf" + at, "--prior must be a number of nats"},
+  };
+  for (const auto& c : cases) {
+    const CliResult r = phalanx_cli(c.args);
+    EXPECT_EQ(r.signal, 0) << c.args << "\n" << r.out;
+    EXPECT_GT(r.exit_code, 0) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.says), std::string::npos) << c.args << "\n" << r.out;
+  }
 }
 
 TEST(Cli, InspectOfAMissingPathFails) {

@@ -91,7 +91,9 @@ int run_init(const InitOptions& o) {
     return report(Error(ErrorCode::kInvalidArgument,
                         "--app evidence runs on the byzantine log: add --mode byzantine"));
   }
-  const std::uint16_t admin_base = o.admin_base_port.value_or(o.base_port + 100);
+  // Not value_or: that would narrow base-port + 100 back to 16 bits.
+  const std::uint32_t admin_base =
+      o.admin_base_port ? std::uint32_t{*o.admin_base_port} : o.base_port + 100u;
   if (o.base_port + o.replicas > 65536 || admin_base + o.replicas > 65536) {
     return report(Error(ErrorCode::kInvalidArgument, "the ports run past 65535"));
   }
@@ -495,14 +497,18 @@ void add_cluster_commands(CLI::App& app, std::function<int()>& run) {
   init_cmd->add_option("--mode", init->mode, "crash (Raft, n = 2f+1) or byzantine (BFT, n >= 3f+1)")
       ->check(CLI::IsMember({"crash", "byzantine"}))
       ->capture_default_str();
-  init_cmd->add_option("--replicas", init->replicas, "Number of replicas")->capture_default_str();
+  init_cmd->add_option("--replicas", init->replicas, "Number of replicas")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   init_cmd->add_option("--quorum-ratio", init->quorum_ratio,
                        "Byzantine mode: raise q to at least ratio*n (e.g. 0.75), trading "
                        "liveness for safety margin");
   init_cmd->add_option("--base-port", init->base_port, "Replica N listens on base-port + N - 1")
+      ->check(CLI::Range(1, 65535))
       ->capture_default_str();
   init_cmd->add_option("--admin-base-port", init->admin_base_port,
-                       "Replica N's admin HTTP port is this + N - 1 (default base-port + 100)");
+                       "Replica N's admin HTTP port is this + N - 1 (default base-port + 100)")
+      ->check(CLI::Range(1, 65535));
   init_cmd->add_option("--host", init->host, "Address the replicas listen on")
       ->capture_default_str();
   init_cmd->add_option("--clients", init->clients, "Client identities to create")

@@ -100,6 +100,17 @@ struct Overrides {
   std::optional<std::uint32_t> trim, min_sources, items_per_block, hypotheses_max;
   std::optional<bool> weighted;
 
+  // kInvalidArgument if a ratio given is no number nats() can hold.
+  [[nodiscard]] Status check() const {
+    for (const auto& [what, n] : {std::pair{"--resolution", resolution},
+                                  {"--ratio-bound", ratio_bound},
+                                  {"--source-clip", source_clip},
+                                  {"--prior", prior}}) {
+      if (n) PHALANX_TRY(evidence::check_nats(what, *n));
+    }
+    return {};
+  }
+
   [[nodiscard]] evidence::EvidenceConfig apply(evidence::EvidenceConfig c) const {
     if (resolution) c.resolution = evidence::nats(*resolution);
     if (ratio_bound) c.ratio_bound = evidence::nats(*ratio_bound);
@@ -138,7 +149,10 @@ void add_evidence_commands(CLI::App& app, std::function<int()>& run) {
     run = [t, hypothesis, llr] {
       return with_evidence(
           *t,
-          [&](client::EvidenceClient& c) { return c.submit(*hypothesis, evidence::nats(*llr)); },
+          [&](client::EvidenceClient& c) -> Result<EvidenceReply> {
+            PHALANX_TRY(evidence::check_nats("the log-likelihood ratio", *llr));
+            return c.submit(*hypothesis, evidence::nats(*llr));
+          },
           [](const EvidenceReply& r, const client::Client& c) {
             fmt::print("accepted from source {}\n", c.id().value());
             if (r.posterior) print_posterior(*r.posterior);
@@ -250,6 +264,7 @@ void add_evidence_commands(CLI::App& app, std::function<int()>& run) {
       return with_evidence(
           *t,
           [&](client::EvidenceClient& c) -> Result<EvidenceReply> {
+            PHALANX_TRY(overrides->check());
             PHALANX_ASSIGN_OR_RETURN(EvidenceReply current, c.config());
             if (!current.config) {
               return fail(ErrorCode::kInvalidArgument,

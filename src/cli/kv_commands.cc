@@ -102,6 +102,9 @@ int run_load(const LoadOptions& o) {
     if (r && r->status == KvStatus::kOk) {
       latencies_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
       out << key << '\t' << value << '\n' << std::flush;
+    } else if (!r && r.error().code() == ErrorCode::kInvalidArgument) {
+      fmt::print(stderr, "\n");
+      return report(r.error());  // every later write would be refused the same way
     } else {
       ++failed;
       fmt::print(stderr, "\nput {}: {}\n", key,
@@ -271,8 +274,12 @@ void add_kv_commands(CLI::App& app, std::function<int()>& run) {
       "load", "Write COUNT distinct keys one by one with a progress line; record each "
               "acknowledged write in --out");
   load_cmd->add_option("--count", load->count, "Writes")->capture_default_str();
-  load_cmd->add_option("--prefix", load->prefix, "Key prefix")->capture_default_str();
-  load_cmd->add_option("--value-bytes", load->value_bytes, "Value size")->capture_default_str();
+  load_cmd->add_option("--prefix", load->prefix, "Key prefix")
+      ->check(key_prefix_check())
+      ->capture_default_str();
+  load_cmd->add_option("--value-bytes", load->value_bytes, "Value size")
+      ->check(CLI::Range(std::size_t{0}, kv::kValueBytesMax))
+      ->capture_default_str();
   load_cmd->add_option("--out", load->out, "File of acknowledged writes (appended)")->required();
   add_target_options(load_cmd, load->target);
   load_cmd->callback([&run, load] { run = [load] { return run_load(*load); }; });

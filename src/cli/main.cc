@@ -15,6 +15,20 @@ int report(const Error& error) {
   return kExitError;
 }
 
+void refuse_negative_numbers(CLI::App& app) {
+  static const CLI::Validator not_negative(
+      [](const std::string& text) -> std::string {
+        const std::size_t first = text.find_first_not_of(" \t");
+        if (first != std::string::npos && text[first] == '-') return "must not be negative";
+        return {};
+      },
+      "", "NOT NEGATIVE");
+  for (CLI::Option* option : app.get_options()) {
+    if (option->get_type_name().starts_with("UINT")) option->check(not_negative);
+  }
+  for (CLI::App* sub : app.get_subcommands({})) refuse_negative_numbers(*sub);
+}
+
 }  // namespace phalanx::cli
 
 int main(int argc, char** argv) {
@@ -39,6 +53,7 @@ int main(int argc, char** argv) {
   add_kv_commands(app, run);
   add_evidence_commands(app, run);
   add_bench_command(app, run);
+  refuse_negative_numbers(app);
 
   CLI11_PARSE(app, argc, argv);
   return run ? run() : kExitError;

@@ -391,6 +391,7 @@ void Client::start(const std::function<Bytes(ClientId, std::uint64_t)>& command,
 }
 
 Result<kv::KvReply> KvClient::run(kv::KvCommand command) {
+  PHALANX_TRY(kv::check_limits(command));
   return run_command<kv::KvReply>(client_, std::move(command));
 }
 
@@ -409,10 +410,6 @@ Result<kv::KvReply> KvClient::cas(const std::string& key, const std::optional<By
 }
 Result<kv::KvReply> KvClient::range(const std::string& from, const std::string& end,
                                     std::uint32_t limit) {
-  if (limit > kv::kRangeEntriesMax) {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("a range returns at most {} entries per call", kv::kRangeEntriesMax));
-  }
   return run({{}, 0, kv::KvOp::kRange, from, {}, std::nullopt, end, limit});
 }
 
@@ -426,6 +423,7 @@ Result<evidence::EvidenceReply> EvidenceClient::run(evidence::EvidenceCommand co
 
 Result<evidence::EvidenceReply> EvidenceClient::submit(const std::string& hypothesis,
                                                        evidence::Units llr) {
+  PHALANX_TRY(evidence::check_hypothesis(hypothesis));
   PHALANX_ASSIGN_OR_RETURN(evidence::EvidenceReply standings, sources());
   evidence::SourceStanding mine;
   for (const evidence::SourceStanding& s : standings.sources) {
@@ -449,6 +447,7 @@ Result<evidence::EvidenceReply> EvidenceClient::submit(const std::string& hypoth
 }
 
 Result<evidence::EvidenceReply> EvidenceClient::posterior(const std::string& hypothesis) {
+  PHALANX_TRY(evidence::check_hypothesis(hypothesis));
   evidence::EvidenceCommand c{{}, 0, evidence::EvidenceOp::kPosterior};
   c.hypothesis = hypothesis;
   return run(std::move(c));

@@ -34,6 +34,27 @@ Units nats(double n) {
 
 double to_nats(Units u) { return static_cast<double>(u) / static_cast<double>(kUnitsPerNat); }
 
+Status check_hypothesis(const std::string& name) {
+  if (name.size() > kHypothesisBytesMax) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("a hypothesis name is at most {} bytes (this one: {})",
+                            kHypothesisBytesMax, name.size()));
+  }
+  if (!codec::is_valid_utf8(name)) {
+    return fail(ErrorCode::kInvalidArgument, "a hypothesis name must be valid UTF-8");
+  }
+  return {};
+}
+
+Status check_nats(std::string_view what, double n) {
+  const double max = to_nats(kLogOddsMax);
+  if (!std::isfinite(n) || n < -max || n > max) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{} must be a number of nats within ±{}", what, max));
+  }
+  return {};
+}
+
 Status EvidenceConfig::validate() const {
   const auto refuse = [](std::string_view what) {
     return fail(ErrorCode::kInvalidArgument, fmt::format("evidence configuration: {}", what));

@@ -39,6 +39,12 @@ inline constexpr Units kLogOddsMax = 1000 * kUnitsPerNat;
 [[nodiscard]] double to_nats(Units u);
 
 inline constexpr std::size_t kHypothesisBytesMax = 128;
+// kInvalidArgument unless `name` is valid UTF-8 of at most kHypothesisBytesMax
+// bytes (what the encoders assert), for names taken from a caller.
+[[nodiscard]] Status check_hypothesis(const std::string& name);
+// kInvalidArgument unless `n` nats is a finite number within ±kLogOddsMax
+// (what nats() can represent), for ratios taken from a caller.
+[[nodiscard]] Status check_nats(std::string_view what, double n);
 
 // What the cluster agreed about aggregation. Changes only through a
 // committed ConfigChange signed by an administrator.

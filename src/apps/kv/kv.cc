@@ -1,5 +1,7 @@
 #include "apps/kv/kv.h"
 
+#include <fmt/format.h>
+
 namespace phalanx::kv {
 namespace {
 
@@ -11,7 +13,38 @@ Result<std::optional<Bytes>> decode_optional_bytes(codec::Reader& r) {
   return r.optional<Bytes>([](codec::Reader& in) { return in.bytes(kValueBytesMax); });
 }
 
+Status check_key(std::string_view what, const std::string& key) {
+  if (key.size() > kKeyBytesMax) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{} is {} bytes; at most {}", what, key.size(), kKeyBytesMax));
+  }
+  if (!codec::is_valid_utf8(key)) {
+    return fail(ErrorCode::kInvalidArgument, fmt::format("{} is not valid UTF-8", what));
+  }
+  return {};
+}
+
+Status check_value(std::string_view what, const Bytes& value) {
+  if (value.size() > kValueBytesMax) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{} is {} bytes; at most {}", what, value.size(), kValueBytesMax));
+  }
+  return {};
+}
+
 }  // namespace
+
+Status check_limits(const KvCommand& c) {
+  PHALANX_TRY(check_key("the key", c.key));
+  PHALANX_TRY(check_key("the range end", c.range_end));
+  PHALANX_TRY(check_value("the value", c.value));
+  if (c.expected) PHALANX_TRY(check_value("the expected value", *c.expected));
+  if (c.limit > kRangeEntriesMax) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("a range returns at most {} entries per call", kRangeEntriesMax));
+  }
+  return {};
+}
 
 void KvCommand::encode(codec::Writer& w) const {
   w.id(client);

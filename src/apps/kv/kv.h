@@ -52,6 +52,12 @@ struct KvCommand {
   bool operator==(const KvCommand&) const = default;
 };
 
+// The limits encode() asserts, checked where a command is built from a
+// caller's input: kInvalidArgument naming the first one broken (keys valid
+// UTF-8 of at most kKeyBytesMax bytes, values at most kValueBytesMax, a
+// range limit at most kRangeEntriesMax).
+[[nodiscard]] Status check_limits(const KvCommand& c);
+
 enum class KvStatus : std::uint8_t {
   kOk = 0,
   kNotFound = 1,

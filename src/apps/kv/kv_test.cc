@@ -192,6 +192,36 @@ TEST(KvStore, RangeLimitsAreCheckedWhenDecoding) {
   EXPECT_EQ(too_many.error().code(), ErrorCode::kSecurity);  // MalformedInput
 }
 
+// check_limits accepts exactly what encode() may take: at each limit the
+// command encodes and decodes to itself; one byte or entry past it is a
+// kInvalidArgument naming the field, so a client never reaches the assert.
+TEST(KvStore, CheckLimitsAcceptsWhatEncodesAndNamesWhatDoesNot) {
+  KvCommand at_limits{ClientId{1}, 1, KvOp::kCompareAndSet, std::string(kKeyBytesMax, 'k'),
+                      Bytes(kValueBytesMax, 1), Bytes(kValueBytesMax, 2)};
+  at_limits.range_end = std::string(kKeyBytesMax, 'z');
+  at_limits.limit = kRangeEntriesMax;
+  ASSERT_TRUE(check_limits(at_limits));
+  const Result<KvCommand> back = codec::decode<KvCommand>(codec::encode(at_limits));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, at_limits);
+
+  const auto refused = [&](const std::function<void(KvCommand&)>& spoil, std::string_view says) {
+    KvCommand c = at_limits;
+    spoil(c);
+    const Status s = check_limits(c);
+    ASSERT_FALSE(s) << says;
+    EXPECT_EQ(s.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(s.error().message().find(says), std::string::npos) << s.error().message();
+  };
+  refused([](KvCommand& c) { c.key += 'k'; }, "the key is 1025 bytes");
+  refused([](KvCommand& c) { c.key = "\xff"; }, "the key is not valid UTF-8");
+  refused([](KvCommand& c) { c.key = "\xed\xa0\x80"; }, "the key is not valid UTF-8");  // surrogate
+  refused([](KvCommand& c) { c.range_end = "\xc3"; }, "the range end is not valid UTF-8");
+  refused([](KvCommand& c) { c.value.push_back(0); }, "the value is 65537 bytes");
+  refused([](KvCommand& c) { c.expected->push_back(0); }, "the expected value is 65537 bytes");
+  refused([](KvCommand& c) { c.limit = kRangeEntriesMax + 1; }, "at most 1000 entries");
+}
+
 TEST(KvMachine, RangeIsAReadAnsweredByQueryAsApplyWouldAnswerIt) {
   KvMachine m;
   (void)m.apply(LogIndex{1}, command(1, 1, KvOp::kPut, "a", "1"));
