@@ -506,8 +506,9 @@ void add_cluster_commands(CLI::App& app, std::function<int()>& run) {
   init_cmd->add_option("--base-port", init->base_port, "Replica N listens on base-port + N - 1")
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
-  init_cmd->add_option("--admin-base-port", init->admin_base_port,
-                       "Replica N's admin HTTP port is this + N - 1 (default base-port + 100)")
+  init_cmd
+      ->add_option("--admin-base-port", init->admin_base_port,
+                   "Replica N's admin HTTP port is this + N - 1 (default base-port + 100)")
       ->check(CLI::Range(1, 65535));
   init_cmd->add_option("--host", init->host, "Address the replicas listen on")
       ->capture_default_str();

@@ -95,7 +95,8 @@ class LocalCluster {
     return *cluster::Manifest::parse(
         *storage::read_public_text_file(cli::layout::manifest(dir()), cluster::kManifestBytesMax));
   }
-  // A counter from a replica's /metrics, summed over label sets matching `name`.
+  // A counter from a replica's /metrics, summed over label sets matching
+  // `name` (which may carry labels: `name{kind="x"}`).
   [[nodiscard]] std::uint64_t metric(int replica, const std::string& name) const {
     const std::string text = http_get(admin_port(replica), "/metrics");
     std::uint64_t total = 0;
@@ -461,6 +462,16 @@ TEST(Cluster, AReplayedRequestFrameGetsTheCachedReplyAndRunsOnce) {
   EXPECT_EQ(decode_result(*second).status, kv::KvStatus::kOk);
   auto get = c.run("kv get replayed");
   EXPECT_EQ(get.out, "once\n");
+
+  // An older sequence number is a replay proper: refused with a signed
+  // answer, and counted (no refusal is silent).
+  const std::string replays = "phalanx_rejected_total{kind=\"nonce_replay\"}";
+  const std::uint64_t before = c.metric(1, replays);
+  raw.send(raw.signed_put_if_absent(999));
+  Result<Bytes> old = raw.read();
+  ASSERT_TRUE(old) << old.error().to_string();
+  EXPECT_EQ(decode_result(*old).status, kv::KvStatus::kReplay);
+  EXPECT_EQ(c.metric(1, replays), before + 1);
 }
 
 TEST(Cluster, OversizedTruncatedAndGarbageFramesCloseTheConnectionAndAreCounted) {

@@ -38,13 +38,11 @@ int show(const Result<kv::KvReply>& reply, bool print_value) {
         fmt::print("OK\n");
       }
       return kExitOk;
-    case KvStatus::kNotFound:
-      fmt::print(stderr, "not found\n");
-      return kExitNotFound;
+    case KvStatus::kNotFound: fmt::print(stderr, "not found\n"); return kExitNotFound;
     case KvStatus::kCompareFailed:
-      fmt::print(stderr, "compare failed; current value: {}\n",
-                 reply->value ? std::string(reply->value->begin(), reply->value->end())
-                              : "(absent)");
+      fmt::print(
+          stderr, "compare failed; current value: {}\n",
+          reply->value ? std::string(reply->value->begin(), reply->value->end()) : "(absent)");
       return kExitCompareFailed;
     case KvStatus::kReplay:
       return report(Error(ErrorCode::kInvalidArgument,
@@ -107,14 +105,14 @@ int run_load(const LoadOptions& o) {
       return report(r.error());  // every later write would be refused the same way
     } else {
       ++failed;
-      fmt::print(stderr, "\nput {}: {}\n", key,
-                 r ? "refused" : r.error().to_string());
+      fmt::print(stderr, "\nput {}: {}\n", key, r ? "refused" : r.error().to_string());
     }
     if (t1 - last_print > std::chrono::milliseconds(250) || i + 1 == o.count) {
       last_print = t1;
       const double secs = std::chrono::duration<double>(t1 - start).count();
-      fmt::print(stderr, "\r  {:>7}/{} writes acknowledged  {:>7.0f} ops/s  p50 {:>6.2f} ms  "
-                         "p99 {:>6.2f} ms  failed {}   ",
+      fmt::print(stderr,
+                 "\r  {:>7}/{} writes acknowledged  {:>7.0f} ops/s  p50 {:>6.2f} ms  "
+                 "p99 {:>6.2f} ms  failed {}   ",
                  latencies_ms.size(), o.count, static_cast<double>(latencies_ms.size()) / secs,
                  percentile(latencies_ms, 0.5), percentile(latencies_ms, 0.99), failed);
     }
@@ -166,7 +164,8 @@ int run_verify(const Target& t, const fs::path& in_path) {
   Result<client::KvClient> kv = open_kv(t);
   if (!kv) return report(kv.error());
   std::ifstream in(in_path);
-  if (!in) return report(Error(ErrorCode::kNotFound, fmt::format("cannot read {}", in_path.string())));
+  if (!in)
+    return report(Error(ErrorCode::kNotFound, fmt::format("cannot read {}", in_path.string())));
   std::uint64_t checked = 0;
   std::uint64_t wrong = 0;
   std::string line;
@@ -195,8 +194,8 @@ int run_verify(const Target& t, const fs::path& in_path) {
 }  // namespace
 
 void add_kv_commands(CLI::App& app, std::function<int()>& run) {
-  CLI::App* kv = app.add_subcommand(
-      "kv", "Use the replicated key-value store (linearizable in both modes)");
+  CLI::App* kv =
+      app.add_subcommand("kv", "Use the replicated key-value store (linearizable in both modes)");
   kv->require_subcommand(1);
   auto t = std::make_shared<Target>();
   auto key = std::make_shared<std::string>();
@@ -210,7 +209,8 @@ void add_kv_commands(CLI::App& app, std::function<int()>& run) {
   add_target_options(put, *t);
   put->callback([&run, t, key, value] {
     run = [t, key, value] {
-      return with_kv(*t, [&](client::KvClient& c) { return c.put(*key, to_bytes(*value)); }, false);
+      return with_kv(
+          *t, [&](client::KvClient& c) { return c.put(*key, to_bytes(*value)); }, false);
     };
   });
 
@@ -219,7 +219,8 @@ void add_kv_commands(CLI::App& app, std::function<int()>& run) {
   add_target_options(get, *t);
   get->callback([&run, t, key] {
     run = [t, key] {
-      return with_kv(*t, [&](client::KvClient& c) { return c.get(*key); }, true);
+      return with_kv(
+          *t, [&](client::KvClient& c) { return c.get(*key); }, true);
     };
   });
 
@@ -228,12 +229,14 @@ void add_kv_commands(CLI::App& app, std::function<int()>& run) {
   add_target_options(del, *t);
   del->callback([&run, t, key] {
     run = [t, key] {
-      return with_kv(*t, [&](client::KvClient& c) { return c.del(*key); }, false);
+      return with_kv(
+          *t, [&](client::KvClient& c) { return c.del(*key); }, false);
     };
   });
 
   CLI::App* cas = kv->add_subcommand(
-      "cas", "Set KEY to VALUE only if it is --expect OLD (or absent, --expect-absent); exit 5 if not");
+      "cas",
+      "Set KEY to VALUE only if it is --expect OLD (or absent, --expect-absent); exit 5 if not");
   cas->add_option("key", *key, "Key")->required();
   cas->add_option("value", *value, "New value")->required();
   auto* expect_opt = cas->add_option("--expect", *expect, "The value KEY must have now");
@@ -252,9 +255,10 @@ void add_kv_commands(CLI::App& app, std::function<int()>& run) {
   });
 
   auto range = std::make_shared<RangeOptions>();
-  CLI::App* range_cmd = kv->add_subcommand(
-      "range", "Print the keys in [FROM, END) in order, one `key<TAB>value` line each "
-               "(END omitted: to the last key)");
+  CLI::App* range_cmd =
+      kv->add_subcommand("range",
+                         "Print the keys in [FROM, END) in order, one `key<TAB>value` line each "
+                         "(END omitted: to the last key)");
   auto* from_opt = range_cmd->add_option("from", range->from, "First key (default: the first)");
   auto* end_opt = range_cmd->add_option("end", range->end, "Key after the range");
   range_cmd->add_option("--prefix", range->prefix, "Every key starting with this")
@@ -270,9 +274,10 @@ void add_kv_commands(CLI::App& app, std::function<int()>& run) {
   range_cmd->callback([&run, range] { run = [range] { return run_range(*range); }; });
 
   auto load = std::make_shared<LoadOptions>();
-  CLI::App* load_cmd = kv->add_subcommand(
-      "load", "Write COUNT distinct keys one by one with a progress line; record each "
-              "acknowledged write in --out");
+  CLI::App* load_cmd =
+      kv->add_subcommand("load",
+                         "Write COUNT distinct keys one by one with a progress line; record each "
+                         "acknowledged write in --out");
   load_cmd->add_option("--count", load->count, "Writes")->capture_default_str();
   load_cmd->add_option("--prefix", load->prefix, "Key prefix")
       ->check(key_prefix_check())

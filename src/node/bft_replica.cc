@@ -489,6 +489,7 @@ void BftReplica::apply(const bft::Block& block, bool replaying) {
     if (replaying) continue;
     if (bound && !applied.executed) ++replays_answered_;
     if (hooks_.applied) hooks_.applied(req, applied.executed);
+    if (applied.refused && hooks_.refused) hooks_.refused(*applied.refused);
     const auto waiting = waiting_.find({req.client, req.sequence});
     if (waiting == waiting_.end()) continue;
     consensus::ClientReply reply{options_.bft.cluster, id(), req.client, req.sequence,
@@ -724,8 +725,8 @@ Status BftReplica::install(bft::SnapshotFetch::Complete done) {
   (void)checkpoints_.add_certificate(cert);
   ++snapshots_installed_;
   core_->install(std::move(state->tip), options_.TEST_install_keeps_core_schedule
-                                           ? core_->schedule()
-                                           : std::move(state->schedule));
+                                            ? core_->schedule()
+                                            : std::move(state->schedule));
   if (hooks_.installed) hooks_.installed(cert);
   return {};
 }

@@ -80,6 +80,9 @@ struct BftReplicaHooks {
   // Every committed request as it is applied; `executed` is false for a
   // retry answered from the session cache and for a refused command.
   std::function<void(const consensus::ClientRequest&, bool executed)> applied;
+  // Every command the state machine refused as it applied it: a replay, a
+  // full session table, bytes that do not decode, an item that fails its checks.
+  std::function<void(const Error&)> refused;
   // Every new equivocation proof.
   std::function<void(const bft::EquivocationProof&)> evidence;
   // Every checkpoint certificate formed or received, and every replica
@@ -102,7 +105,8 @@ class BftReplica final : public consensus::Replica {
   // epoch). `registry` must outlive the replica; `key` is this replica's.
   [[nodiscard]] static Result<std::unique_ptr<BftReplica>> open(
       storage::FileSystem& fs, const security::TrustRegistry& registry, BftReplicaOptions options,
-      std::unique_ptr<consensus::StateMachine> app, crypto::KeyPair key, BftReplicaHooks hooks = {});
+      std::unique_ptr<consensus::StateMachine> app, crypto::KeyPair key,
+      BftReplicaHooks hooks = {});
 
   [[nodiscard]] NodeId id() const override { return core_->id(); }
   void tick() override;
@@ -231,7 +235,7 @@ class BftReplica final : public consensus::Replica {
   std::uint64_t chunks_served_ = 0;
   std::vector<bft::Divergence> divergences_;  // the first kEvidenceKeptMax
   std::unique_ptr<bft::Core> core_;
-  std::uint64_t height_ = 0;        // committed blocks
+  std::uint64_t height_ = 0;         // committed blocks
   std::uint64_t applied_index_ = 0;  // committed requests, the state machine's log index
   std::map<Session, std::vector<Waiting>> waiting_;
   std::vector<bft::EquivocationProof> evidence_;

@@ -184,6 +184,7 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
     }
     RaftReplicaHooks hooks;
     hooks.event = [this](const std::string& what) { info(what); };
+    hooks.refused = [this](const Error& why) { reject(why, "applying a request"); };
     std::uint64_t seed = 0;
     randombytes_buf(&seed, sizeof seed);
     auto r = RaftReplica::open(fs_, registry_, std::move(options),
@@ -209,6 +210,7 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
     // cluster's votes go to everyone, which costs a few messages.
     options.bft.silence_ticks = ticks(std::chrono::milliseconds(200));
     BftReplicaHooks hooks;
+    hooks.refused = [this](const Error& why) { reject(why, "applying a request"); };
     hooks.evidence = [this](const bft::EquivocationProof& p) {
       warn(fmt::format("equivocation proof: replica {} signed two statements for round {}",
                        p.author.value(), p.round.value()));
@@ -607,7 +609,9 @@ asio::awaitable<void> Node::Impl::tick_loop() {
 
 void Node::Impl::reject(const Error& error, std::string_view where) {
   const SecurityError* sec = error.security();
-  const std::string kind = sec != nullptr ? std::string(kind_name(*sec)) : "io";
+  const std::string kind = sec != nullptr ? std::string(kind_name(*sec))
+                           : error.code() == ErrorCode::kInvalidArgument ? "invalid_argument"
+                                                                         : "io";
   if (counters_.rejected[kind]++ == 0) {
     // The first of each kind is logged; the rest are counted (/metrics).
     warn(fmt::format("{}: {} (further ones are counted in phalanx_rejected_total)", where,

@@ -363,6 +363,7 @@ void RaftReplica::apply(const raft::Entry& e) {
   consensus::StateMachine::Applied applied;
   if (e.kind == raft::EntryKind::kCommand) applied = app_->apply(e.index, e.data);
   if (hooks_.applied) hooks_.applied(e, applied.executed);
+  if (applied.refused && hooks_.refused) hooks_.refused(*applied.refused);
   const auto waiting = proposals_.find(e.index);
   if (waiting == proposals_.end()) return;
   const Waiting w = std::move(waiting->second);

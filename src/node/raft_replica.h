@@ -78,6 +78,9 @@ struct RaftReplicaHooks {
   // Every committed entry as it is applied; `executed` is false for no-ops,
   // configurations and retries answered from the session cache.
   std::function<void(const raft::Entry&, bool executed)> applied;
+  // Every command the state machine refused as it applied it: a replay, a
+  // full session table, bytes that do not decode.
+  std::function<void(const Error&)> refused;
   // Notable events in one line: a snapshot taken or installed.
   std::function<void(const std::string&)> event;
 };
@@ -184,9 +187,9 @@ class RaftReplica final : public consensus::Replica {
   std::map<std::uint64_t, Waiting> reads_;              // by ReadIndex request id
   std::uint64_t next_read_id_ = 1;
   consensus::Output out_;
-  std::deque<Held> held_;                   // background sync: in order of needs
-  std::optional<storage::WalFlush> flush_;  // written, for take_flush()
-  bool flushing_ = false;                   // a flush is out with the runner
+  std::deque<Held> held_;                    // background sync: in order of needs
+  std::optional<storage::WalFlush> flush_;   // written, for take_flush()
+  bool flushing_ = false;                    // a flush is out with the runner
   std::optional<SnapshotJob> snapshot_job_;  // taken, for take_snapshot_job()
   bool snapshotting_ = false;                // a snapshot job is out with the runner
   std::uint64_t installs_ = 0;               // snapshots installed from the leader, ever

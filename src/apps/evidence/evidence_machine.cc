@@ -12,7 +12,7 @@ EvidenceMachine::EvidenceMachine(const security::TrustRegistry* registry, Cluste
 consensus::StateMachine::Applied EvidenceMachine::apply(LogIndex index, ByteView command) {
   const std::uint64_t before = store_.executed();
   Bytes reply = store_.apply(index, command);
-  return {std::move(reply), store_.executed() > before};
+  return {std::move(reply), store_.executed() > before, store_.refusal()};
 }
 
 bool EvidenceMachine::read_only(ByteView command) const {

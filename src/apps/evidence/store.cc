@@ -107,9 +107,11 @@ std::optional<Refusal> EvidenceStore::refuse_change(const ConfigChange& change) 
 Bytes EvidenceStore::apply(LogIndex index, ByteView command) {
   PHALANX_ASSERT(index > last_applied_);
   last_applied_ = index;
+  refusal_.reset();
   Result<EvidenceCommand> c = codec::decode<EvidenceCommand>(command);
   if (!c) {
     ++refusals_[std::string(status_name(EvidenceStatus::kMalformed))];
+    refusal_ = c.error();
     return codec::encode(EvidenceReply{EvidenceStatus::kMalformed, c.error().to_string()});
   }
   const storage::SessionDecision d = sessions_.check(c->client, c->sequence);
@@ -131,6 +133,7 @@ Bytes EvidenceStore::apply(LogIndex index, ByteView command) {
 
 EvidenceReply EvidenceStore::refused(const Refusal& r) {
   ++refusals_[std::string(status_name(r.status))];
+  refusal_ = r.error;
   std::string detail = r.error.to_string();
   if (detail.size() > kDetailBytesMax) detail.resize(kDetailBytesMax);
   return {r.status, std::move(detail)};

@@ -59,6 +59,8 @@ class EvidenceStore {
   [[nodiscard]] std::uint64_t executed() const { return executed_; }
   // Refusals by status name since this store was built (not replicated).
   [[nodiscard]] const std::map<std::string, std::uint64_t>& refusals() const { return refusals_; }
+  // Why the last apply() refused its command or its item, if it did.
+  [[nodiscard]] const std::optional<Error>& refusal() const { return refusal_; }
 
   [[nodiscard]] std::vector<SourceStanding> sources() const;
   [[nodiscard]] Result<ItemProof> prove(ClientId source, std::uint64_t sequence) const;
@@ -111,6 +113,7 @@ class EvidenceStore {
   LogIndex last_applied_;
   std::uint64_t executed_ = 0;
   std::map<std::string, std::uint64_t> refusals_;
+  std::optional<Error> refusal_;  // not replicated: about the last apply() only
 };
 
 }  // namespace phalanx::evidence

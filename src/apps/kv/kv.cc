@@ -108,8 +108,12 @@ std::string prefix_end(std::string_view prefix) {
 Bytes KvStore::apply(LogIndex index, ByteView command) {
   PHALANX_ASSERT(index > last_applied_);
   last_applied_ = index;
+  refusal_.reset();
   Result<KvCommand> c = codec::decode<KvCommand>(command);
-  if (!c) return codec::encode(KvReply{KvStatus::kMalformed, std::nullopt});
+  if (!c) {
+    refusal_ = std::move(c).error();
+    return codec::encode(KvReply{KvStatus::kMalformed, std::nullopt});
+  }
   storage::SessionDecision d = sessions_.check(c->client, c->sequence);
   if (TEST_apply_retries_twice && d.kind == storage::SessionDecision::kCachedReply) {
     ++executed_;
@@ -119,8 +123,10 @@ Bytes KvStore::apply(LogIndex index, ByteView command) {
   switch (d.kind) {
     case storage::SessionDecision::kCachedReply: return *d.reply;
     case storage::SessionDecision::kReplay:
+      refusal_ = sessions_.rejection(c->client, c->sequence, d);
       return codec::encode(KvReply{KvStatus::kReplay, std::nullopt});
     case storage::SessionDecision::kTableFull:
+      refusal_ = sessions_.rejection(c->client, c->sequence, d);
       return codec::encode(KvReply{KvStatus::kSessionsFull, std::nullopt});
     case storage::SessionDecision::kExecute: break;
   }

@@ -76,7 +76,7 @@ struct KvEntry {
 
 struct KvReply {
   KvStatus status = KvStatus::kOk;
-  std::optional<Bytes> value;  // get: the value; compare-and-set failure: the current value
+  std::optional<Bytes> value;         // get: the value; compare-and-set failure: the current value
   std::vector<KvEntry> entries = {};  // range: ascending keys
   bool more = false;                  // range: keys beyond the last entry were left out
 
@@ -109,6 +109,9 @@ class KvStore {
   [[nodiscard]] std::size_t size() const { return data_.size(); }
   // Commands actually executed (not answered from the session cache).
   [[nodiscard]] std::uint64_t executed() const { return executed_; }
+  // Why the last apply() refused its command (a replay, a full session
+  // table, bytes that do not decode), if it did.
+  [[nodiscard]] const std::optional<Error>& refusal() const { return refusal_; }
   // Digest of data and sessions: equal states, equal digests.
   [[nodiscard]] crypto::Hash32 digest() const;
 
@@ -127,6 +130,7 @@ class KvStore {
   storage::SessionTable sessions_;
   LogIndex last_applied_;
   std::uint64_t executed_ = 0;
+  std::optional<Error> refusal_;  // not replicated: about the last apply() only
 };
 
 }  // namespace phalanx::kv

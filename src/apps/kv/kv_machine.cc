@@ -10,7 +10,7 @@ KvMachine::KvMachine(bool TEST_apply_retries_twice)
 consensus::StateMachine::Applied KvMachine::apply(LogIndex index, ByteView command) {
   const std::uint64_t before = store_.executed();
   Bytes reply = store_.apply(index, command);
-  return {std::move(reply), store_.executed() > before};
+  return {std::move(reply), store_.executed() > before, store_.refusal()};
 }
 
 bool KvMachine::read_only(ByteView command) const {
@@ -25,7 +25,8 @@ bool KvMachine::issued_by(ByteView command, ClientId client, std::uint64_t seque
 
 Bytes KvMachine::query(ByteView command) const {
   Result<KvCommand> c = codec::decode<KvCommand>(command);
-  if (c && c->op == KvOp::kRange) return codec::encode(store_.range(c->key, c->range_end, c->limit));
+  if (c && c->op == KvOp::kRange)
+    return codec::encode(store_.range(c->key, c->range_end, c->limit));
   if (!c || c->op != KvOp::kGet) return codec::encode(KvReply{KvStatus::kMalformed, std::nullopt});
   std::optional<Bytes> value = store_.get(c->key);
   const KvStatus status = value ? KvStatus::kOk : KvStatus::kNotFound;

@@ -166,8 +166,7 @@ TEST(KvStore, RangeStopsBeforeItsReplyOutgrowsTheByteBudget) {
   Session s;
   const std::string big(kValueBytesMax, 'x');
   for (int i = 0; i < 10; ++i) s.put("k" + std::to_string(i), big);
-  const Bytes encoded =
-      s.apply([](std::uint64_t seq) { return kv::range(seq, "", "", 0); });
+  const Bytes encoded = s.apply([](std::uint64_t seq) { return kv::range(seq, "", "", 0); });
   const KvReply r = reply(encoded);
   EXPECT_EQ(r.entries.size(), kRangeBytesMax / (kValueBytesMax + 2));  // 7 of 10
   EXPECT_TRUE(r.more);
@@ -196,8 +195,12 @@ TEST(KvStore, RangeLimitsAreCheckedWhenDecoding) {
 // command encodes and decodes to itself; one byte or entry past it is a
 // kInvalidArgument naming the field, so a client never reaches the assert.
 TEST(KvStore, CheckLimitsAcceptsWhatEncodesAndNamesWhatDoesNot) {
-  KvCommand at_limits{ClientId{1}, 1, KvOp::kCompareAndSet, std::string(kKeyBytesMax, 'k'),
-                      Bytes(kValueBytesMax, 1), Bytes(kValueBytesMax, 2)};
+  KvCommand at_limits{ClientId{1},
+                      1,
+                      KvOp::kCompareAndSet,
+                      std::string(kKeyBytesMax, 'k'),
+                      Bytes(kValueBytesMax, 1),
+                      Bytes(kValueBytesMax, 2)};
   at_limits.range_end = std::string(kKeyBytesMax, 'z');
   at_limits.limit = kRangeEntriesMax;
   ASSERT_TRUE(check_limits(at_limits));
@@ -232,6 +235,27 @@ TEST(KvMachine, RangeIsAReadAnsweredByQueryAsApplyWouldAnswerIt) {
   const KvReply queried = reply(m.query(r));
   EXPECT_EQ(keys_of(queried), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(queried, reply(m.apply(LogIndex{3}, r).reply));
+}
+
+// Every refusal reaches the replica with its kind, so the node counts it:
+// a replay as NonceReplay, undecodable bytes as MalformedInput; an executed
+// command and a retry answered from the cache are no refusals.
+TEST(KvMachine, ApplyReportsWhyItRefusedACommand) {
+  KvMachine m;
+  const auto kind_of = [](const consensus::StateMachine::Applied& a) -> std::string {
+    if (!a.refused) return "none";
+    return a.refused->security() ? std::string(kind_name(*a.refused->security())) : "other";
+  };
+  EXPECT_EQ(kind_of(m.apply(LogIndex{1}, command(1, 5, KvOp::kPut, "a", "1"))), "none");
+  EXPECT_EQ(kind_of(m.apply(LogIndex{2}, command(1, 5, KvOp::kPut, "a", "1"))), "none");
+  const consensus::StateMachine::Applied replay =
+      m.apply(LogIndex{3}, command(1, 4, KvOp::kPut, "a", "2"));
+  EXPECT_EQ(reply(replay.reply).status, KvStatus::kReplay);
+  EXPECT_EQ(kind_of(replay), "nonce_replay");
+  const consensus::StateMachine::Applied garbage = m.apply(LogIndex{4}, to_bytes("\xff\xff"));
+  EXPECT_EQ(reply(garbage.reply).status, KvStatus::kMalformed);
+  EXPECT_EQ(kind_of(garbage), "malformed_input");
+  EXPECT_EQ(kind_of(m.apply(LogIndex{5}, command(1, 6, KvOp::kGet, "a"))), "none");
 }
 
 }  // namespace

@@ -19,6 +19,10 @@ class StateMachine {
   struct Applied {
     Bytes reply;            // the encoded answer for the client
     bool executed = false;  // false: answered from the session cache (a retry)
+    // Why the app refused the command, if it did (a replay, a full session
+    // table, bytes that do not decode, an item that fails its checks): the
+    // replica reports it so that no refusal goes uncounted.
+    std::optional<Error> refused;
   };
 
   virtual ~StateMachine() = default;
