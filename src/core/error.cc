@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 #include "core/overloaded.h"
 
 namespace phalanx {
@@ -119,6 +121,25 @@ std::string_view public_message(const SecurityError& error) {
           [](const SnapshotRefused&) -> std::string_view { return "snapshot refused"; },
       },
       error);
+}
+
+std::string kind_name(const Error& error) {
+  if (const SecurityError* security = error.security()) return std::string(kind_name(*security));
+  std::string name;
+  for (char c : error_code_name(error.code())) {
+    if (c == ' ') name += '_';
+    if (std::isalnum(static_cast<unsigned char>(c))) name += c;
+  }
+  return name;
+}
+
+std::string public_message(const Error& error) {
+  const SecurityError* s = error.security();
+  if (s != nullptr && (std::holds_alternative<AuthenticationFailed>(*s) ||
+                       std::holds_alternative<SignatureInvalid>(*s))) {
+    return std::string(public_message(*s));
+  }
+  return error.to_string();
 }
 
 std::string_view kind_name(const SecurityError& error) {

@@ -173,6 +173,17 @@ class [[nodiscard]] Error {
   std::variant<std::monostate, SecurityError> detail_;
 };
 
+// The metrics label of a refusal: kind_name() of a security error, else its
+// code's ("invalid_argument", "io", "no_space", ...).
+[[nodiscard]] std::string kind_name(const Error& error);
+
+// What a remote party is told about `error`: "authentication failed" for
+// every authentication failure (unknown id, credential mismatch, bad
+// signature), so no answer tells which ids exist or which check failed; the
+// full text of anything else (a caller may learn why its own, authenticated
+// request was refused). The detail of the first stays in logs and metrics.
+[[nodiscard]] std::string public_message(const Error& error);
+
 template <class T>
 using Result = Expected<T, Error>;
 using Status = Expected<void, Error>;

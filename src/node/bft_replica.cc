@@ -267,8 +267,7 @@ void BftReplica::tick() {
 }
 
 void BftReplica::count(const Error& error) {
-  const SecurityError* s = error.security();
-  ++rejected_[s ? std::string(kind_name(*s)) : "other"];
+  ++rejected_[kind_name(error)];
 }
 
 Status BftReplica::receive(NodeId from, ByteView frame) {
@@ -371,7 +370,7 @@ void BftReplica::call(consensus::ClientHandle client, consensus::ClientCall call
   Result<Authenticated<consensus::ClientRequest>> admitted = admit(call.request);
   if (!admitted) {
     count(admitted.error());
-    const std::string why = admitted.error().to_string();
+    const std::string why = public_message(admitted.error());  // the detail stays in the count
     out_.answers.push_back({client,
                             {call.call_id, consensus::CallOutcome::kRejected, std::nullopt,
                              Bytes(why.begin(), why.end())}});
@@ -489,7 +488,7 @@ void BftReplica::apply(const bft::Block& block, bool replaying) {
     if (replaying) continue;
     if (bound && !applied.executed) ++replays_answered_;
     if (hooks_.applied) hooks_.applied(req, applied.executed);
-    if (applied.refused && hooks_.refused) hooks_.refused(*applied.refused);
+    if (applied.refused) count(*applied.refused);  // no refusal goes uncounted
     const auto waiting = waiting_.find({req.client, req.sequence});
     if (waiting == waiting_.end()) continue;
     consensus::ClientReply reply{options_.bft.cluster, id(), req.client, req.sequence,

@@ -80,9 +80,6 @@ struct BftReplicaHooks {
   // Every committed request as it is applied; `executed` is false for a
   // retry answered from the session cache and for a refused command.
   std::function<void(const consensus::ClientRequest&, bool executed)> applied;
-  // Every command the state machine refused as it applied it: a replay, a
-  // full session table, bytes that do not decode, an item that fails its checks.
-  std::function<void(const Error&)> refused;
   // Every new equivocation proof.
   std::function<void(const bft::EquivocationProof&)> evidence;
   // Every checkpoint certificate formed or received, and every replica

@@ -98,6 +98,32 @@ TEST_F(BftReplicaTest, BadClientRequestsAreRefusedBeforeOrdering) {
   EXPECT_EQ(r->core().mempool_size(), 1u);
 }
 
+// An unknown client id, a known id with a bad signature and a request for
+// another cluster read the same outside: no answer tells which ids exist or
+// which check failed. Inside, each is counted under its kind.
+TEST_F(BftReplicaTest, EveryAuthenticationFailureGetsTheSameAnswer) {
+  auto r = open();
+  const auto answer_to = [&](Bytes request) {
+    r->call(5, {1, std::move(request)});
+    const auto out = r->take_output();
+    EXPECT_EQ(out.answers.size(), 1u);
+    const consensus::ClientAnswer& a = out.answers.at(0).answer;
+    EXPECT_EQ(a.outcome, consensus::CallOutcome::kRejected);
+    return std::string(a.reply.begin(), a.reply.end());
+  };
+  Bytes forged = request(1, cluster_);
+  forged[forged.size() - 1] ^= 1;
+  const kv::KvCommand cmd{ClientId{99}, 1, kv::KvOp::kPut, "k", to_bytes("v"), {}};
+  consensus::ClientRequest stranger{cluster_, ClientId{99}, 1, codec::encode(cmd), {}};
+  security::sign(stranger, bft::testing::client_key_of(ClientId{99}));
+  EXPECT_EQ(answer_to(forged), "authentication failed");
+  EXPECT_EQ(answer_to(codec::encode(stranger)), "authentication failed");
+  EXPECT_EQ(answer_to(request(1, ClusterId{})), "authentication failed");
+  const auto rejected = r->status().rejected;
+  EXPECT_EQ(rejected.at("signature_invalid"), 1u);
+  EXPECT_EQ(rejected.at("authentication_failed"), 2u);
+}
+
 TEST_F(BftReplicaTest, PromisesSurviveAPowerLoss) {
   {
     auto r = open();  // leads round 1: proposes and votes for its block on tick

@@ -184,7 +184,6 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
     }
     RaftReplicaHooks hooks;
     hooks.event = [this](const std::string& what) { info(what); };
-    hooks.refused = [this](const Error& why) { reject(why, "applying a request"); };
     std::uint64_t seed = 0;
     randombytes_buf(&seed, sizeof seed);
     auto r = RaftReplica::open(fs_, registry_, std::move(options),
@@ -210,7 +209,6 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
     // cluster's votes go to everyone, which costs a few messages.
     options.bft.silence_ticks = ticks(std::chrono::milliseconds(200));
     BftReplicaHooks hooks;
-    hooks.refused = [this](const Error& why) { reject(why, "applying a request"); };
     hooks.evidence = [this](const bft::EquivocationProof& p) {
       warn(fmt::format("equivocation proof: replica {} signed two statements for round {}",
                        p.author.value(), p.round.value()));
@@ -403,7 +401,7 @@ asio::awaitable<void> Node::Impl::serve_client(std::shared_ptr<net::Channel> cha
   while (channel->is_open()) {
     std::optional<Bytes> frame = co_await next_frame(*channel, "client frame");
     if (!frame) break;
-    if (verify_pool_) co_await verify_pool_->client_call(*frame);
+    if (verify_pool_) co_await verify_pool_->client_call(*frame, client);
     on_call(handle, client, *frame);
   }
   clients_.erase(handle);
@@ -477,8 +475,7 @@ void Node::Impl::refuse_call(consensus::ClientHandle handle, std::uint64_t call_
   consensus::ClientAnswer answer{
       .call_id = call_id,
       .outcome = consensus::CallOutcome::kRejected,
-      .reply = to_bytes(why.security() != nullptr ? std::string(public_message(*why.security()))
-                                                  : why.message())};
+      .reply = to_bytes(public_message(why))};
   if (clients_.at(handle).channel->send(codec::encode(net::AnswerFrame{answer}))) {
     ++counters_.frames_out;
   }
@@ -608,11 +605,7 @@ asio::awaitable<void> Node::Impl::tick_loop() {
 }
 
 void Node::Impl::reject(const Error& error, std::string_view where) {
-  const SecurityError* sec = error.security();
-  const std::string kind = sec != nullptr ? std::string(kind_name(*sec))
-                           : error.code() == ErrorCode::kInvalidArgument ? "invalid_argument"
-                                                                         : "io";
-  if (counters_.rejected[kind]++ == 0) {
+  if (counters_.rejected[kind_name(error)]++ == 0) {
     // The first of each kind is logged; the rest are counted (/metrics).
     warn(fmt::format("{}: {} (further ones are counted in phalanx_rejected_total)", where,
                      error.to_string()));

@@ -133,8 +133,7 @@ Status RaftReplica::receive(NodeId from, ByteView frame) {
     return security::authorize(policy_, std::move(a));
   }();
   if (!message) {
-    const SecurityError* s = message.error().security();
-    ++rejected_[s ? std::string(kind_name(*s)) : "other"];
+    ++rejected_[kind_name(message.error())];
     return Unexpected(std::move(message).error());
   }
   core_->step(*message);
@@ -363,7 +362,7 @@ void RaftReplica::apply(const raft::Entry& e) {
   consensus::StateMachine::Applied applied;
   if (e.kind == raft::EntryKind::kCommand) applied = app_->apply(e.index, e.data);
   if (hooks_.applied) hooks_.applied(e, applied.executed);
-  if (applied.refused && hooks_.refused) hooks_.refused(*applied.refused);
+  if (applied.refused) ++rejected_[kind_name(*applied.refused)];  // no refusal goes uncounted
   const auto waiting = proposals_.find(e.index);
   if (waiting == proposals_.end()) return;
   const Waiting w = std::move(waiting->second);

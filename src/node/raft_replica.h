@@ -78,9 +78,6 @@ struct RaftReplicaHooks {
   // Every committed entry as it is applied; `executed` is false for no-ops,
   // configurations and retries answered from the session cache.
   std::function<void(const raft::Entry&, bool executed)> applied;
-  // Every command the state machine refused as it applied it: a replay, a
-  // full session table, bytes that do not decode.
-  std::function<void(const Error&)> refused;
   // Notable events in one line: a snapshot taken or installed.
   std::function<void(const std::string&)> event;
 };

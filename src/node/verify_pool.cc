@@ -44,13 +44,14 @@ asio::awaitable<void> VerifyPool::peer_frame(ByteView frame) {
   });
 }
 
-asio::awaitable<void> VerifyPool::client_call(ByteView call_frame) {
-  co_await on_worker([this, call_frame] {
+asio::awaitable<void> VerifyPool::client_call(ByteView call_frame, ClientId caller) {
+  co_await on_worker([this, call_frame, caller] {
     Result<net::CallFrame> call = codec::decode<net::CallFrame>(call_frame);
     if (!call) return;
     Result<Untrusted<consensus::ClientRequest>> request =
         security::decode_untrusted<consensus::ClientRequest>(call->request);
-    if (request) (void)security::verify(*validators_.registry, std::move(*request));
+    if (!request || request->unverified().client != caller) return;
+    (void)security::verify(*validators_.registry, std::move(*request));
   });
 }
 

@@ -48,8 +48,12 @@ class VerifyPool {
   // Checks the signatures of a replica's frame (bft::check_signatures) on a
   // worker. `frame` must stay alive until this completes.
   asio::awaitable<void> peer_frame(ByteView frame);
-  // Checks the client signature of a CallFrame's request on a worker.
-  asio::awaitable<void> client_call(ByteView call_frame);
+  // Checks the client signature of a CallFrame's request on a worker, if the
+  // request is in `caller`'s name (the client its channel proved). One in
+  // another id's name is refused by the node unchecked, the same way whether
+  // that id exists or not: checking only known ids' signatures would let
+  // the time to refusal tell which ids exist.
+  asio::awaitable<void> client_call(ByteView call_frame, ClientId caller);
 
  private:
   asio::awaitable<void> on_worker(std::function<void()> work);

@@ -154,7 +154,7 @@ enum class EvidenceStatus : std::uint8_t {
   kSessionReplay = 2,          // the carrying request's sequence is below the client's last
   kSessionsFull = 3,           // a new client while the session table is full
   kWrongCluster = 4,           // signed for another cluster
-  kUnknownSource = 5,          // the signer is not in the trust registry
+  kUnknownSource = 5,          // no longer sent (it told which ids exist): kSignatureInvalid
   kNotPermitted = 6,           // the signer's role may not do this
   kSignatureInvalid = 7,       // the item's or change's signature does not verify
   kItemReplay = 8,             // the item's sequence was already accepted (NonceReplay)

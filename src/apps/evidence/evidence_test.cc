@@ -172,11 +172,16 @@ TEST(Evidence, EachAttackOnAdmissionGetsItsTypedErrorAndChangesNothing) {
   impostor.source = ClientId{2};
   EXPECT_TRUE(std::holds_alternative<SignatureInvalid>(security_of(refusal(impostor))));
 
+  // An unknown source reads as a bad signature outside (no id oracle); the
+  // refusal inside says what it was.
   EvidenceItem stranger = good;
   stranger.source = ClientId{77};
   r = refusal(stranger);
-  EXPECT_EQ(r.status, EvidenceStatus::kUnknownSource);
+  EXPECT_EQ(r.status, EvidenceStatus::kSignatureInvalid);
   EXPECT_EQ(std::get<AuthenticationFailed>(security_of(r)).reason, AuthFailure::kUnknownPrincipal);
+  for (const EvidenceItem& item : {stranger, impostor, forged}) {
+    EXPECT_EQ(s.submit(item).detail, "authentication failed");
+  }
 
   // A plain client and an administrator may not submit evidence.
   for (ClientId who : {kPlainClient, kAdmin}) {

@@ -9,16 +9,13 @@
 namespace phalanx::evidence {
 namespace {
 
-// The first refusal of a signed message's author, role and signature.
+// The first refusal of a signed message's author, role and signature. An
+// unknown author and a bad signature get the same status (and reply text):
+// the answer must not tell which ids exist.
 template <class M>
 std::optional<Refusal> refuse_signer(const security::TrustRegistry& registry, const M& m) {
   Result<Authenticated<M>> a = security::verify(registry, Untrusted<M>(m));
-  if (!a) {
-    const SecurityError* s = a.error().security();
-    const bool unknown = s != nullptr && std::holds_alternative<AuthenticationFailed>(*s);
-    return Refusal{unknown ? EvidenceStatus::kUnknownSource : EvidenceStatus::kSignatureInvalid,
-                   std::move(a).error()};
-  }
+  if (!a) return Refusal{EvidenceStatus::kSignatureInvalid, std::move(a).error()};
   Result<Authorized<M>> z = security::authorize(security::Policy::standard(), std::move(*a));
   if (!z) return Refusal{EvidenceStatus::kNotPermitted, std::move(z).error()};
   return std::nullopt;
@@ -134,7 +131,7 @@ Bytes EvidenceStore::apply(LogIndex index, ByteView command) {
 EvidenceReply EvidenceStore::refused(const Refusal& r) {
   ++refusals_[std::string(status_name(r.status))];
   refusal_ = r.error;
-  std::string detail = r.error.to_string();
+  std::string detail = public_message(r.error);  // every authentication failure reads the same
   if (detail.size() > kDetailBytesMax) detail.resize(kDetailBytesMax);
   return {r.status, std::move(detail)};
 }
