@@ -3,6 +3,7 @@
 // and by raw TLS connections that send what no honest client would.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -500,6 +501,49 @@ TEST(Cluster, OversizedTruncatedAndGarbageFramesCloseTheConnectionAndAreCounted)
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_GE(c.metric(1, "phalanx_rejected_total"), before + 3);
   EXPECT_EQ(c.run("kv put still works").exit_code, 0);
+}
+
+// The lockout the hardening issue found: ~1,030 silent TCP connections
+// filled a replica's connection budget. Now an unauthenticated socket only
+// holds a handshake slot (16 per address, 2 s), apart from the clients'
+// budget: with 2,000 idle sockets from another address held open against
+// every replica, puts still succeed, and each refusal is counted.
+TEST(Cluster, PutsSucceedWhileThousandsOfIdleSocketsAreHeldOpen) {
+  constexpr int kSockets = 2'000;
+  LocalCluster c("crash", 3);
+  const int replicas = static_cast<int>(c.manifest().replicas.size());
+  rlimit files{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &files), 0);
+  const rlim_t needed = static_cast<rlim_t>(kSockets * replicas + 256);
+  if (files.rlim_cur < needed) {
+    if (files.rlim_max < needed) GTEST_SKIP() << "RLIMIT_NOFILE hard limit " << files.rlim_max;
+    files.rlim_cur = needed;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &files), 0);
+  }
+  ASSERT_EQ(c.run("cluster up").exit_code, 0);
+  asio::io_context io;
+  std::vector<asio::ip::tcp::socket> idle;
+  const asio::ip::address attacker = asio::ip::make_address("127.0.0.2");
+  for (const cluster::ReplicaEntry& r : c.manifest().replicas) {
+    for (int i = 0; i < kSockets; ++i) {
+      asio::ip::tcp::socket s(io);
+      asio::error_code ec;
+      s.open(asio::ip::tcp::v4(), ec);
+      if (!ec) s.bind({attacker, 0}, ec);
+      if (!ec) s.connect({asio::ip::make_address(r.host), r.port}, ec);
+      ASSERT_FALSE(ec) << ec.message();
+      idle.push_back(std::move(s));
+    }
+  }
+  for (int i = 0; i < 10; ++i) {
+    const auto put = c.run(fmt::format("kv put key-{} value-{} --timeout-ms 5000", i, i));
+    EXPECT_EQ(put.exit_code, 0) << put.out;
+  }
+  EXPECT_EQ(c.run("kv get key-9").out, "value-9\n");
+  for (int r = 1; r <= replicas; ++r) {
+    EXPECT_GE(c.metric(r, "phalanx_connections_refused_total{limit=\"handshakes_per_address\"}"),
+              static_cast<std::uint64_t>(kSockets - 16));
+  }
 }
 
 TEST(Cluster, AReplicaWithATamperedWalRefusesToServe) {

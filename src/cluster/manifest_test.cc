@@ -125,6 +125,8 @@ TEST(NodeConfig, RoundTripsWithPathsRelativeToItsDirectory) {
   c.tls_certificate = "/d/replica-2/tls.crt";
   c.admin = Endpoint{"127.0.0.1", 8002};
   c.limits.client_burst = 7;
+  c.limits.handshakes_per_address_max = 4;
+  c.limits.client_idle_timeout_ms = 0;  // never
   c.verify_threads = 0;
   c.group_commit = false;
   c.background_sync = false;
@@ -138,6 +140,14 @@ TEST(NodeConfig, RoundTripsWithPathsRelativeToItsDirectory) {
   EXPECT_EQ(back->admin->port, 8002);
   EXPECT_FALSE(back->listen);
   EXPECT_EQ(back->limits.client_burst, 7u);
+  EXPECT_EQ(back->limits.handshakes_per_address_max, 4u);
+  EXPECT_EQ(back->limits.client_idle_timeout_ms, 0u);
+  EXPECT_EQ(back->limits.handshake_timeout_ms, NodeLimits{}.handshake_timeout_ms);
+  std::string instant = text;
+  const std::size_t timeout = instant.find("handshake_timeout_ms = 2000");
+  ASSERT_NE(timeout, std::string::npos) << text;
+  instant.replace(timeout, 27, "handshake_timeout_ms = 5");  // below 100 ms: refused
+  EXPECT_FALSE(NodeConfig::parse(instant, "/"));
   EXPECT_EQ(back->verify_threads, 0u);
   EXPECT_FALSE(back->group_commit);
   EXPECT_FALSE(back->background_sync);

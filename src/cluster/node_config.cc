@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <filesystem>
+#include <span>
 
 #include "cluster/toml_fields.h"
 
@@ -28,6 +29,34 @@ Result<std::optional<Endpoint>> endpoint_or_none(const toml::table& t, std::stri
   PHALANX_ASSIGN_OR_RETURN(std::string text, tf::string(t, key, kWhere));
   PHALANX_ASSIGN_OR_RETURN(Endpoint e, Endpoint::parse(text));
   return std::optional<Endpoint>(std::move(e));
+}
+
+// Every [limits] key, its field and the values it may take.
+struct LimitField {
+  const char* key;
+  std::uint64_t NodeLimits::*field;
+  std::int64_t min;
+  std::int64_t max;
+};
+
+std::span<const LimitField> limit_fields() {
+  constexpr std::int64_t kRateMax = 1'000'000'000;
+  constexpr std::int64_t kCountMax = 65'536;
+  constexpr std::int64_t kMsMax = 86'400'000;  // a day
+  static constexpr LimitField kFields[] = {
+      {"client_requests_per_second", &NodeLimits::client_requests_per_second, 1, kRateMax},
+      {"client_burst", &NodeLimits::client_burst, 1, kRateMax},
+      {"peer_frames_per_second", &NodeLimits::peer_frames_per_second, 1, kRateMax},
+      {"peer_burst", &NodeLimits::peer_burst, 1, kRateMax},
+      {"connections_max", &NodeLimits::connections_max, 1, kCountMax},
+      {"connections_per_principal_max", &NodeLimits::connections_per_principal_max, 1, kCountMax},
+      {"handshakes_max", &NodeLimits::handshakes_max, 1, kCountMax},
+      {"handshakes_per_address_max", &NodeLimits::handshakes_per_address_max, 1, kCountMax},
+      {"handshake_timeout_ms", &NodeLimits::handshake_timeout_ms, 100, 60'000},
+      {"client_idle_timeout_ms", &NodeLimits::client_idle_timeout_ms, 0, kMsMax},
+      {"frame_timeout_ms", &NodeLimits::frame_timeout_ms, 100, 600'000},
+  };
+  return kFields;
 }
 
 }  // namespace
@@ -64,16 +93,11 @@ std::string NodeConfig::to_toml(std::string_view base_dir) const {
   }
   if (listen) root.insert("listen", listen->to_string());
   if (admin) root.insert("admin", admin->to_string());
-  root.insert("limits",
-              toml::table{{"client_requests_per_second",
-                           static_cast<std::int64_t>(limits.client_requests_per_second)},
-                          {"client_burst", static_cast<std::int64_t>(limits.client_burst)},
-                          {"peer_frames_per_second",
-                           static_cast<std::int64_t>(limits.peer_frames_per_second)},
-                          {"peer_burst", static_cast<std::int64_t>(limits.peer_burst)},
-                          {"connections_max", static_cast<std::int64_t>(limits.connections_max)},
-                          {"connections_per_principal_max",
-                           static_cast<std::int64_t>(limits.connections_per_principal_max)}});
+  toml::table limit_table;
+  for (const LimitField& f : limit_fields()) {
+    limit_table.insert(f.key, static_cast<std::int64_t>(limits.*f.field));
+  }
+  root.insert("limits", std::move(limit_table));
   return "# One Phalanx replica: `phalanx node --config THIS_FILE` (docs/operations.md).\n\n" +
          tf::to_text(root);
 }
@@ -108,28 +132,12 @@ Result<NodeConfig> NodeConfig::parse(std::string_view text, std::string_view bas
                                           static_cast<std::int64_t>(NodeConfig{}.snapshot_every)));
   c.snapshot_every = static_cast<std::uint64_t>(every);
   if (const toml::table* limits = root["limits"].as_table()) {
-    constexpr std::int64_t kMax = 1'000'000'000;
-    NodeLimits& l = c.limits;
-    PHALANX_ASSIGN_OR_RETURN(
-        std::int64_t v1, tf::integer_or(*limits, "client_requests_per_second", kWhere, 1, kMax,
-                                        static_cast<std::int64_t>(l.client_requests_per_second)));
-    PHALANX_ASSIGN_OR_RETURN(std::int64_t v2,
-                             tf::integer_or(*limits, "client_burst", kWhere, 1, kMax,
-                                            static_cast<std::int64_t>(l.client_burst)));
-    PHALANX_ASSIGN_OR_RETURN(std::int64_t v3,
-                             tf::integer_or(*limits, "peer_frames_per_second", kWhere, 1, kMax,
-                                            static_cast<std::int64_t>(l.peer_frames_per_second)));
-    PHALANX_ASSIGN_OR_RETURN(std::int64_t v4,
-                             tf::integer_or(*limits, "peer_burst", kWhere, 1, kMax,
-                                            static_cast<std::int64_t>(l.peer_burst)));
-    PHALANX_ASSIGN_OR_RETURN(std::int64_t v5, tf::integer_or(*limits, "connections_max", kWhere, 1,
-                                                             65536, l.connections_max));
-    PHALANX_ASSIGN_OR_RETURN(
-        std::int64_t v6, tf::integer_or(*limits, "connections_per_principal_max", kWhere, 1, 65536,
-                                        l.connections_per_principal_max));
-    l = NodeLimits{static_cast<std::uint64_t>(v1), static_cast<std::uint64_t>(v2),
-                   static_cast<std::uint64_t>(v3), static_cast<std::uint64_t>(v4),
-                   static_cast<std::uint32_t>(v5), static_cast<std::uint32_t>(v6)};
+    for (const LimitField& f : limit_fields()) {
+      PHALANX_ASSIGN_OR_RETURN(std::int64_t v,
+                               tf::integer_or(*limits, f.key, kWhere, f.min, f.max,
+                                              static_cast<std::int64_t>(c.limits.*f.field)));
+      c.limits.*f.field = static_cast<std::uint64_t>(v);
+    }
   }
   return c;
 }

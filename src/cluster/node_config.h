@@ -16,7 +16,9 @@
 //   background_sync = true               # optional; crash mode: fsync on a disk thread
 //   snapshot_every = 100000              # optional; crash mode: entries between snapshots
 //   [limits]  client_requests_per_second, client_burst, peer_frames_per_second,
-//             peer_burst, connections_max, connections_per_principal_max
+//             peer_burst, connections_max, connections_per_principal_max,
+//             handshakes_max, handshakes_per_address_max, handshake_timeout_ms,
+//             client_idle_timeout_ms, frame_timeout_ms (each optional)
 #pragma once
 
 #include <cstdint>
@@ -36,13 +38,23 @@ struct Endpoint {
   [[nodiscard]] static Result<Endpoint> parse(std::string_view text);
 };
 
+// What one replica admits (docs/operations.md, "Limits"). An unauthenticated
+// party can only ever hold a handshake slot, for handshake_timeout_ms: the
+// handshake budgets are apart from the authenticated clients' budget, and
+// replicas (the configured peers) count against neither connections_max nor
+// the client idle timeout.
 struct NodeLimits {
   std::uint64_t client_requests_per_second = 20'000;
   std::uint64_t client_burst = 40'000;
   std::uint64_t peer_frames_per_second = 200'000;
   std::uint64_t peer_burst = 400'000;
-  std::uint32_t connections_max = 1024;
-  std::uint32_t connections_per_principal_max = 64;
+  std::uint64_t connections_max = 1024;  // authenticated client connections
+  std::uint64_t connections_per_principal_max = 64;
+  std::uint64_t handshakes_max = 256;             // TLS handshakes in flight
+  std::uint64_t handshakes_per_address_max = 16;  // in flight from one IP address
+  std::uint64_t handshake_timeout_ms = 2'000;
+  std::uint64_t client_idle_timeout_ms = 300'000;  // no frame begun: closed (0: never)
+  std::uint64_t frame_timeout_ms = 10'000;         // a frame begun must be whole by then
 };
 
 struct NodeConfig {

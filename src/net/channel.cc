@@ -22,8 +22,10 @@ Unexpected<Error> io_fail(std::string_view what, const asio::error_code& ec) {
 }
 
 // Runs the handshake with a deadline: the socket closes if it has not finished in time.
-asio::awaitable<asio::error_code> handshake(TlsStream& stream, asio::ssl::stream_base::handshake_type side) {
-  asio::steady_timer deadline(stream.get_executor(), kHandshakeTimeout);
+asio::awaitable<asio::error_code> handshake(TlsStream& stream,
+                                            asio::ssl::stream_base::handshake_type side,
+                                            std::chrono::milliseconds timeout) {
+  asio::steady_timer deadline(stream.get_executor(), timeout);
   deadline.async_wait([&stream](const asio::error_code& ec) {
     if (!ec) {
       asio::error_code ignored;
@@ -42,11 +44,13 @@ Channel::Channel(TlsStream stream, Principal peer, ChannelLimits limits)
     : stream_(std::move(stream)),
       peer_(peer),
       limits_(limits),
-      wake_(stream_.get_executor(), std::chrono::steady_clock::time_point::max()) {}
+      wake_(stream_.get_executor(), std::chrono::steady_clock::time_point::max()),
+      read_deadline_(stream_.get_executor()) {}
 
 void Channel::start() {
-  asio::co_spawn(stream_.get_executor(), [self = shared_from_this()] { return self->write_loop(); },
-                 asio::detached);
+  asio::co_spawn(
+      stream_.get_executor(), [self = shared_from_this()] { return self->write_loop(); },
+      asio::detached);
 }
 
 bool Channel::send(ByteView payload) {
@@ -98,24 +102,62 @@ asio::awaitable<void> Channel::write_loop() {
   }
 }
 
+asio::awaitable<bool> Channel::read_within(asio::mutable_buffer into,
+                                           std::chrono::milliseconds limit, asio::error_code& ec) {
+  const std::uint64_t generation = ++read_generation_;
+  read_timed_out_ = false;
+  if (limit.count() > 0) {
+    read_deadline_.expires_after(limit);
+    read_deadline_.async_wait(
+        [self = shared_from_this(), generation](const asio::error_code& waited) {
+          // Cancelled, or queued just as the read finished: the read won.
+          if (waited || generation != self->read_generation_) return;
+          self->read_timed_out_ = true;
+          self->close();
+        });
+  }
+  co_await asio::async_read(stream_, into, asio::redirect_error(use_awaitable, ec));
+  ++read_generation_;  // a deadline already queued is now moot
+  if (limit.count() > 0) read_deadline_.cancel();
+  co_return read_timed_out_;
+}
+
 asio::awaitable<Result<Bytes>> Channel::read_frame() {
   std::array<std::uint8_t, kFrameHeaderBytes> header{};
   asio::error_code ec;
-  co_await asio::async_read(stream_, asio::buffer(header), asio::redirect_error(use_awaitable, ec));
+  // The first byte may be long in coming (an idle connection); once it is
+  // here, the rest of the frame must follow within frame_timeout.
+  const auto frame_begun = std::chrono::steady_clock::now();
+  if (co_await read_within(asio::buffer(header.data(), 1), limits_.idle_timeout, ec)) {
+    co_return fail(ErrorCode::kUnavailable,
+                   fmt::format("no frame for {} ms", limits_.idle_timeout.count()));
+  }
   if (ec) {
     close();
     co_return io_fail("connection closed", ec);
   }
-  Result<std::size_t> length = frame_length(header, limits_.frame_bytes_max);
-  if (!length) {
+  const auto left = [&] {
+    if (limits_.frame_timeout.count() == 0) return std::chrono::milliseconds(0);
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - frame_begun);
+    return std::max(std::chrono::milliseconds(1), limits_.frame_timeout - spent);
+  };
+  bool timed_out =
+      co_await read_within(asio::buffer(header.data() + 1, header.size() - 1), left(), ec);
+  Result<std::size_t> length = 0;
+  if (!ec) length = frame_length(header, limits_.frame_bytes_max);
+  if (!ec && !length) {
     close();
     co_return Unexpected(std::move(length).error());
   }
-  Bytes payload(*length);
-  co_await asio::async_read(stream_, asio::buffer(payload), asio::redirect_error(use_awaitable, ec));
-  if (ec) {
+  Bytes payload;
+  if (!ec) {
+    payload.resize(*length);
+    timed_out = co_await read_within(asio::buffer(payload), left(), ec);
+  }
+  if (ec || timed_out) {
     close();
-    // A frame cut short by the end of the connection is a truncated frame.
+    // A frame cut short by the end of the connection or by its deadline is a truncated frame.
     co_return codec::Reader::malformed(MalformedReason::kTruncated, kFrameHeaderBytes);
   }
   co_return payload;
@@ -134,9 +176,8 @@ void Channel::close() {
 
 asio::awaitable<Result<std::shared_ptr<Channel>>> dial(asio::any_io_executor ex,
                                                        asio::ssl::context& ctx, const Pins& pins,
-                                                       const std::string& host,
-                                                       std::uint16_t port, Principal expected,
-                                                       ChannelLimits limits) {
+                                                       const std::string& host, std::uint16_t port,
+                                                       Principal expected, ChannelLimits limits) {
   asio::ip::tcp::resolver resolver(ex);
   asio::error_code ec;
   auto endpoints = co_await resolver.async_resolve(host, std::to_string(port),
@@ -147,7 +188,7 @@ asio::awaitable<Result<std::shared_ptr<Channel>>> dial(asio::any_io_executor ex,
                                asio::redirect_error(use_awaitable, ec));
   if (ec) co_return io_fail(fmt::format("connect {}:{}", host, port), ec);
   stream.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ec);
-  ec = co_await handshake(stream, asio::ssl::stream_base::client);
+  ec = co_await handshake(stream, asio::ssl::stream_base::client, kHandshakeTimeout);
   if (ec) co_return io_fail(fmt::format("TLS handshake with {}:{}", host, port), ec);
   Result<Principal> who = peer_principal(stream.native_handle(), pins);
   if (!who) co_return Unexpected(std::move(who).error());
@@ -161,19 +202,17 @@ asio::awaitable<Result<std::shared_ptr<Channel>>> dial(asio::any_io_executor ex,
 
 asio::awaitable<Result<std::shared_ptr<Channel>>> accept(asio::ip::tcp::socket socket,
                                                          asio::ssl::context& ctx, const Pins& pins,
-                                                         std::size_t frame_bytes_max_for_replicas,
-                                                         std::size_t frame_bytes_max_for_clients) {
+                                                         const AcceptLimits& limits) {
   asio::error_code ec;
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
   TlsStream stream(std::move(socket), ctx);
-  ec = co_await handshake(stream, asio::ssl::stream_base::server);
+  ec = co_await handshake(stream, asio::ssl::stream_base::server, limits.handshake_timeout);
   if (ec) co_return fail(AuthenticationFailed{AuthFailure::kCredentialMismatch, Principal{}});
   Result<Principal> who = peer_principal(stream.native_handle(), pins);
   if (!who) co_return Unexpected(std::move(who).error());
-  ChannelLimits limits;
-  limits.frame_bytes_max = who->kind == PrincipalKind::kReplica ? frame_bytes_max_for_replicas
-                                                                 : frame_bytes_max_for_clients;
-  auto channel = std::make_shared<Channel>(std::move(stream), *who, limits);
+  auto channel = std::make_shared<Channel>(
+      std::move(stream), *who,
+      who->kind == PrincipalKind::kReplica ? limits.replicas : limits.clients);
   channel->start();
   co_return channel;
 }

@@ -8,7 +8,10 @@
 // Sends never block the caller and never grow without bound: each channel
 // queues at most `queue_bytes_max`; a frame that does not fit is dropped
 // and counted (consensus tolerates a lost message; a client retries). The
-// handshake must finish within kHandshakeTimeout or the socket is closed.
+// handshake must finish within its timeout (kHandshakeTimeout when dialing)
+// or the socket is closed; an accepted channel may also close when no frame
+// begins for `idle_timeout` or a frame begun is not whole within
+// `frame_timeout`, so a silent or trickling peer cannot hold a connection.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -30,8 +33,13 @@ using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
 inline constexpr std::chrono::seconds kHandshakeTimeout{5};
 
 struct ChannelLimits {
-  std::size_t frame_bytes_max = 0;                // incoming frames above this close the channel
-  std::size_t queue_bytes_max = 64u << 20;        // outgoing bytes waiting to be written
+  std::size_t frame_bytes_max = 0;          // incoming frames above this close the channel
+  std::size_t queue_bytes_max = 64u << 20;  // outgoing bytes waiting to be written
+  // read_frame() fails with kUnavailable after waiting this long for a frame
+  // to begin, and with a truncated-frame MalformedInput if a frame begun is
+  // not whole within frame_timeout. Zero: no limit.
+  std::chrono::milliseconds idle_timeout{0};
+  std::chrono::milliseconds frame_timeout{0};
 };
 
 class Channel : public std::enable_shared_from_this<Channel> {
@@ -46,7 +54,9 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // or its queue is full.
   bool send(ByteView payload);
   // The next frame's payload. MalformedInput for an empty or oversized
-  // frame; kIo when the connection ends. The channel is closed on any error.
+  // frame, or one not whole within frame_timeout; kUnavailable when none
+  // begins within idle_timeout; kIo when the connection ends. The channel is
+  // closed on any error.
   [[nodiscard]] asio::awaitable<Result<Bytes>> read_frame();
   // Test-only: queues bytes as they are, without a frame header (forged frames).
   bool TEST_send_unframed(ByteView bytes);
@@ -58,11 +68,18 @@ class Channel : public std::enable_shared_from_this<Channel> {
 
  private:
   asio::awaitable<void> write_loop();
+  // Reads exactly `into` bytes; the channel closes if that takes longer than
+  // `limit` (zero: no limit). True if the read timed out.
+  asio::awaitable<bool> read_within(asio::mutable_buffer into, std::chrono::milliseconds limit,
+                                    asio::error_code& ec);
 
   TlsStream stream_;
   Principal peer_;
   ChannelLimits limits_;
   asio::steady_timer wake_;
+  asio::steady_timer read_deadline_;
+  std::uint64_t read_generation_ = 0;  // which read a deadline belongs to
+  bool read_timed_out_ = false;
   std::deque<Bytes> queue_;  // header ‖ payload, oldest first
   std::size_t queued_bytes_ = 0;
   std::uint64_t dropped_ = 0;
@@ -76,11 +93,18 @@ class Channel : public std::enable_shared_from_this<Channel> {
     asio::any_io_executor ex, asio::ssl::context& ctx, const Pins& pins, const std::string& host,
     std::uint16_t port, Principal expected, ChannelLimits limits);
 
-// Runs the TLS handshake as the server side on an accepted socket and
-// returns the channel with the principal the client's certificate proves.
+// Runs the TLS handshake (within `handshake_timeout`) as the server side on
+// an accepted socket and returns the channel with the principal the
+// client's certificate proves, with the limits for its kind.
 // AuthenticationFailed (the same for every refused certificate) or kIo.
-[[nodiscard]] asio::awaitable<Result<std::shared_ptr<Channel>>> accept(
-    asio::ip::tcp::socket socket, asio::ssl::context& ctx, const Pins& pins,
-    std::size_t frame_bytes_max_for_replicas, std::size_t frame_bytes_max_for_clients);
+struct AcceptLimits {
+  std::chrono::milliseconds handshake_timeout = kHandshakeTimeout;
+  ChannelLimits replicas;
+  ChannelLimits clients;
+};
+[[nodiscard]] asio::awaitable<Result<std::shared_ptr<Channel>>> accept(asio::ip::tcp::socket socket,
+                                                                       asio::ssl::context& ctx,
+                                                                       const Pins& pins,
+                                                                       const AcceptLimits& limits);
 
 }  // namespace phalanx::net

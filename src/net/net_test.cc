@@ -6,6 +6,7 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/use_awaitable.hpp>
+#include <functional>
 
 #include "net/channel.h"
 #include "net/frame.h"
@@ -64,7 +65,8 @@ TEST(Tls, FingerprintsHaveOneTextForm) {
   EXPECT_EQ(*fingerprint_from_text(fingerprint_text(fp)), fp);
   EXPECT_FALSE(fingerprint_from_text("sha256:abcd"));
   EXPECT_FALSE(fingerprint_from_text(to_hex(fp.view())));  // no prefix
-  EXPECT_FALSE(certificate_fingerprint("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
+  EXPECT_FALSE(
+      certificate_fingerprint("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
 }
 
 TEST(Tls, MismatchedKeyAndCertificateAreRefused) {
@@ -81,9 +83,13 @@ struct HandshakeOutcome {
   Result<Bytes> frame = fail(ErrorCode::kIo, "not run");
 };
 
-HandshakeOutcome handshake(const TlsIdentity& server_id, const Pins& server_pins,
-                           const TlsIdentity& client_id, const Pins& client_pins,
-                           Principal client_expects) {
+// `sends` is what the dialer writes once connected; `limits` the server's
+// for a client connection.
+HandshakeOutcome handshake(
+    const TlsIdentity& server_id, const Pins& server_pins, const TlsIdentity& client_id,
+    const Pins& client_pins, Principal client_expects,
+    const std::function<void(Channel&)>& sends = [](Channel& c) { c.send(to_bytes("hello")); },
+    ChannelLimits limits = {.frame_bytes_max = 1024}) {
   asio::io_context io;
   auto server_ctx = *make_tls_context(server_id, std::make_shared<Pins>(server_pins));
   auto client_ctx = *make_tls_context(client_id, std::make_shared<Pins>(client_pins));
@@ -94,7 +100,8 @@ HandshakeOutcome handshake(const TlsIdentity& server_id, const Pins& server_pins
       io,
       [&]() -> asio::awaitable<void> {
         asio::ip::tcp::socket s = co_await acceptor.async_accept(asio::use_awaitable);
-        auto ch = co_await accept(std::move(s), *server_ctx, server_pins, 1024, 1024);
+        auto ch = co_await accept(std::move(s), *server_ctx, server_pins,
+                                  {kHandshakeTimeout, {.frame_bytes_max = 1024}, limits});
         if (!ch) {
           out.server = Unexpected(ch.error());
           co_return;
@@ -114,7 +121,7 @@ HandshakeOutcome handshake(const TlsIdentity& server_id, const Pins& server_pins
           co_return;
         }
         out.client = (*ch)->peer();
-        (*ch)->send(to_bytes("hello"));
+        sends(**ch);
         // Stay connected until the server has read the frame and closed.
         Result<Bytes> ignored = co_await (*ch)->read_frame();
         (void)ignored;
@@ -136,6 +143,39 @@ TEST(Tls, PinnedPeersLearnEachOthersPrincipal) {
   EXPECT_EQ(*o.client, Principal::replica(NodeId{1}));
   ASSERT_TRUE(o.frame);
   EXPECT_EQ(*o.frame, to_bytes("hello"));
+}
+
+// An authenticated client that goes silent is closed after the idle
+// timeout; one that starts a frame (two of its header bytes) and stops is
+// refused as a truncated frame after the frame timeout.
+TEST(Tls, SilentAndTricklingClientsAreClosedByTheirDeadlines) {
+  TlsIdentity server = *generate_tls_identity("replica-1");
+  TlsIdentity client = *generate_tls_identity("client-9");
+  Pins pins{{*certificate_fingerprint(server.certificate_pem), Principal::replica(NodeId{1})},
+            {*certificate_fingerprint(client.certificate_pem), Principal::client(ClientId{9})}};
+  const ChannelLimits limits{.frame_bytes_max = 1024,
+                             .idle_timeout = std::chrono::milliseconds(200),
+                             .frame_timeout = std::chrono::milliseconds(200)};
+  HandshakeOutcome silent = handshake(
+      server, pins, client, pins, Principal::replica(NodeId{1}), [](Channel&) {}, limits);
+  ASSERT_TRUE(silent.server) << silent.server.error().to_string();
+  ASSERT_FALSE(silent.frame);
+  EXPECT_EQ(silent.frame.error().code(), ErrorCode::kUnavailable)
+      << silent.frame.error().to_string();
+
+  const Bytes two_header_bytes = {0, 0};
+  HandshakeOutcome trickling = handshake(
+      server, pins, client, pins, Principal::replica(NodeId{1}),
+      [&](Channel& c) { c.TEST_send_unframed(two_header_bytes); }, limits);
+  ASSERT_FALSE(trickling.frame);
+  ASSERT_NE(malformed(trickling.frame.error()), nullptr) << trickling.frame.error().to_string();
+  EXPECT_EQ(malformed(trickling.frame.error())->reason, MalformedReason::kTruncated);
+
+  HandshakeOutcome prompt = handshake(
+      server, pins, client, pins, Principal::replica(NodeId{1}),
+      [](Channel& c) { c.send(to_bytes("on time")); }, limits);
+  ASSERT_TRUE(prompt.frame) << prompt.frame.error().to_string();
+  EXPECT_EQ(*prompt.frame, to_bytes("on time"));
 }
 
 TEST(Tls, ACertificateNotInThePinsIsRefusedAtTheHandshake) {

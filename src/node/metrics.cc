@@ -46,8 +46,17 @@ std::string prometheus_text(const NodeReport& r) {
   metric("fsyncs_total", "counter", "fsync, fdatasync and directory syncs", r.fsyncs);
   metric("connections_accepted_total", "counter", "Inbound TLS connections authenticated",
          c.connections_accepted);
-  metric("connections_refused_total", "counter", "Connections closed by a connection limit",
-         c.connections_refused);
+  out +=
+      "# HELP phalanx_connections_refused_total Connections closed by a limit, by limit\n"
+      "# TYPE phalanx_connections_refused_total counter\n";
+  for (const char* limit :
+       {"handshakes", "handshakes_per_address", "connections", "connections_per_principal"}) {
+    const auto n = c.connections_refused.find(limit);
+    out += fmt::format("phalanx_connections_refused_total{{limit=\"{}\"}} {}\n", limit,
+                       n == c.connections_refused.end() ? 0 : n->second);
+  }
+  metric("connections_idle_closed_total", "counter",
+         "Client connections closed after client_idle_timeout_ms without a frame", c.idle_closed);
   metric("tls_handshakes_failed_total", "counter",
          "Handshakes failed, certificates not pinned included", c.handshakes_failed);
   metric("frames_received_total", "counter", "Frames read from peers and clients", c.frames_in);

@@ -32,7 +32,10 @@ class LatencyHistogram {
 
 struct NodeCounters {
   std::uint64_t connections_accepted = 0;
-  std::uint64_t connections_refused = 0;  // over a connection limit
+  // Connections closed by a limit, by which: handshakes, handshakes_per_address,
+  // connections, connections_per_principal.
+  std::map<std::string, std::uint64_t> connections_refused;
+  std::uint64_t idle_closed = 0;  // client connections closed after client_idle_timeout_ms
   std::uint64_t handshakes_failed = 0;    // includes certificates not pinned
   std::uint64_t frames_in = 0;
   std::uint64_t bytes_in = 0;

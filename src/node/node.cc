@@ -74,7 +74,7 @@ class Node::Impl {
 
   void shutdown();
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+  asio::awaitable<void> serve(asio::ip::tcp::socket socket, asio::ip::address from);
   // The next frame, counted; nullopt once the connection has ended.
   asio::awaitable<std::optional<Bytes>> next_frame(net::Channel& channel, std::string_view what);
   asio::awaitable<void> serve_peer(std::shared_ptr<net::Channel> channel, NodeId from);
@@ -130,8 +130,10 @@ class Node::Impl {
   consensus::ClientHandle next_handle_ = 1;
   bool flush_pending_ = false;
   std::map<std::pair<consensus::ClientHandle, std::uint64_t>, Clock::time_point> calls_;
-  std::map<Principal, std::uint32_t> connections_;  // open inbound, by principal
-  std::uint32_t connections_open_ = 0;
+  std::map<Principal, std::uint64_t> connections_;  // open inbound, by principal
+  std::uint64_t clients_open_ = 0;                  // authenticated client connections
+  std::uint64_t handshaking_ = 0;                   // TLS handshakes in flight
+  std::map<asio::ip::address, std::uint64_t> handshaking_from_;
   std::map<Principal, net::TokenBucket> buckets_;
   std::uint64_t last_term_ = 0;
   NodeCounters counters_;
@@ -321,54 +323,84 @@ void Node::Impl::shutdown() {
   io_.stop();
 }
 
+// Admission: an unauthenticated socket only ever holds a handshake slot, and
+// only for handshake_timeout_ms; the slots are few per address and few in
+// all, and apart from the authenticated clients' budget, so idle sockets
+// cannot lock clients out. Replicas count against no client budget.
 asio::awaitable<void> Node::Impl::accept_loop() {
+  const cluster::NodeLimits& limits = config_.limits;
   while (!stopping_) {
     asio::error_code ec;
     asio::ip::tcp::socket socket =
         co_await acceptor_->async_accept(asio::redirect_error(use_awaitable, ec));
     if (ec) continue;
-    if (connections_open_ >= config_.limits.connections_max) {
-      ++counters_.connections_refused;
+    const asio::ip::address from = socket.remote_endpoint(ec).address();
+    if (ec) continue;
+    const char* refused = handshaking_ >= limits.handshakes_max ? "handshakes"
+                          : handshaking_from_[from] >= limits.handshakes_per_address_max
+                              ? "handshakes_per_address"
+                              : nullptr;
+    if (refused != nullptr) {
+      ++counters_.connections_refused[refused];
+      if (handshaking_from_[from] == 0) handshaking_from_.erase(from);
       socket.close(ec);
       continue;
     }
-    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+    asio::co_spawn(io_, serve(std::move(socket), from), asio::detached);
   }
 }
 
-asio::awaitable<void> Node::Impl::serve(asio::ip::tcp::socket socket) {
-  ++connections_open_;
-  Result<std::shared_ptr<net::Channel>> accepted = co_await net::accept(
-      std::move(socket), *tls_, *pins_, net::kPeerFrameBytesMax, net::kClientFrameBytesMax);
+asio::awaitable<void> Node::Impl::serve(asio::ip::tcp::socket socket, asio::ip::address from) {
+  const cluster::NodeLimits& limits = config_.limits;
+  ++handshaking_;
+  ++handshaking_from_[from];
+  net::AcceptLimits accept_limits{std::chrono::milliseconds(limits.handshake_timeout_ms), {}, {}};
+  accept_limits.replicas.frame_bytes_max = net::kPeerFrameBytesMax;
+  accept_limits.replicas.frame_timeout = std::chrono::milliseconds(limits.frame_timeout_ms);
+  accept_limits.clients.frame_bytes_max = net::kClientFrameBytesMax;
+  accept_limits.clients.frame_timeout = accept_limits.replicas.frame_timeout;
+  accept_limits.clients.idle_timeout = std::chrono::milliseconds(limits.client_idle_timeout_ms);
+  Result<std::shared_ptr<net::Channel>> accepted =
+      co_await net::accept(std::move(socket), *tls_, *pins_, accept_limits);
+  --handshaking_;
+  if (--handshaking_from_[from] == 0) handshaking_from_.erase(from);
   if (!accepted) {
-    --connections_open_;
     ++counters_.handshakes_failed;
     reject(accepted.error(), "TLS handshake");
     co_return;
   }
   std::shared_ptr<net::Channel> channel = std::move(*accepted);
   const Principal who = channel->peer();
-  if (++connections_[who] > config_.limits.connections_per_principal_max) {
-    ++counters_.connections_refused;
+  const bool client = who.kind != PrincipalKind::kReplica;
+  if (client && clients_open_ >= limits.connections_max) {
+    ++counters_.connections_refused["connections"];
+    channel->close();
+    co_return;
+  }
+  clients_open_ += client ? 1 : 0;
+  if (++connections_[who] > limits.connections_per_principal_max) {
+    ++counters_.connections_refused["connections_per_principal"];
     channel->close();
   } else {
     ++counters_.connections_accepted;
-    if (who.kind == PrincipalKind::kReplica) {
-      co_await serve_peer(channel, NodeId{who.id});
-    } else {
+    if (client) {
       co_await serve_client(channel, ClientId{who.id});
+    } else {
+      co_await serve_peer(channel, NodeId{who.id});
     }
   }
-  --connections_[who];
-  --connections_open_;
+  if (--connections_[who] == 0) connections_.erase(who);
+  clients_open_ -= client ? 1 : 0;
 }
 
 asio::awaitable<std::optional<Bytes>> Node::Impl::next_frame(net::Channel& channel,
                                                              std::string_view what) {
   Result<Bytes> frame = co_await channel.read_frame();
   if (!frame) {
-    // An oversized, empty or cut-short frame is a rejection; a closed connection is not.
+    // An oversized, empty, cut-short or trickling frame is a rejection; a
+    // closed connection is not, nor is an idle one closed.
     if (frame.error().code() == ErrorCode::kSecurity) reject(frame.error(), what);
+    if (frame.error().code() == ErrorCode::kUnavailable) ++counters_.idle_closed;
     co_return std::nullopt;
   }
   ++counters_.frames_in;
@@ -472,10 +504,9 @@ void Node::Impl::flush_when_quiet(std::uint64_t frames_seen, int hops) {
 void Node::Impl::refuse_call(consensus::ClientHandle handle, std::uint64_t call_id,
                              const Error& why) {
   reject(why, "client request");
-  consensus::ClientAnswer answer{
-      .call_id = call_id,
-      .outcome = consensus::CallOutcome::kRejected,
-      .reply = to_bytes(public_message(why))};
+  consensus::ClientAnswer answer{.call_id = call_id,
+                                 .outcome = consensus::CallOutcome::kRejected,
+                                 .reply = to_bytes(public_message(why))};
   if (clients_.at(handle).channel->send(codec::encode(net::AnswerFrame{answer}))) {
     ++counters_.frames_out;
   }
