@@ -22,6 +22,7 @@
 #include "net/frame.h"
 #include "net/rate_limit.h"
 #include "node/admin_http.h"
+#include "node/admission.h"
 #include "node/bft_replica.h"
 #include "node/parallel.h"
 #include "node/raft_replica.h"
@@ -130,10 +131,7 @@ class Node::Impl {
   consensus::ClientHandle next_handle_ = 1;
   bool flush_pending_ = false;
   std::map<std::pair<consensus::ClientHandle, std::uint64_t>, Clock::time_point> calls_;
-  std::map<Principal, std::uint64_t> connections_;  // open inbound, by principal
-  std::uint64_t clients_open_ = 0;                  // authenticated client connections
-  std::uint64_t handshaking_ = 0;                   // TLS handshakes in flight
-  std::map<asio::ip::address, std::uint64_t> handshaking_from_;
+  Admission admission_{config_.limits};
   std::map<Principal, net::TokenBucket> buckets_;
   std::uint64_t last_term_ = 0;
   NodeCounters counters_;
@@ -323,12 +321,9 @@ void Node::Impl::shutdown() {
   io_.stop();
 }
 
-// Admission: an unauthenticated socket only ever holds a handshake slot, and
-// only for handshake_timeout_ms; the slots are few per address and few in
-// all, and apart from the authenticated clients' budget, so idle sockets
-// cannot lock clients out. Replicas count against no client budget.
+// An unauthenticated socket only ever holds a handshake slot (node/admission.h),
+// and only for handshake_timeout_ms.
 asio::awaitable<void> Node::Impl::accept_loop() {
-  const cluster::NodeLimits& limits = config_.limits;
   while (!stopping_) {
     asio::error_code ec;
     asio::ip::tcp::socket socket =
@@ -336,13 +331,8 @@ asio::awaitable<void> Node::Impl::accept_loop() {
     if (ec) continue;
     const asio::ip::address from = socket.remote_endpoint(ec).address();
     if (ec) continue;
-    const char* refused = handshaking_ >= limits.handshakes_max ? "handshakes"
-                          : handshaking_from_[from] >= limits.handshakes_per_address_max
-                              ? "handshakes_per_address"
-                              : nullptr;
-    if (refused != nullptr) {
-      ++counters_.connections_refused[refused];
-      if (handshaking_from_[from] == 0) handshaking_from_.erase(from);
+    if (const char* limit = admission_.begin_handshake(from)) {
+      ++counters_.connections_refused[limit];
       socket.close(ec);
       continue;
     }
@@ -352,8 +342,6 @@ asio::awaitable<void> Node::Impl::accept_loop() {
 
 asio::awaitable<void> Node::Impl::serve(asio::ip::tcp::socket socket, asio::ip::address from) {
   const cluster::NodeLimits& limits = config_.limits;
-  ++handshaking_;
-  ++handshaking_from_[from];
   net::AcceptLimits accept_limits{std::chrono::milliseconds(limits.handshake_timeout_ms), {}, {}};
   accept_limits.replicas.frame_bytes_max = net::kPeerFrameBytesMax;
   accept_limits.replicas.frame_timeout = std::chrono::milliseconds(limits.frame_timeout_ms);
@@ -362,8 +350,7 @@ asio::awaitable<void> Node::Impl::serve(asio::ip::tcp::socket socket, asio::ip::
   accept_limits.clients.idle_timeout = std::chrono::milliseconds(limits.client_idle_timeout_ms);
   Result<std::shared_ptr<net::Channel>> accepted =
       co_await net::accept(std::move(socket), *tls_, *pins_, accept_limits);
-  --handshaking_;
-  if (--handshaking_from_[from] == 0) handshaking_from_.erase(from);
+  admission_.end_handshake(from);
   if (!accepted) {
     ++counters_.handshakes_failed;
     reject(accepted.error(), "TLS handshake");
@@ -371,26 +358,18 @@ asio::awaitable<void> Node::Impl::serve(asio::ip::tcp::socket socket, asio::ip::
   }
   std::shared_ptr<net::Channel> channel = std::move(*accepted);
   const Principal who = channel->peer();
-  const bool client = who.kind != PrincipalKind::kReplica;
-  if (client && clients_open_ >= limits.connections_max) {
-    ++counters_.connections_refused["connections"];
+  if (const char* limit = admission_.begin_connection(who)) {
+    ++counters_.connections_refused[limit];
     channel->close();
     co_return;
   }
-  clients_open_ += client ? 1 : 0;
-  if (++connections_[who] > limits.connections_per_principal_max) {
-    ++counters_.connections_refused["connections_per_principal"];
-    channel->close();
+  ++counters_.connections_accepted;
+  if (who.kind == PrincipalKind::kReplica) {
+    co_await serve_peer(channel, NodeId{who.id});
   } else {
-    ++counters_.connections_accepted;
-    if (client) {
-      co_await serve_client(channel, ClientId{who.id});
-    } else {
-      co_await serve_peer(channel, NodeId{who.id});
-    }
+    co_await serve_client(channel, ClientId{who.id});
   }
-  if (--connections_[who] == 0) connections_.erase(who);
-  clients_open_ -= client ? 1 : 0;
+  admission_.end_connection(who);
 }
 
 asio::awaitable<std::optional<Bytes>> Node::Impl::next_frame(net::Channel& channel,
