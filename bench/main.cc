@@ -13,7 +13,7 @@ struct Ratio {
   const char* label;
   const char* measured;
   const char* baseline;
-  const char* unit;  // of the measured figure; "s" shows time, not rate
+  const char* unit;  // of the measured figure; "s" and "us" show time, not rate
   double scale;      // measured rate is divided by this for display
   const char* baseline_label;
 };
@@ -35,6 +35,8 @@ constexpr Ratio kSummary[] = {
      "BM_WriteFdatasyncPerEntry/1024/real_time", "MB/s", 1e6, "write+fdatasync per entry"},
     {"WAL sync per entry, 100 B", "BM_WalSyncEach/100/real_time",
      "BM_WriteFdatasyncPerEntry/100/real_time", "appends/s", 1, "write+fdatasync per entry"},
+    {"Refusal, another id's name (exists)", "BM_RefuseRequestInAnotherIdsName/1/real_time",
+     "BM_RefuseRequestInAnotherIdsName/0/real_time", "us", 1, "the same for an unknown id"},
     {"WAL recovery, 1M entries of 100 B", "BM_WalRecovery1M/iterations:3/real_time",
      "BM_ReadLogFiles1M/iterations:3/real_time", "s", 1, "the time to read the same files"},
 };
@@ -67,8 +69,9 @@ class SummaryReporter : public benchmark::ConsoleReporter {
       const double m = rate(r.measured, bytes);
       const double b = rate(r.baseline, bytes);
       if (m == 0 || b == 0) continue;  // filtered out of this run
-      if (std::string(r.unit) == "s") {
-        std::printf("  %-36s %12.3f %-9s = %8.3f x %s\n", r.label, 1 / m, r.unit, b / m,
+      if (std::string(r.unit) == "s" || std::string(r.unit) == "us") {
+        const double scale = std::string(r.unit) == "us" ? 1e6 : 1;
+        std::printf("  %-36s %12.3f %-9s = %8.3f x %s\n", r.label, scale / m, r.unit, b / m,
                     r.baseline_label);
         continue;
       }

@@ -392,6 +392,19 @@ TEST(Wal, DiskFullLeavesNoPartialRecordAndRecoversWhenSpaceReturns) {
   expect_entries(*wal, 1, 8);
 }
 
+// Found by storage_fuzz: a segment (checksums and hashes all valid) whose
+// first record sits at the last index a counter can hold stopped the scan on
+// an overflow assertion. No log reaches that index: the record is refused.
+TEST(Wal, ARecordAtTheLastPossibleIndexIsRefusedNotAsserted) {
+  const LogIndex last{UINT64_MAX};
+  Bytes bytes = encode_segment_header({last, crypto::Hash32{}});
+  const Bytes payload = to_bytes("x");
+  encode_record(bytes, last, 1, 0, entry_hash(crypto::Hash32{}, last, 1, payload), payload);
+  const SegmentScan scan = scan_segment(bytes, {});
+  EXPECT_EQ(scan.problem, ScanProblem::kRecordWrongIndex);
+  EXPECT_TRUE(scan.records.empty());
+}
+
 TEST(Wal, DiskFullDuringRolloverRetries) {
   SimFileSystem fs(15);
   const WalOptions small{.segment_bytes_target = 300, .entry_bytes_max = 1024};

@@ -2,7 +2,9 @@
 
 // GCC 12 at -O1 with the sanitizers reports the inactive alternative of a
 // moved SnapshotFetch::Step as maybe uninitialized (a known false positive).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <algorithm>
 
@@ -151,7 +153,7 @@ Result<SnapshotFetch::Step> SnapshotFetch::on_chunk(NodeId from, const SnapshotC
   Step step;
   if (next_chunk_ < m.chunk_count) {
     // The rest of a run is on its way; the next run is asked for after its last chunk.
-    if (run_done) step.emplace<Ask>(*peer_, SnapshotRequest{cert_->height, next_chunk_});
+    if (run_done) step = Ask{*peer_, SnapshotRequest{cert_->height, next_chunk_}};
     return step;
   }
   if (state_.size() != m.total_bytes) {
@@ -159,7 +161,7 @@ Result<SnapshotFetch::Step> SnapshotFetch::on_chunk(NodeId from, const SnapshotC
     cancel();
     return fail(SnapshotRefused{Principal::replica(from), at, SnapshotFault::kManifest});
   }
-  step.emplace<Complete>(from, std::move(*cert_), std::move(*manifest_), std::move(state_));
+  step = Complete{from, std::move(*cert_), std::move(*manifest_), std::move(state_)};
   cancel();
   return step;
 }
