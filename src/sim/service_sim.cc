@@ -21,9 +21,6 @@ constexpr std::uint64_t kSeedShare = 1;
 // A seed whose replica down for 5 s catches up by installing a snapshot.
 constexpr std::uint64_t kInstallSeed = 1;
 
-// Outage::kPauseInTurn is not among them yet: with replicas of 4 paused one
-// after another for 0.9 s each the cluster keeps 39-64% of its calls
-// (docs/protocol-bft.md, "Known limits").
 constexpr Outage kKinds[] = {Outage::kCrash, Outage::kPause, Outage::kPartition};
 
 Outage kind_of(std::uint64_t seed) { return kKinds[seed % std::size(kKinds)]; }
@@ -67,6 +64,19 @@ TEST(ServiceSimulation, CrashModeRegressionSeeds) {
 TEST(ServiceSimulation, ByzantineModeServesWithOneOfFourSilent) {
   for (std::uint64_t seed : sim_seeds(16 / kSeedShare)) {
     const BftSimOptions o = bft_service_options(seed, 4, kind_of(seed));
+    const ServiceVerdict v = check_bft_service(o);
+    ASSERT_TRUE(v.ok()) << v.summary() << "\n  reproduce: " << o.command() << " --service";
+  }
+}
+
+// One of four paused after another, 2.55 s each: every turn's newcomer is
+// skipped within two of its slots, and a call waits at most three round
+// timeouts (the turn's start: the newcomer's slot fails while the replica
+// back catches up). Two of seven in turn is not there yet
+// (docs/protocol-bft.md, "Not built yet").
+TEST(ServiceSimulation, ByzantineModeServesWithOneOfFourPausedInTurn) {
+  for (std::uint64_t seed : sim_seeds(8 / kSeedShare)) {
+    const BftSimOptions o = bft_service_options(seed, 4, Outage::kPauseInTurn);
     const ServiceVerdict v = check_bft_service(o);
     ASSERT_TRUE(v.ok()) << v.summary() << "\n  reproduce: " << o.command() << " --service";
   }
