@@ -127,11 +127,13 @@ asio::awaitable<Result<Bytes>> Channel::read_frame() {
   asio::error_code ec;
   // The first byte may be long in coming (an idle connection); once it is
   // here, the rest of the frame must follow within frame_timeout.
-  const auto frame_begun = std::chrono::steady_clock::now();
   if (co_await read_within(asio::buffer(header.data(), 1), limits_.idle_timeout, ec)) {
     co_return fail(ErrorCode::kUnavailable,
                    fmt::format("no frame for {} ms", limits_.idle_timeout.count()));
   }
+  // From the first byte, not from the wait for it: a connection quiet for
+  // longer than frame_timeout still gets the whole of it for its next frame.
+  const auto frame_begun = std::chrono::steady_clock::now();
   if (ec) {
     close();
     co_return io_fail("connection closed", ec);
