@@ -24,9 +24,9 @@ struct SimArgs {
   std::optional<std::size_t> blocks_kept;
   std::uint64_t outage_ms = 0;
   std::uint64_t checkpoint_interval = 0;
-  std::string unavailable_as;          // empty: no service-check outage
-  std::optional<int> unavailable;      // default: f
-  bool service = false;                // also run the baseline and judge
+  std::string unavailable_as;      // empty: no service-check outage
+  std::optional<int> unavailable;  // default: f
+  bool service = false;            // also run the baseline and judge
   std::string planted_bug;
 };
 
@@ -98,10 +98,10 @@ int run_bft_sim(const SimArgs& a) {
   const std::optional<sim::BftPlantedBug> bug =
       sim::bft_planted_bug_from_name(a.planted_bug.empty() ? "none" : a.planted_bug);
   if (!bug) {
-    return report(Error(ErrorCode::kInvalidArgument,
-                        "unknown bft --planted-bug '" + a.planted_bug +
-                            "' (rotation-ignores-reputation, readmits-silent, "
-                            "install-keeps-core-schedule)"));
+    return report(
+        Error(ErrorCode::kInvalidArgument, "unknown bft --planted-bug '" + a.planted_bug +
+                                               "' (rotation-ignores-reputation, readmits-silent, "
+                                               "rotation-reindexes, install-keeps-core-schedule)"));
   }
   if (*outage != sim::Outage::kNone) {
     if (n < 4) {
@@ -166,8 +166,9 @@ int run_sim(const SimArgs& a) {
   Result<sim::Outage> outage = parse_outage(a);
   if (!outage) return report(outage.error());
   if (!a.planted_bug.empty() && a.planted_bug != "commit-waits-for-all") {
-    return report(Error(ErrorCode::kInvalidArgument, "unknown raft --planted-bug '" +
-                                                         a.planted_bug + "' (commit-waits-for-all)"));
+    return report(
+        Error(ErrorCode::kInvalidArgument,
+              "unknown raft --planted-bug '" + a.planted_bug + "' (commit-waits-for-all)"));
   }
   if (a.byzantine || !a.adversary.empty() || a.app != "kv" || a.blocks_kept || a.outage_ms ||
       a.checkpoint_interval) {
@@ -251,8 +252,8 @@ void add_sim_commands(CLI::App& app, std::function<int()>& run) {
                 "(bft) at most 2 failed rounds led by a replica out");
   sim->add_option("--planted-bug", args->planted_bug,
                   "Test-only bugs the checks must catch: rotation-ignores-reputation, "
-                  "readmits-silent, install-keeps-core-schedule (bft) or commit-waits-for-all "
-                  "(raft, service check)");
+                  "readmits-silent, rotation-reindexes, install-keeps-core-schedule (bft) or "
+                  "commit-waits-for-all (raft, service check)");
   sim->add_option("--ticks", args->ticks,
                   "Length of the fault phase in 10 ms ticks (default 1000), then faults stop");
   sim->add_option("--faults", args->faults,

@@ -136,6 +136,7 @@ void Cluster::start(Node& n) {
       options.bft.schedule.absent_skipped = false;
       break;
     case BftPlantedBug::kReadmitsSilent: options.bft.schedule.absent_skipped = false; break;
+    case BftPlantedBug::kRotationReindexes: options.bft.schedule.rotation_continues = false; break;
     case BftPlantedBug::kInstallKeepsCoreSchedule:
       options.TEST_install_keeps_core_schedule = true;
       break;
@@ -731,8 +732,7 @@ ServiceVerdict check_bft_service(const BftSimOptions& outage) {
   // replica that resumed catches up before its vote completes a quorum
   // again: two failed rounds in a row, the second backed off.
   const std::uint64_t timeouts = outage.unavailable_as == Outage::kPauseInTurn ? 3 : 2;
-  ServiceVerdict v =
-      judge_service(healthy.service, degraded.service, timeouts * round_timeout_ms);
+  ServiceVerdict v = judge_service(healthy.service, degraded.service, timeouts * round_timeout_ms);
   if (!v.violation && !healthy.ok()) v.violation = "baseline: " + *healthy.violation;
   if (!v.violation && !degraded.ok()) v.violation = *degraded.violation;
   return v;

@@ -63,6 +63,10 @@ enum class BftPlantedBug : std::uint8_t {
   // A silent replica is skipped only until its failures leave the window,
   // then leads (and fails) again (the service check's failed rounds).
   kReadmitsSilent,
+  // The leader of round r is candidates[r mod size]: when the set changes,
+  // a replica may lead the next round again (the service check's failed
+  // rounds, with replicas paused in turn).
+  kRotationReindexes,
   // A replica that installs a snapshot keeps its core's old leader
   // schedule, diverging from its peers (BftReplica's schedule invariant).
   kInstallKeepsCoreSchedule,

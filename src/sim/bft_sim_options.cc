@@ -77,6 +77,7 @@ const char* planted_bug_name(BftPlantedBug bug) {
     case BftPlantedBug::kNone: return "none";
     case BftPlantedBug::kRotationIgnoresReputation: return "rotation-ignores-reputation";
     case BftPlantedBug::kReadmitsSilent: return "readmits-silent";
+    case BftPlantedBug::kRotationReindexes: return "rotation-reindexes";
     case BftPlantedBug::kInstallKeepsCoreSchedule: return "install-keeps-core-schedule";
   }
   return "unknown";
@@ -84,7 +85,8 @@ const char* planted_bug_name(BftPlantedBug bug) {
 
 std::optional<BftPlantedBug> bft_planted_bug_from_name(const std::string& name) {
   for (BftPlantedBug b : {BftPlantedBug::kNone, BftPlantedBug::kRotationIgnoresReputation,
-                          BftPlantedBug::kReadmitsSilent, BftPlantedBug::kInstallKeepsCoreSchedule}) {
+                          BftPlantedBug::kReadmitsSilent, BftPlantedBug::kRotationReindexes,
+                          BftPlantedBug::kInstallKeepsCoreSchedule}) {
     if (name == planted_bug_name(b)) return b;
   }
   return std::nullopt;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 #include <set>
+#include <tuple>
 
 namespace phalanx::bft {
 
@@ -13,8 +14,12 @@ LeaderSchedule::LeaderSchedule(std::vector<NodeId> replicas, ScheduleOptions opt
   PHALANX_ASSERT(options_.window > 0);
 }
 
+Round LeaderSchedule::cut(Round round) const {
+  return Round{round.value() > options_.lag ? round.value() - options_.lag : 0};
+}
+
 std::vector<NodeId> LeaderSchedule::candidates(Round round) const {
-  const Round cut{round.value() > options_.lag ? round.value() - options_.lag : 0};
+  const Round cut = this->cut(round);
   // The last `window` committed blocks at or below the cut.
   auto end = std::upper_bound(recent_.begin(), recent_.end(), cut,
                               [](Round r, const Entry& e) { return r < e.round; });
@@ -27,14 +32,14 @@ std::vector<NodeId> LeaderSchedule::candidates(Round round) const {
   const bool stalled =
       end != recent_.begin() && cut.value() - std::prev(end)->round.value() > options_.stall_rounds;
   // Newest first, each replica's run of failed rounds since the last round
-  // it led that committed a block.
+  // it led that committed a block, and the last block it was present in.
   std::map<NodeId, std::size_t> failed_streak;
   std::set<NodeId> succeeded;
-  std::set<NodeId> present;
+  std::map<NodeId, std::size_t> present;  // how many blocks back it was last present
   for (auto it = end; it != begin;) {
     --it;
     succeeded.insert(it->proposer);
-    present.insert(it->present.begin(), it->present.end());
+    for (NodeId id : it->present) present.try_emplace(id, static_cast<std::size_t>(end - it) - 1);
     for (auto f = it->failed.rbegin(); f != it->failed.rend(); ++f) {
       if (!succeeded.contains(*f)) ++failed_streak[*f];
     }
@@ -48,15 +53,18 @@ std::vector<NodeId> LeaderSchedule::candidates(Round round) const {
     return e != excluded_.end() && e->second <= cut;
   };
   std::vector<NodeId> out;
-  std::vector<std::pair<std::size_t, NodeId>> skipped;  // (how bad, id): absent last
+  // Skipped replicas by how long since they were last present, then by
+  // their failed rounds: the first taken back are those heard from last.
+  std::vector<std::tuple<std::size_t, std::size_t, NodeId>> skipped;
   for (NodeId id : replicas_) {
     const bool failing = failed_streak[id] >= options_.failures_to_skip;
     if (proved(id)) continue;
     if (stalled || (!failing && !absent(id))) {
       out.push_back(id);
     } else {
-      skipped.emplace_back(absent(id) ? replicas_.size() + failed_streak[id] : failed_streak[id],
-                           id);
+      const auto seen = present.find(id);
+      skipped.emplace_back(seen == present.end() ? options_.window : seen->second,
+                           failed_streak[id], id);
     }
   }
   // At least 2l+1 candidates (and two), where l = f minus the proven liars
@@ -75,7 +83,7 @@ std::vector<NodeId> LeaderSchedule::candidates(Round round) const {
   const std::size_t unproven_liars_max = f > proven ? f - proven : 0;
   const std::size_t wanted = std::max<std::size_t>(2, 2 * unproven_liars_max + 1);
   std::sort(skipped.begin(), skipped.end());
-  for (const auto& [badness, id] : skipped) {
+  for (const auto& [age, failures, id] : skipped) {
     if (out.size() >= wanted) break;
     out.push_back(id);
   }
@@ -89,14 +97,43 @@ std::vector<NodeId> LeaderSchedule::candidates(Round round) const {
   return out;
 }
 
+NodeId LeaderSchedule::after(const std::vector<NodeId>& candidates, NodeId previous,
+                             std::uint64_t steps) {
+  const auto next = std::upper_bound(candidates.begin(), candidates.end(), previous);
+  const auto first =
+      static_cast<std::uint64_t>(next == candidates.end() ? 0 : next - candidates.begin());
+  return candidates[(first + steps - 1) % candidates.size()];
+}
+
+NodeId LeaderSchedule::rotate(const std::vector<NodeId>& candidates, NodeId first,
+                              std::uint64_t steps) {
+  const auto at = std::lower_bound(candidates.begin(), candidates.end(), first);
+  const auto index =
+      static_cast<std::uint64_t>(at == candidates.end() ? 0 : at - candidates.begin());
+  return candidates[(index + steps) % candidates.size()];
+}
+
 NodeId LeaderSchedule::leader(Round round) const {
+  const auto end = std::upper_bound(recent_.begin(), recent_.end(), cut(round),
+                                    [](Round r, const Entry& e) { return r < e.round; });
   const std::vector<NodeId> c = candidates(round);
-  return c[round.value() % c.size()];
+  if (end == recent_.begin() || !options_.rotation_continues) return c[round.value() % c.size()];
+  // The run that started when the cut reached the last committed block at
+  // or below it: `first` leads its first round, the candidates after it the
+  // rounds that follow, until the stall fallback changes the set.
+  const Entry& e = *std::prev(end);
+  const std::uint64_t from = e.round.value() + options_.lag;
+  const std::uint64_t stalled_from = from + options_.stall_rounds + 1;
+  const std::uint64_t r = round.value();
+  if (r < stalled_from) return rotate(c, e.first, r - from);
+  const NodeId before =
+      rotate(candidates(Round{stalled_from - 1}), e.first, stalled_from - 1 - from);
+  return after(c, before, r - stalled_from + 1);
 }
 
 void LeaderSchedule::on_commit(const Block& block) {
   PHALANX_ASSERT(block.round > last_round_);
-  Entry e{block.round, block.proposer, {}, {block.proposer}};
+  Entry e{block.round, block.proposer, block.proposer, {}, {block.proposer}};
   for (const QcSigner& s : block.qc.signers) e.present.push_back(s.id);
   if (block.tc) {
     for (const TcSigner& s : block.tc->signers) e.present.push_back(s.id);
@@ -108,10 +145,15 @@ void LeaderSchedule::on_commit(const Block& block) {
                                                      ? block.round.value() - kFailuresPerGapMax
                                                      : 0);
   for (std::uint64_t r = from; r < block.round.value(); ++r) e.failed.push_back(leader(Round{r}));
+  // The rotation goes on from the leader of the round before the one whose
+  // cut first reaches this block, among the candidates that block leaves.
+  const Round starts{block.round.value() + options_.lag};
+  const NodeId before = leader(Round{starts.value() - 1});
   recent_.push_back(std::move(e));
-  while (recent_.size() > options_.window + options_.lag) recent_.pop_front();
   for (const Accusation& a : block.accusations) excluded_.try_emplace(a.accused(), block.round);
   last_round_ = block.round;
+  recent_.back().first = after(candidates(starts), before, 1);
+  while (recent_.size() > options_.window + options_.lag) recent_.pop_front();
 }
 
 std::span<const NodeId> LeaderSchedule::last_failed() const {
@@ -147,6 +189,7 @@ void LeaderSchedule::encode(codec::Writer& w) const {
   for (const Entry& e : recent_) {
     w.id(e.round);
     w.id(e.proposer);
+    w.id(e.first);
     w.sequence(std::span<const NodeId>(e.failed), kFailuresPerGapMax,
                [](codec::Writer& o, NodeId id) { o.id(id); });
     w.bytes(present_bitmap(e.present), (replicas_.size() + 7) / 8);
@@ -167,21 +210,21 @@ Result<LeaderSchedule> LeaderSchedule::decode(codec::Reader& r, std::vector<Node
   const std::size_t at = r.offset();
   const auto bad = [&] { return codec::Reader::malformed(MalformedReason::kNonCanonical, at); };
   PHALANX_ASSIGN_OR_RETURN(s.last_round_, r.id<Round>());
-  PHALANX_ASSIGN_OR_RETURN(const std::uint64_t entries,
-                           r.varint_max(options.window + options.lag));
+  PHALANX_ASSIGN_OR_RETURN(const std::uint64_t entries, r.varint_max(options.window + options.lag));
   for (std::uint64_t i = 0; i < entries; ++i) {
     Entry e;
     PHALANX_ASSIGN_OR_RETURN(e.round, r.id<Round>());
     PHALANX_ASSIGN_OR_RETURN(e.proposer, r.id<NodeId>());
-    PHALANX_ASSIGN_OR_RETURN(e.failed, r.sequence<NodeId>(kFailuresPerGapMax, [](codec::Reader& in) {
-      return in.id<NodeId>();
-    }));
+    PHALANX_ASSIGN_OR_RETURN(e.first, r.id<NodeId>());
+    PHALANX_ASSIGN_OR_RETURN(
+        e.failed,
+        r.sequence<NodeId>(kFailuresPerGapMax, [](codec::Reader& in) { return in.id<NodeId>(); }));
     PHALANX_ASSIGN_OR_RETURN(const Bytes bitmap, r.bytes((s.replicas_.size() + 7) / 8));
     std::optional<std::vector<NodeId>> present = s.present_ids(bitmap);
     const bool mask_fits = present.has_value();
     if (present) e.present = std::move(*present);
     const bool ascending = s.recent_.empty() || s.recent_.back().round < e.round;
-    if (!ascending || e.round > s.last_round_ || !known(e.proposer) ||
+    if (!ascending || e.round > s.last_round_ || !known(e.proposer) || !known(e.first) ||
         !std::all_of(e.failed.begin(), e.failed.end(), known) || !mask_fits ||
         !std::binary_search(e.present.begin(), e.present.end(), e.proposer)) {
       return bad();

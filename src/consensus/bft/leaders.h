@@ -2,8 +2,18 @@
 // LeaderReputation): every replica that has committed the same blocks
 // computes the same leader.
 //
-// The leader of round r is drawn round-robin (r mod size) from the
-// candidates, as of the committed blocks at or below round r - lag:
+// Leaders rotate through the candidates in id order, one round each. Round
+// r's candidates are drawn from the committed blocks at or below r - lag
+// (its cut), so they change only when the cut reaches another committed
+// block (or the stall fallback below starts); then the rotation goes on
+// from the previous round's leader among the new candidates: each committed
+// block records who leads the first round whose cut reaches it. A change of
+// the set moves nobody's place, and, with two candidates or more, no
+// replica leads two rounds in a row (found by the simulator: with the
+// leader at index r mod size, a paused replica of seven re-indexed into
+// slots 303, 304 and 306 as the set changed around it, seed 24 of two
+// paused in turn). Before any commit, round r goes to replica r mod n.
+// The candidates:
 //   - a replica whose equivocation was proved by an accusation committed at
 //     or below r - lag is never a candidate again (in this epoch);
 //   - a replica that led at least `failures_to_skip` failed rounds among the
@@ -51,9 +61,12 @@ struct ScheduleOptions {
   // commits that QC makes do not split the replicas' view of who leads.
   std::uint64_t lag = 3;
   std::size_t failures_to_skip = 1;  // failed rounds led in a row to be skipped
-  bool absent_skipped = true;      // the absence rule (off only in planted-bug runs)
+  bool absent_skipped = true;        // the absence rule (off only in planted-bug runs)
   // Rounds without a commit after which the rules above are set aside.
   std::uint64_t stall_rounds = 12;
+  // The rotation goes on from the previous round's leader when the set
+  // changes; off only in planted-bug runs: candidates[r mod size].
+  bool rotation_continues = true;
   bool operator==(const ScheduleOptions&) const = default;
 };
 
@@ -82,15 +95,23 @@ class LeaderSchedule {
 
   // Canonical encoding (part of a replica's checkpointed state).
   void encode(codec::Writer& w) const;
-  [[nodiscard]] static Result<LeaderSchedule> decode(codec::Reader& r,
-                                                     std::vector<NodeId> replicas,
+  [[nodiscard]] static Result<LeaderSchedule> decode(codec::Reader& r, std::vector<NodeId> replicas,
                                                      ScheduleOptions options = {});
   bool operator==(const LeaderSchedule&) const = default;
 
  private:
+  // The candidate `steps` places after `previous` (steps >= 1), and the one
+  // `steps` places from `first` (0: `first`), in `candidates` (ascending).
+  [[nodiscard]] static NodeId after(const std::vector<NodeId>& candidates, NodeId previous,
+                                    std::uint64_t steps);
+  [[nodiscard]] static NodeId rotate(const std::vector<NodeId>& candidates, NodeId first,
+                                     std::uint64_t steps);
+  [[nodiscard]] Round cut(Round round) const;
+
   struct Entry {
     Round round;
     NodeId proposer;
+    NodeId first;                // leads round + lag, the first whose cut reaches this block
     std::vector<NodeId> failed;  // leaders of the rounds between the parent and this block
     // The proposer and the signers of the block's QC and TC, ascending.
     std::vector<NodeId> present;

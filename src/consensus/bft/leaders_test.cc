@@ -28,7 +28,8 @@ Block committed(std::uint64_t round, NodeId proposer, std::vector<Accusation> ac
 // leader and carrying a QC signed by `signers` (default: all four).
 void commit_rounds(LeaderSchedule& s, std::uint64_t from, std::uint64_t to,
                    const std::vector<NodeId>& signers = kFour) {
-  for (std::uint64_t r = from; r < to; ++r) s.on_commit(committed(r, s.leader(Round{r}), {}, signers));
+  for (std::uint64_t r = from; r < to; ++r)
+    s.on_commit(committed(r, s.leader(Round{r}), {}, signers));
 }
 
 TEST(LeaderSchedule, WithAllRoundsSucceedingItIsRoundRobin) {
@@ -164,6 +165,50 @@ TEST(LeaderSchedule, NeverFewerThanTwoFPlusOneCandidates) {
   }
 }
 
+// Rounds where a leader is not the candidate after the previous round's,
+// over a random history of n replicas (rounds failing, replicas missing
+// from QCs), checked for every round up to 20 past each commit (past the
+// stall fallback's start).
+std::size_t rotation_breaks(std::size_t n, bool rotation_continues) {
+  std::vector<NodeId> ids;
+  for (std::uint64_t i = 1; i <= n; ++i) ids.push_back(NodeId{i});
+  Random rng(n + 100);
+  LeaderSchedule s(ids, ScheduleOptions{.window = 8,
+                                        .lag = 3,
+                                        .failures_to_skip = 1,
+                                        .stall_rounds = 6,
+                                        .rotation_continues = rotation_continues});
+  std::size_t breaks = 0;
+  std::uint64_t round = 1;
+  for (int block = 0; block < 300; ++block) {
+    round += rng.one_in(3) ? rng.between(2, 5) : 1;
+    const NodeId proposer = s.leader(Round{round});
+    std::vector<NodeId> signers;
+    for (NodeId id : ids) {
+      if (id == proposer || !rng.one_in(3)) signers.push_back(id);
+    }
+    s.on_commit(committed(round, proposer, {}, signers));
+    for (std::uint64_t r = round + 1; r <= round + 20; ++r) {
+      const std::vector<NodeId> c = s.candidates(Round{r});
+      const auto next = std::upper_bound(c.begin(), c.end(), s.leader(Round{r - 1}));
+      if (s.leader(Round{r}) != (next == c.end() ? c.front() : *next)) ++breaks;
+    }
+  }
+  return breaks;
+}
+
+// Each round goes to the candidate after the previous round's leader, in
+// id order, whatever the history: no replica leads two rounds in a row and
+// a change of the set moves nobody's place. With the leader at index
+// r mod size instead (the planted bug's rotation), a paused replica of
+// seven led rounds 303, 304 and 306 as the set changed around it.
+TEST(LeaderSchedule, EachRoundGoesToTheCandidateAfterThePreviousRoundsLeader) {
+  for (const std::size_t n : {std::size_t{4}, std::size_t{7}}) {
+    EXPECT_EQ(rotation_breaks(n, true), 0u) << n;
+    EXPECT_GT(rotation_breaks(n, false), 0u) << n;
+  }
+}
+
 TEST(LeaderSchedule, RoundTripsAndStrangeEncodingsAreRefused) {
   LeaderSchedule s(kFour, kOptions);
   for (std::uint64_t r = 1; r < 30; r += 2) s.on_commit(committed(r, s.leader(Round{r})));
@@ -178,9 +223,9 @@ TEST(LeaderSchedule, RoundTripsAndStrangeEncodingsAreRefused) {
   }
   // Decoded against a replica set the entries do not belong to.
   codec::Reader again(w.buffer());
-  EXPECT_FALSE(LeaderSchedule::decode(again, {NodeId{7}, NodeId{8}, NodeId{9}, NodeId{10}},
-                                      kOptions)
-                   .has_value());
+  EXPECT_FALSE(
+      LeaderSchedule::decode(again, {NodeId{7}, NodeId{8}, NodeId{9}, NodeId{10}}, kOptions)
+          .has_value());
 }
 
 }  // namespace
