@@ -27,6 +27,7 @@ struct SimArgs {
   std::string unavailable_as;      // empty: no service-check outage
   std::optional<int> unavailable;  // default: f
   bool service = false;            // also run the baseline and judge
+  bool node_pacing = false;        // bft service check: the node's round timeouts
   std::string planted_bug;
 };
 
@@ -109,7 +110,11 @@ int run_bft_sim(const SimArgs& a) {
     }
     sim::BftSimOptions o = sim::bft_service_options(a.seed, n, *outage);
     o.TEST_bug = *bug;
+    o.node_pacing = a.node_pacing;
     return run_service(a, o, (n - 1) / 3, sim::run_bft_sim, sim::check_bft_service);
+  }
+  if (a.node_pacing) {
+    return report(Error(ErrorCode::kInvalidArgument, "--node-pacing needs --unavailable-as"));
   }
   sim::BftSimOptions o = sim::random_bft_mix(a.seed, n);
   const bool explicit_run = !a.faults.empty() || a.byzantine || !a.adversary.empty() ||
@@ -171,10 +176,10 @@ int run_sim(const SimArgs& a) {
               "unknown raft --planted-bug '" + a.planted_bug + "' (commit-waits-for-all)"));
   }
   if (a.byzantine || !a.adversary.empty() || a.app != "kv" || a.blocks_kept || a.outage_ms ||
-      a.checkpoint_interval) {
+      a.checkpoint_interval || a.node_pacing) {
     return report(Error(ErrorCode::kInvalidArgument,
-                        "--byzantine, --adversary, --app, --blocks-kept, --checkpoint-interval "
-                        "and --outage-ms need --protocol bft"));
+                        "--byzantine, --adversary, --app, --blocks-kept, --checkpoint-interval, "
+                        "--outage-ms and --node-pacing need --protocol bft"));
   }
   const int replicas = a.replicas.value_or(3);
   if (*outage != sim::Outage::kNone) {
@@ -250,6 +255,9 @@ void add_sim_commands(CLI::App& app, std::function<int()>& run) {
                 "Service check: also run the seed without the outage and require at least 60% "
                 "of its calls, no call longer than its longest plus the protocol's bound and "
                 "(bft) at most 2 failed rounds led by a replica out");
+  sim->add_flag("--node-pacing", args->node_pacing,
+                "bft service check: pace rounds as the node does (1 s round timeouts, back-off "
+                "up to 8x) instead of the simulator's five times faster pacing");
   sim->add_option("--planted-bug", args->planted_bug,
                   "Test-only bugs the checks must catch: rotation-ignores-reputation, "
                   "readmits-silent, rotation-reindexes, install-keeps-core-schedule (bft) or "

@@ -41,6 +41,16 @@ constexpr std::uint32_t kSnapshotsHeldMax = 8;
 
 }  // namespace
 
+void BftPacing::apply(std::chrono::milliseconds tick, bft::Config& config) const {
+  const auto ticks = [&](std::chrono::milliseconds d) {
+    return std::max<std::uint32_t>(1, static_cast<std::uint32_t>(d / tick));
+  };
+  config.round_timeout_ticks = ticks(round_timeout);
+  config.round_timeout_ticks_max = backoff_max * config.round_timeout_ticks;
+  config.idle_propose_ticks = ticks(idle_propose);
+  config.silence_ticks = ticks(silence);
+}
+
 BftReplica::BftReplica(storage::FileSystem& fs, const security::TrustRegistry& registry,
                        BftReplicaOptions options, std::unique_ptr<consensus::StateMachine> app,
                        crypto::KeyPair key, BftReplicaHooks hooks)

@@ -29,6 +29,7 @@
 // it, and continues from there with block sync.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -45,6 +46,21 @@
 #include "storage/wal.h"
 
 namespace phalanx::node {
+
+// How the node paces byzantine rounds: a round without progress ends after
+// 1 s, doubling up to 8 s while rounds keep failing; an idle chain grows by
+// two empty blocks a second; votes for a leader not heard from for 200 ms go
+// to every replica (under load every peer is heard from every few tens of
+// ms). The simulator's service check can run with it too (`--node-pacing`).
+struct BftPacing {
+  std::chrono::milliseconds round_timeout{1000};
+  std::uint32_t backoff_max = 8;  // the longest round timeout, in base timeouts
+  std::chrono::milliseconds idle_propose{500};
+  std::chrono::milliseconds silence{200};
+
+  // Sets the timing of `config` for a replica that ticks every `tick`.
+  void apply(std::chrono::milliseconds tick, bft::Config& config) const;
+};
 
 struct BftReplicaOptions {
   bft::Config bft;  // id, cluster, replicas, validators, timing, batching

@@ -200,14 +200,7 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
                                           manifest_.cluster}};
     options.data_dir = config_.data_dir;
     options.wal.parallel = thread_parallel_for(std::thread::hardware_concurrency());
-    // A round without progress ends after 1 s (doubling up to 8 s while rounds keep
-    // failing); an idle chain grows by two empty blocks a second.
-    options.bft.round_timeout_ticks = ticks(std::chrono::seconds(1));
-    options.bft.round_timeout_ticks_max = 8 * options.bft.round_timeout_ticks;
-    options.bft.idle_propose_ticks = options.bft.round_timeout_ticks / 2;
-    // Under load every peer is heard from every few tens of ms; an idle
-    // cluster's votes go to everyone, which costs a few messages.
-    options.bft.silence_ticks = ticks(std::chrono::milliseconds(200));
+    BftPacing{}.apply(std::chrono::milliseconds(config_.tick_ms), options.bft);
     BftReplicaHooks hooks;
     hooks.evidence = [this](const bft::EquivocationProof& p) {
       warn(fmt::format("equivocation proof: replica {} signed two statements for round {}",

@@ -126,6 +126,7 @@ void Cluster::start(Node& n) {
   // faults is live again well inside the liveness bound.
   options.bft.round_timeout_ticks = kRoundTimeoutTicks;
   options.bft.round_timeout_ticks_max = 4 * kRoundTimeoutTicks;
+  if (o_.node_pacing) node::BftPacing{}.apply(std::chrono::milliseconds(kTickMs), options.bft);
   options.checkpoint_interval = o_.checkpoint_interval;
   options.snapshot_chunk_bytes = kSnapshotChunkBytes;
   options.bft.committed_blocks_kept = o_.blocks_kept;
@@ -726,8 +727,13 @@ ServiceVerdict check_bft_service(const BftSimOptions& outage) {
   baseline.unavailable = 0;
   const BftSimReport healthy = run_bft_sim(baseline);
   const BftSimReport degraded = run_bft_sim(outage);
-  const std::uint64_t round_timeout_ms =
-      std::uint64_t{bft_detail::kRoundTimeoutTicks} * bft_detail::kReplicaTickMsMax;
+  // In ms of the slowest replica clock (ticks of up to kReplicaTickMsMax).
+  const std::uint64_t round_timeout_ticks =
+      outage.node_pacing
+          ? static_cast<std::uint64_t>(node::BftPacing{}.round_timeout /
+                                       std::chrono::milliseconds(bft_detail::kTickMs))
+          : bft_detail::kRoundTimeoutTicks;
+  const std::uint64_t round_timeout_ms = round_timeout_ticks * bft_detail::kReplicaTickMsMax;
   // Paused in turn, each turn's start costs the newcomer's slot while the
   // replica that resumed catches up before its vote completes a quorum
   // again: two failed rounds in a row, the second backed off.

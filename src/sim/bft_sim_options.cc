@@ -111,6 +111,7 @@ std::string BftSimOptions::command() const {
     cmd += fmt::format(" --unavailable {} --unavailable-as {}", unavailable,
                        outage_name(unavailable_as));
   }
+  if (node_pacing) cmd += " --node-pacing";
   if (TEST_bug != BftPlantedBug::kNone) {
     cmd += fmt::format(" --planted-bug {}", planted_bug_name(TEST_bug));
   }

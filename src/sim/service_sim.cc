@@ -102,6 +102,23 @@ TEST(ServiceSimulation, ByzantineModeServesWithTwoOfSevenPausedInTurn) {
   }
 }
 
+// The runs above pace rounds five times faster than the node, to fit many
+// seeds; this one runs what ships (1 s round timeouts, back-off up to 8x)
+// over a 30 s fault phase: one of four paused for the whole phase, and one
+// after another (9 s turns). The bounds are in round timeouts, so they scale.
+TEST(ServiceSimulation, ByzantineModeServesAtTheNodesPacing) {
+  for (const Outage as : {Outage::kPause, Outage::kPauseInTurn}) {
+    for (std::uint64_t seed : sim_seeds(1 / kSeedShare)) {
+      BftSimOptions o = bft_service_options(seed, 4, as);
+      o.node_pacing = true;
+      o.safety_ms = 30'000;
+      const ServiceVerdict v = check_bft_service(o);
+      ASSERT_TRUE(v.ok()) << v.summary() << "\n  reproduce: " << o.command()
+                          << " --ticks 3000 --service";
+    }
+  }
+}
+
 // Seed 24 of two of seven paused in turn: with the leader at index
 // r mod size of the candidates, paused replica 6 led rounds 303, 304 and
 // 306 as the set changed around it (docs/protocol-bft.md traces it).
