@@ -231,7 +231,7 @@ struct ItemProof {
 [[nodiscard]] bool verify_proof(const ItemProof& proof);
 
 // A sources reply lists at most this many (by id), so that it stays within
-// the session table's cached-reply limit (storage::SessionTable::kReplyBytesMax).
+// the session table's cached-reply limit (consensus::SessionTable::kReplyBytesMax).
 inline constexpr std::size_t kSourcesMax = 10'000;
 inline constexpr std::size_t kDetailBytesMax = 512;
 

@@ -124,7 +124,7 @@ TEST(Evidence, TheLargestRepliesFitTheSessionTablesCachedReplyLimit) {
   proof.item_path.path.resize(crypto::InclusionProof::kPathMax);
   proof.block_path.path.resize(crypto::InclusionProof::kPathMax);
   r.proof = proof;
-  EXPECT_LE(codec::encode(r).size(), storage::SessionTable::kReplyBytesMax);
+  EXPECT_LE(codec::encode(r).size(), consensus::SessionTable::kReplyBytesMax);
 }
 
 TEST(Evidence, ValidItemsChainAndMoveThePosterior) {

@@ -111,16 +111,16 @@ Bytes EvidenceStore::apply(LogIndex index, ByteView command) {
     refusal_ = c.error();
     return codec::encode(EvidenceReply{EvidenceStatus::kMalformed, c.error().to_string()});
   }
-  const storage::SessionDecision d = sessions_.check(c->client, c->sequence);
+  const consensus::SessionDecision d = sessions_.check(c->client, c->sequence);
   switch (d.kind) {
-    case storage::SessionDecision::kCachedReply: return *d.reply;
-    case storage::SessionDecision::kReplay:
+    case consensus::SessionDecision::kCachedReply: return *d.reply;
+    case consensus::SessionDecision::kReplay:
       return codec::encode(refused(
           {EvidenceStatus::kSessionReplay, sessions_.rejection(c->client, c->sequence, d)}));
-    case storage::SessionDecision::kTableFull:
+    case consensus::SessionDecision::kTableFull:
       return codec::encode(
           refused({EvidenceStatus::kSessionsFull, sessions_.rejection(c->client, c->sequence, d)}));
-    case storage::SessionDecision::kExecute: break;
+    case consensus::SessionDecision::kExecute: break;
   }
   ++executed_;
   Bytes reply = codec::encode(execute(*c));
@@ -367,7 +367,7 @@ Status EvidenceStore::decode_state(codec::Reader& r) {
     stated.emplace_hint(stated.end(), source, std::move(c));
   }
   PHALANX_ASSIGN_OR_RETURN(tally_, Tally::decode(r));
-  PHALANX_ASSIGN_OR_RETURN(sessions_, storage::SessionTable::decode(r));
+  PHALANX_ASSIGN_OR_RETURN(sessions_, consensus::SessionTable::decode(r));
   // The log, replayed against the chain rules: it must lead exactly to the
   // chains stated above.
   PHALANX_ASSIGN_OR_RETURN(const std::uint64_t blocks, r.varint_max(r.remaining()));

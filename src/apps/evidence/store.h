@@ -21,8 +21,8 @@
 
 #include "apps/evidence/evidence.h"
 #include "apps/evidence/tally.h"
+#include "consensus/common/session_table.h"
 #include "security/registry.h"
-#include "storage/session_table.h"
 
 namespace phalanx::evidence {
 
@@ -109,7 +109,7 @@ class EvidenceStore {
   std::vector<Block> blocks_;  // blocks holding at least one item, by height
   mutable std::map<std::uint64_t, crypto::Hash32> roots_;  // cache: block height → root
   Tally tally_;
-  storage::SessionTable sessions_;
+  consensus::SessionTable sessions_;
   LogIndex last_applied_;
   std::uint64_t executed_ = 0;
   std::map<std::string, std::uint64_t> refusals_;

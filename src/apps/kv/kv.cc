@@ -114,21 +114,21 @@ Bytes KvStore::apply(LogIndex index, ByteView command) {
     refusal_ = std::move(c).error();
     return codec::encode(KvReply{KvStatus::kMalformed, std::nullopt});
   }
-  storage::SessionDecision d = sessions_.check(c->client, c->sequence);
-  if (TEST_apply_retries_twice && d.kind == storage::SessionDecision::kCachedReply) {
+  consensus::SessionDecision d = sessions_.check(c->client, c->sequence);
+  if (TEST_apply_retries_twice && d.kind == consensus::SessionDecision::kCachedReply) {
     ++executed_;
     (void)execute(KvCommand(*c));
     return *d.reply;
   }
   switch (d.kind) {
-    case storage::SessionDecision::kCachedReply: return *d.reply;
-    case storage::SessionDecision::kReplay:
+    case consensus::SessionDecision::kCachedReply: return *d.reply;
+    case consensus::SessionDecision::kReplay:
       refusal_ = sessions_.rejection(c->client, c->sequence, d);
       return codec::encode(KvReply{KvStatus::kReplay, std::nullopt});
-    case storage::SessionDecision::kTableFull:
+    case consensus::SessionDecision::kTableFull:
       refusal_ = sessions_.rejection(c->client, c->sequence, d);
       return codec::encode(KvReply{KvStatus::kSessionsFull, std::nullopt});
-    case storage::SessionDecision::kExecute: break;
+    case consensus::SessionDecision::kExecute: break;
   }
   Bytes reply = codec::encode(execute(std::move(*c)));
   sessions_.record(c->client, c->sequence, index, reply);
@@ -228,7 +228,7 @@ Result<KvStore> KvStore::restore(ByteView snapshot) {
     }
     kv.data_.emplace_hint(kv.data_.end(), std::move(key), std::move(value));
   }
-  PHALANX_ASSIGN_OR_RETURN(kv.sessions_, storage::SessionTable::decode(r));
+  PHALANX_ASSIGN_OR_RETURN(kv.sessions_, consensus::SessionTable::decode(r));
   PHALANX_TRY(r.finish());
   return kv;
 }

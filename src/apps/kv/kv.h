@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "consensus/common/session_table.h"
 #include "core/codec.h"
 #include "core/ids.h"
 #include "crypto/hash.h"
-#include "storage/session_table.h"
 
 namespace phalanx::kv {
 
@@ -127,7 +127,7 @@ class KvStore {
   KvReply execute(KvCommand&& c);
 
   std::map<std::string, Bytes> data_;
-  storage::SessionTable sessions_;
+  consensus::SessionTable sessions_;
   LogIndex last_applied_;
   std::uint64_t executed_ = 0;
   std::optional<Error> refusal_;  // not replicated: about the last apply() only

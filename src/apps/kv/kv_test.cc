@@ -170,7 +170,7 @@ TEST(KvStore, RangeStopsBeforeItsReplyOutgrowsTheByteBudget) {
   const KvReply r = reply(encoded);
   EXPECT_EQ(r.entries.size(), kRangeBytesMax / (kValueBytesMax + 2));  // 7 of 10
   EXPECT_TRUE(r.more);
-  EXPECT_LE(encoded.size(), storage::SessionTable::kReplyBytesMax);  // the session can keep it
+  EXPECT_LE(encoded.size(), consensus::SessionTable::kReplyBytesMax);  // the session can keep it
 }
 
 TEST(KvStore, RangeLimitsAreCheckedWhenDecoding) {

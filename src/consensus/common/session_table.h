@@ -29,7 +29,7 @@
 #include "core/error.h"
 #include "core/ids.h"
 
-namespace phalanx::storage {
+namespace phalanx::consensus {
 
 struct SessionDecision {
   enum Kind : std::uint8_t { kExecute, kCachedReply, kReplay, kTableFull };
@@ -72,4 +72,4 @@ class SessionTable {
   std::map<ClientId, Session> sessions_;
 };
 
-}  // namespace phalanx::storage
+}  // namespace phalanx::consensus

@@ -1,8 +1,8 @@
-#include "storage/session_table.h"
+#include "consensus/common/session_table.h"
 
 #include <gtest/gtest.h>
 
-namespace phalanx::storage {
+namespace phalanx::consensus {
 namespace {
 
 TEST(SessionTable, ExecuteOnceThenCachedReplyThenReplay) {
@@ -59,4 +59,4 @@ TEST(SessionTable, UnsortedEncodingIsRejected) {
 }
 
 }  // namespace
-}  // namespace phalanx::storage
+}  // namespace phalanx::consensus

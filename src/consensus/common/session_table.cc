@@ -1,6 +1,6 @@
-#include "storage/session_table.h"
+#include "consensus/common/session_table.h"
 
-namespace phalanx::storage {
+namespace phalanx::consensus {
 
 SessionDecision SessionTable::check(ClientId client, std::uint64_t sequence) const {
   const auto it = sessions_.find(client);
@@ -60,4 +60,4 @@ Result<SessionTable> SessionTable::decode(codec::Reader& r) {
   return table;
 }
 
-}  // namespace phalanx::storage
+}  // namespace phalanx::consensus
