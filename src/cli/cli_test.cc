@@ -7,6 +7,9 @@
 #include <fstream>
 
 #include "apps/kv/kv.h"
+#include "consensus/raft/hard_state.h"
+#include "consensus/raft/membership.h"
+#include "consensus/raft/snapshot_manifest.h"
 #include "storage/data_dir.h"
 #include "storage/hard_state.h"
 #include "storage/posix_file_system.h"
@@ -27,12 +30,15 @@ void write_data_dir(const std::string& dir) {
       fs, storage::wal_dir(dir), {.segment_bytes_target = 4096, .entry_bytes_max = 4096}));
   for (int i = 1; i <= 100; ++i) ASSERT_TRUE(wal->append(2, to_bytes("put k" + std::to_string(i))));
   ASSERT_TRUE(wal->sync());
-  storage::SnapshotMeta meta{LogIndex{50}, 2, wal->read(LogIndex{50})->hash, to_bytes("n1,n2,n3")};
+  const crypto::Hash32 hash = wal->read(LogIndex{50})->hash;
+  const raft::SnapshotMeta raft{LogIndex{50}, Term{2}, hash,
+                                codec::encode(raft::Membership{.voters = {NodeId{1}}})};
+  const storage::SnapshotMeta meta{LogIndex{50}, hash, codec::encode(raft)};
   auto w = std::move(*storage::SnapshotWriter::create(fs, storage::snapshot_dir(dir), meta, 1024));
   ASSERT_TRUE(w->write_chunk(to_bytes("kv state")));
   ASSERT_TRUE(w->finish());
   ASSERT_TRUE(storage::save_hard_state(fs, storage::raft_state_path(dir),
-                                       storage::RaftHardState{Term{2}, NodeId{1}, LogIndex{90}}));
+                                       raft::HardState{Term{2}, NodeId{1}, LogIndex{90}}));
 }
 
 TEST(Cli, HelpAndVersion) {
@@ -77,6 +83,7 @@ TEST(Cli, InspectPrintsJsonLines) {
   EXPECT_NE(r.out.find(R"("kind":"raft_state")"), std::string::npos);
   EXPECT_NE(r.out.find(R"("voted_for":1)"), std::string::npos);
   EXPECT_NE(r.out.find(R"("kind":"snapshot")"), std::string::npos);
+  EXPECT_NE(r.out.find(R"("last_term":2)"), std::string::npos);
   std::size_t lines = 0;
   for (char c : r.out) lines += c == '\n';
   EXPECT_GE(lines, 100u + 3);

@@ -4,8 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "consensus/bft/safety.h"
+#include "consensus/raft/hard_state.h"
+#include "consensus/raft/snapshot_manifest.h"
+#include "node/audit.h"
 #include "storage/atomic_file.h"
-#include "storage/audit.h"
 #include "storage/data_dir.h"
 #include "storage/hard_state.h"
 #include "storage/posix_file_system.h"
@@ -65,7 +68,7 @@ Status inspect_raft_state(storage::FileSystem& fs, const std::string& path) {
   PHALANX_ASSIGN_OR_RETURN(std::optional<Bytes> bytes,
                            storage::read_atomic(fs, path, storage::kHardStateBytesMax));
   if (!bytes) return {};
-  PHALANX_ASSIGN_OR_RETURN(storage::RaftHardState s, codec::decode<storage::RaftHardState>(*bytes));
+  PHALANX_ASSIGN_OR_RETURN(raft::HardState s, codec::decode<raft::HardState>(*bytes));
   json line = {{"kind", "raft_state"},
                {"file", path},
                {"term", s.term.value()},
@@ -80,17 +83,21 @@ Status inspect_bft_state(storage::FileSystem& fs, const std::string& path) {
   PHALANX_ASSIGN_OR_RETURN(std::optional<Bytes> bytes,
                            storage::read_atomic(fs, path, storage::kHardStateBytesMax));
   if (!bytes) return {};
-  PHALANX_ASSIGN_OR_RETURN(storage::BftSafetyState s,
-                           codec::decode<storage::BftSafetyState>(*bytes));
+  PHALANX_ASSIGN_OR_RETURN(bft::SafetyData s, codec::decode<bft::SafetyData>(*bytes));
+  // The round each promise was made in; null where there is none yet.
+  const auto round_of = [](const auto& promise) -> json {
+    if (!promise) return nullptr;
+    return promise->round.value();
+  };
   emit({{"kind", "bft_state"},
         {"file", path},
         {"epoch", s.epoch.value()},
         {"last_voted_round", s.last_voted_round.value()},
         {"locked_round", s.locked_round.value()},
-        {"last_vote_bytes", s.last_vote.size()},
-        {"last_timeout_bytes", s.last_timeout.size()},
-        {"lock_qc_bytes", s.lock_qc.size()},
-        {"last_tc_bytes", s.last_tc.size()}});
+        {"last_vote_round", round_of(s.last_vote)},
+        {"last_timeout_round", round_of(s.last_timeout)},
+        {"lock_qc_round", round_of(s.lock_qc)},
+        {"last_tc_round", round_of(s.last_tc)}});
   return {};
 }
 
@@ -98,15 +105,19 @@ Status inspect_snapshot(storage::FileSystem& fs, const std::string& path) {
   PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotReader> reader,
                            storage::SnapshotReader::open(fs, path));
   const storage::SnapshotManifest& m = reader->manifest();
-  emit({{"kind", "snapshot"},
-        {"file", path},
-        {"last_index", m.meta.last_index.value()},
-        {"last_term", m.meta.last_term},
-        {"last_entry_hash", hex(m.meta.last_entry_hash.view())},
-        {"membership_hex", hex(m.meta.membership)},
-        {"chunks", m.chunk_count},
-        {"total_bytes", m.total_bytes},
-        {"root", hex(m.root.view())}});
+  json line = {{"kind", "snapshot"},
+               {"file", path},
+               {"last_index", m.meta.last_index.value()},
+               {"last_entry_hash", hex(m.meta.last_entry_hash.view())},
+               {"chunks", m.chunks.chunk_count},
+               {"total_bytes", m.chunks.total_bytes},
+               {"root", hex(m.chunks.root.view())}};
+  // A Raft snapshot says its term and membership; a BFT one keeps them in its state.
+  if (Result<raft::SnapshotMeta> raft = codec::decode<raft::SnapshotMeta>(m.meta.protocol)) {
+    line["last_term"] = raft->last_term.value();
+    line["membership_hex"] = hex(raft->membership);
+  }
+  emit(line);
   return {};
 }
 
@@ -161,7 +172,7 @@ int run_inspect(const std::string& path, bool full_payload) {
 
 int run_audit(const std::string& dir) {
   PosixFileSystem fs;
-  Result<storage::AuditReport> r = storage::audit_data_dir(fs, dir);
+  Result<node::AuditReport> r = node::audit_data_dir(fs, dir);
   if (!r) return report(r.error());
   fmt::print("audit {}: {}\n", dir, r->ok() ? "ok" : "FAILED");
   if (r->first_index && r->last_index) {
@@ -175,7 +186,7 @@ int run_audit(const std::string& dir) {
                r->snapshot_file);
   }
   for (const std::string& f : r->hard_state_files) fmt::print("  hard state: {} verified\n", f);
-  for (const storage::AuditFinding& f : r->findings) {
+  for (const node::AuditFinding& f : r->findings) {
     fmt::print("  {}: {} offset {}: {}\n", f.fatal ? "FAIL" : "note", f.file, f.offset, f.problem);
   }
   return r->ok() ? kExitOk : kExitAuditFailed;

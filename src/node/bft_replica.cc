@@ -12,18 +12,6 @@
 namespace phalanx::node {
 namespace {
 
-template <class M>
-Bytes encode_optional(const std::optional<M>& m) {
-  return m ? codec::encode(*m) : Bytes{};
-}
-
-template <class M>
-Result<std::optional<M>> decode_optional(ByteView bytes) {
-  if (bytes.empty()) return std::optional<M>{};
-  PHALANX_ASSIGN_OR_RETURN(M m, codec::decode<M>(bytes));
-  return std::optional<M>(std::move(m));
-}
-
 std::string evidence_dir(const std::string& data_dir) {
   return storage::join_path(data_dir, "evidence");
 }
@@ -151,7 +139,7 @@ Result<bft::Block> BftReplica::restore_snapshot(const std::string& path) {
   PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotReader> reader,
                            storage::SnapshotReader::open(fs_, path));
   Bytes bytes;
-  bytes.reserve(reader->manifest().total_bytes);
+  bytes.reserve(reader->manifest().chunks.total_bytes);
   while (true) {
     PHALANX_ASSIGN_OR_RETURN(std::optional<Bytes> chunk, reader->next_chunk());
     if (!chunk) break;
@@ -203,23 +191,14 @@ Status BftReplica::align_wal() {
 Result<bft::SafetyData> BftReplica::recover_safety() {
   const std::string path = storage::bft_state_path(options_.data_dir);
   const Epoch epoch = options_.bft.validators.epoch;
-  PHALANX_ASSIGN_OR_RETURN(std::optional<storage::BftSafetyState> stored,
-                           storage::load_hard_state<storage::BftSafetyState>(fs_, path));
+  PHALANX_ASSIGN_OR_RETURN(std::optional<bft::SafetyData> stored,
+                           storage::load_hard_state<bft::SafetyData>(fs_, path));
   if (!stored) return bft::SafetyData{epoch, Round{0}, Round{0}};
-  bft::SafetyData data{stored->epoch, stored->last_voted_round, stored->locked_round};
-  auto vote = decode_optional<bft::Vote>(stored->last_vote);
-  auto timeout = decode_optional<bft::Timeout>(stored->last_timeout);
-  auto lock_qc = decode_optional<bft::QuorumCert>(stored->lock_qc);
-  auto last_tc = decode_optional<bft::TimeoutCert>(stored->last_tc);
-  if (!vote || !timeout || !lock_qc || !last_tc || data.epoch != epoch) {
+  if (stored->epoch != epoch) {
     return fail(ErrorCode::kCorruption,
                 path + " holds no valid safety data for epoch " + std::to_string(epoch.value()));
   }
-  data.last_vote = std::move(*vote);
-  data.last_timeout = std::move(*timeout);
-  data.lock_qc = std::move(*lock_qc);
-  data.last_tc = std::move(*last_tc);
-  return data;
+  return std::move(*stored);
 }
 
 Status BftReplica::recover_evidence() {
@@ -437,14 +416,7 @@ void BftReplica::drive() {
 // the committed blocks, then the evidence, each fsynced.
 Status BftReplica::persist(const bft::Ready& ready) {
   if (const auto& s = ready.safety) {
-    const storage::BftSafetyState stored{s->epoch,
-                                         s->last_voted_round,
-                                         s->locked_round,
-                                         encode_optional(s->last_vote),
-                                         encode_optional(s->last_timeout),
-                                         encode_optional(s->lock_qc),
-                                         encode_optional(s->last_tc)};
-    PHALANX_TRY(storage::save_hard_state(fs_, storage::bft_state_path(options_.data_dir), stored));
+    PHALANX_TRY(storage::save_hard_state(fs_, storage::bft_state_path(options_.data_dir), *s));
   }
   for (const bft::Block& b : ready.voted) {
     PHALANX_TRY(voted_wal_->append(b.round.value(), codec::encode(b)));
@@ -548,8 +520,7 @@ Status BftReplica::checkpoint(const bft::Block& block) {
 Status BftReplica::write_snapshot(const bft::StateSnapshot& header, ByteView state,
                                   const crypto::Hash32& root, const crypto::Hash32& entry_hash) {
   const std::uint32_t chunk_bytes = options_.snapshot_chunk_bytes;
-  const storage::SnapshotMeta meta{
-      LogIndex{header.height}, header.tip.round.value(), entry_hash, {}};
+  const storage::SnapshotMeta meta{LogIndex{header.height}, entry_hash, {}};
   PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotWriter> writer,
                            storage::SnapshotWriter::create(
                                fs_, storage::snapshot_dir(options_.data_dir), meta, chunk_bytes));

@@ -36,12 +36,13 @@ void BftReplica::maybe_fetch() {
 Status BftReplica::serve_snapshot(NodeId to, const bft::SnapshotRequest& request) {
   if (!snapshot_ || !snapshot_->cert) return {};
   const HeldSnapshot& held = *snapshot_;
-  const bool same = request.height == held.height && request.chunk < held.manifest.chunk_count;
+  const bool same =
+      request.height == held.height && request.chunk < held.manifest.chunks.chunk_count;
   const std::uint64_t first = same ? request.chunk : 0;
   // Chunk 0 alone (the fetcher checks the certificate first), else the rest of the run.
   const std::uint64_t run_end =
       first == 0 ? 1
-                 : std::min<std::uint64_t>(held.manifest.chunk_count,
+                 : std::min<std::uint64_t>(held.manifest.chunks.chunk_count,
                                            (first / bft::SnapshotRequest::kChunksPerRun + 1) *
                                                bft::SnapshotRequest::kChunksPerRun);
   for (std::uint64_t chunk = first; chunk < run_end; ++chunk) {
@@ -65,7 +66,7 @@ Status BftReplica::serve_snapshot(NodeId to, const bft::SnapshotRequest& request
     bft::SnapshotChunk reply{held.height, chunk, std::nullopt, std::nullopt, std::move(*data)};
     if (chunk == 0) {
       reply.cert = held.cert;
-      reply.manifest = held.manifest;
+      reply.manifest = held.manifest.chunks;
     } else {
       ticks_since_chunk_served_ = 0;
     }

@@ -25,6 +25,25 @@ bool leaves_before_sync(const raft::Message& m) {
          std::holds_alternative<raft::TimeoutNow>(m.body);
 }
 
+// A Raft snapshot's metadata as its file keeps it: the log position storage
+// checks, and Raft's own metadata whole.
+storage::SnapshotMeta file_meta(const raft::SnapshotMeta& meta) {
+  return {meta.last_index, meta.last_entry_hash, codec::encode(meta)};
+}
+
+// The Raft manifest of a snapshot file; kCorruption if its metadata is not
+// Raft's, disagrees with the file's position or holds no valid membership.
+Result<raft::SnapshotManifest> raft_manifest(const storage::SnapshotManifest& file,
+                                             const std::string& path) {
+  Result<raft::SnapshotMeta> meta = codec::decode<raft::SnapshotMeta>(file.meta.protocol);
+  if (!meta || meta->last_index != file.meta.last_index ||
+      meta->last_entry_hash != file.meta.last_entry_hash ||
+      !codec::decode<raft::Membership>(meta->membership)) {
+    return fail(ErrorCode::kCorruption, "snapshot " + path + " holds no valid Raft metadata");
+  }
+  return raft::SnapshotManifest{std::move(*meta), file.chunks};
+}
+
 }  // namespace
 
 RaftReplica::RaftReplica(storage::FileSystem& fs, const security::TrustRegistry& registry,
@@ -60,19 +79,19 @@ Result<std::unique_ptr<RaftReplica>> RaftReplica::open(storage::FileSystem& fs,
 Result<raft::Persisted> RaftReplica::recover() {
   raft::Persisted persisted;
   PHALANX_ASSIGN_OR_RETURN(wal_, storage::Wal::open(fs_, wal_dir_, options_.wal));
-  PHALANX_ASSIGN_OR_RETURN(std::optional<storage::RaftHardState> hs,
-                           storage::load_hard_state<storage::RaftHardState>(fs_, state_path_));
-  persisted.hard_state = hs.value_or(storage::RaftHardState{});
+  PHALANX_ASSIGN_OR_RETURN(std::optional<raft::HardState> hs,
+                           storage::load_hard_state<raft::HardState>(fs_, state_path_));
+  persisted.hard_state = hs.value_or(raft::HardState{});
   PHALANX_ASSIGN_OR_RETURN(std::optional<std::string> snapshot,
                            storage::latest_snapshot(fs_, snapshot_dir_));
   app_->clear();
   LogIndex base{0};
   if (snapshot) {
-    PHALANX_ASSIGN_OR_RETURN(storage::SnapshotManifest manifest, restore(*snapshot));
+    PHALANX_ASSIGN_OR_RETURN(raft::SnapshotManifest manifest, restore(*snapshot));
     base = manifest.meta.last_index;
     const std::optional<std::uint64_t> term = wal_->term_at(base);
     const bool continues =
-        term ? *term == manifest.meta.last_term : wal_->first_index() == base.next();
+        term ? Term{*term} == manifest.meta.last_term : wal_->first_index() == base.next();
     if (!continues) PHALANX_TRY(wal_->reset(base.next(), manifest.meta.last_entry_hash));
     persisted.snapshot = std::move(manifest);
   }
@@ -98,7 +117,7 @@ Result<raft::Persisted> RaftReplica::recover() {
 }
 
 // Restores the state machine from the snapshot at `path` (every chunk verified).
-Result<storage::SnapshotManifest> RaftReplica::restore(const std::string& path) {
+Result<raft::SnapshotManifest> RaftReplica::restore(const std::string& path) {
   PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotReader> reader,
                            storage::SnapshotReader::open(fs_, path));
   Bytes state;
@@ -107,14 +126,13 @@ Result<storage::SnapshotManifest> RaftReplica::restore(const std::string& path) 
     if (!chunk) break;
     state.insert(state.end(), chunk->begin(), chunk->end());
   }
-  if (!codec::decode<raft::Membership>(reader->manifest().meta.membership)) {
-    return fail(ErrorCode::kCorruption, "snapshot " + path + " holds no valid membership");
-  }
+  PHALANX_ASSIGN_OR_RETURN(raft::SnapshotManifest manifest,
+                           raft_manifest(reader->manifest(), path));
   if (Status restored = app_->restore(state); !restored) {
     return fail(ErrorCode::kCorruption,
                 "snapshot " + path + " is no valid state: " + restored.error().to_string());
   }
-  return reader->manifest();
+  return manifest;
 }
 
 void RaftReplica::tick() {
@@ -269,19 +287,19 @@ Status RaftReplica::persist(const raft::Ready& ready) {
   // One step may end one transfer and start the next (the leader took a
   // newer snapshot meanwhile): the installed one is finished as soon as its
   // last chunk is written, before a chunk of the next starts a new file.
-  const std::optional<storage::SnapshotManifest>& installed = ready.snapshot_installed;
+  const std::optional<raft::SnapshotManifest>& installed = ready.snapshot_installed;
   bool install_done = false;
   for (const raft::SnapshotChunk& chunk : ready.snapshot_chunks) {
     if (chunk.manifest) {
-      PHALANX_ASSIGN_OR_RETURN(
-          receiving_, storage::SnapshotWriter::create(fs_, snapshot_dir_, chunk.manifest->meta,
-                                                      storage::kSnapshotChunkBytesMax));
+      PHALANX_ASSIGN_OR_RETURN(receiving_, storage::SnapshotWriter::create(
+                                               fs_, snapshot_dir_, file_meta(chunk.manifest->meta),
+                                               storage::kSnapshotChunkBytesMax));
       receiving_at_ = chunk.manifest->meta.last_index;
     }
     PHALANX_ASSERT(receiving_ != nullptr);
     PHALANX_TRY(receiving_->write_chunk(chunk.data));
     if (installed && !install_done && receiving_at_ == installed->meta.last_index &&
-        chunk.index + 1 == installed->chunk_count) {
+        chunk.index + 1 == installed->chunks.chunk_count) {
       PHALANX_TRY(install(*installed));
       install_done = true;
     }
@@ -306,8 +324,8 @@ Status RaftReplica::persist(const raft::Ready& ready) {
 
 // Makes the snapshot the leader streamed durable, restores the state
 // machine from it and restarts the log after it.
-Status RaftReplica::install(const storage::SnapshotManifest& installed) {
-  PHALANX_TRY(receiving_->finish(installed.root));
+Status RaftReplica::install(const raft::SnapshotManifest& installed) {
+  PHALANX_TRY(receiving_->finish(installed.chunks.root));
   receiving_.reset();
   const LogIndex at = installed.meta.last_index;
   PHALANX_TRY(restore(storage::join_path(snapshot_dir_, storage::snapshot_file_name(at))));
@@ -404,10 +422,10 @@ Status RaftReplica::maybe_snapshot() {
   // Let a transfer in progress finish, unless the log has grown long.
   if (core.sending_snapshot() && at.value() < last.value() + 4 * every) return {};
   PHALANX_ASSIGN_OR_RETURN(storage::WalEntry entry, wal_->read(at));
-  storage::SnapshotMeta meta{at, core.term_at(at).value(), entry.hash,
-                             codec::encode(core.membership_at(at))};
+  const raft::SnapshotMeta meta{at, core.term_at(at), entry.hash,
+                                codec::encode(core.membership_at(at))};
   PHALANX_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotWriter> writer,
-                           storage::SnapshotWriter::create(fs_, snapshot_dir_, meta,
+                           storage::SnapshotWriter::create(fs_, snapshot_dir_, file_meta(meta),
                                                            options_.snapshot_chunk_bytes, ".own"));
   SnapshotJob job{std::move(writer), std::make_shared<const Bytes>(app_->snapshot()),
                   options_.snapshot_chunk_bytes, at, installs_};
@@ -438,7 +456,8 @@ Status RaftReplica::publish_snapshot(const SnapshotJob& job, const Status& writt
     ++snapshots_dropped_;
     return {};
   }
-  PHALANX_ASSIGN_OR_RETURN(storage::SnapshotManifest manifest, job.writer->publish());
+  PHALANX_ASSIGN_OR_RETURN(const storage::SnapshotManifest file, job.writer->publish());
+  PHALANX_ASSIGN_OR_RETURN(raft::SnapshotManifest manifest, raft_manifest(file, "taken"));
   const std::uint64_t keep = std::min(job.at.value(), options_.snapshot_retain);
   const LogIndex through{std::max(core.base_index().value(), job.at.value() - keep)};
   core.snapshot_taken(std::move(manifest), through);

@@ -145,12 +145,12 @@ class RaftReplica final : public consensus::Replica {
               RaftReplicaHooks hooks);
 
   [[nodiscard]] Result<raft::Persisted> recover();
-  [[nodiscard]] Result<storage::SnapshotManifest> restore(const std::string& path);
+  [[nodiscard]] Result<raft::SnapshotManifest> restore(const std::string& path);
   // Persists, queues the messages, applies, serves reads (the runner contract).
   void drive();
   void drive_once();
   [[nodiscard]] Status persist(const raft::Ready& ready);
-  [[nodiscard]] Status install(const storage::SnapshotManifest& installed);
+  [[nodiscard]] Status install(const raft::SnapshotManifest& installed);
   [[nodiscard]] Status queue_messages(std::vector<raft::Message> messages);
   void release_held();
   [[nodiscard]] Result<Bytes> read_snapshot_chunk(LogIndex last_index, std::uint64_t chunk);

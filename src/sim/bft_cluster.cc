@@ -4,9 +4,9 @@
 
 #include "apps/evidence/evidence_machine.h"
 #include "apps/kv/kv_machine.h"
+#include "node/audit.h"
 #include "security/verify.h"
 #include "sim/bft_cluster_impl.h"
-#include "storage/audit.h"
 
 namespace phalanx::sim {
 namespace bft_detail {
@@ -647,7 +647,7 @@ void Cluster::check_convergence() {
     }
     // What `phalanx audit` would say of its data directory: snapshot and
     // committed-block WAL meet, every checksum and hash chain holds.
-    Result<storage::AuditReport> audit = storage::audit_data_dir(*n.fs, "/data");
+    Result<node::AuditReport> audit = node::audit_data_dir(*n.fs, "/data");
     if (!audit || !audit->findings.empty()) {
       return violated(
           fmt::format("node {}'s data directory fails its audit: {}", n.id.value(),

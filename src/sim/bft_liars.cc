@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include "apps/kv/kv_machine.h"
-#include "storage/data_dir.h"
-#include "storage/snapshot.h"
 #include "security/verify.h"
 #include "sim/bft_cluster_impl.h"
+#include "storage/data_dir.h"
+#include "storage/snapshot.h"
 
 namespace phalanx::sim::bft_detail {
 
@@ -53,9 +53,7 @@ void Cluster::lie(Node& n, NodeId to, Bytes frame) {
   }
   switch (n.adversary) {
     case Adversary::kNone: break;
-    case Adversary::kSilent:
-      attack("silent");
-      return;
+    case Adversary::kSilent: attack("silent"); return;
     case Adversary::kWithhold:
       if (vote) {
         attack("withhold-vote");
@@ -126,12 +124,8 @@ void Cluster::lie(Node& n, NodeId to, Bytes frame) {
       attack("timing");
       return;
     }
-    case Adversary::kReplay:
-      replay(n);
-      break;
-    case Adversary::kForge:
-      forge(n, to, body);
-      break;
+    case Adversary::kReplay: replay(n); break;
+    case Adversary::kForge: forge(n, to, body); break;
     case Adversary::kMixed: break;
     case Adversary::kFork:
       if (fork_step(n, body)) return;
@@ -182,7 +176,8 @@ void Cluster::replay(Node& n) {
   }
   if (!n.heard.empty() && rng_.one_in(4)) {
     // Another replica's signed message, passed off under the liar's name.
-    Result<Untrusted<bft::Envelope>> e = bft::decode_envelope(n.heard[rng_.uniform(n.heard.size())]);
+    Result<Untrusted<bft::Envelope>> e =
+        bft::decode_envelope(n.heard[rng_.uniform(n.heard.size())]);
     if (e && bft::signed_by(e->unverified().body)) {
       const NodeId to = random_node();
       if (to != n.id) {
@@ -198,21 +193,25 @@ void Cluster::forge(Node& n, NodeId to, const bft::Payload& body) {
   bft::Payload forged = body;
   switch (rng_.uniform(3)) {
     case 0:  // a broken signature
-      std::visit([](auto& m) {
-        if constexpr (requires { m.signature; }) m.signature[5] ^= 0x20;
-      }, forged);
+      std::visit(
+          [](auto& m) {
+            if constexpr (requires { m.signature; }) m.signature[5] ^= 0x20;
+          },
+          forged);
       send_as(n, to, forged);
       attack("forge-signature");
       break;
     case 1: {  // in another replica's name, signed with the liar's key
       const NodeId victim = ids_[(n.id.value()) % ids_.size()];
-      std::visit([&](auto& m) {
-        if constexpr (requires { m.voter; }) m.voter = victim;
-        if constexpr (requires { m.author_id; }) m.author_id = victim;
-        if constexpr (requires { m.proposer; }) m.proposer = victim;
-        if constexpr (requires { m.signer; }) m.signer = victim;
-        if constexpr (requires { m.signature; }) security::sign(m, *n.key);
-      }, forged);
+      std::visit(
+          [&](auto& m) {
+            if constexpr (requires { m.voter; }) m.voter = victim;
+            if constexpr (requires { m.author_id; }) m.author_id = victim;
+            if constexpr (requires { m.proposer; }) m.proposer = victim;
+            if constexpr (requires { m.signer; }) m.signer = victim;
+            if constexpr (requires { m.signature; }) security::sign(m, *n.key);
+          },
+          forged);
       net_.send(now_, n.id, to, Wire(bft::encode_envelope({victim, to, forged})));
       attack("forge-identity");
       break;
@@ -239,7 +238,8 @@ void Cluster::lie_about_snapshot(Node& n, NodeId to, bft::SnapshotChunk chunk) {
   if (chunk.cert && rng_.one_in(3)) {
     chunk.cert->signers.back().signature[3] ^= 0x10;
     attack("snapshot-forged-cert");
-  } else if (std::optional<Bytes> whole; chunk.manifest && (whole = own_snapshot(n, chunk.height))) {
+  } else if (std::optional<Bytes> whole;
+             chunk.manifest && (whole = own_snapshot(n, chunk.height))) {
     // Another state (one more request counted) in one chunk, with a
     // manifest that matches it: only the certificate's state root tells.
     codec::Reader r(*whole);
@@ -247,10 +247,7 @@ void Cluster::lie_about_snapshot(Node& n, NodeId to, bft::SnapshotChunk chunk) {
     PHALANX_ASSERT(state.has_value());
     ++state->requests;
     chunk.data = codec::encode(*state);
-    chunk.manifest->chunk_count = 1;
-    chunk.manifest->chunk_hashes = {crypto::blake2b256(chunk.data)};
-    chunk.manifest->total_bytes = chunk.data.size();
-    chunk.manifest->root = storage::chunk_root(chunk.manifest->chunk_hashes);
+    chunk.manifest = crypto::ChunkManifest::of({crypto::blake2b256(chunk.data)}, chunk.data.size());
     attack("snapshot-false-state");
   } else if (!chunk.data.empty()) {
     chunk.data[rng_.uniform(chunk.data.size())] ^= 0x01;
@@ -304,7 +301,8 @@ bool Cluster::fork_step(Node& n, const bft::Payload& body) {
   for (const Node& x : nodes_) {
     if (x.honest()) honest.push_back(x.id);
   }
-  for (std::size_t i = 0; i < honest.size(); ++i) fork_.half[i * 2 / honest.size()].push_back(honest[i]);
+  for (std::size_t i = 0; i < honest.size(); ++i)
+    fork_.half[i * 2 / honest.size()].push_back(honest[i]);
   fork_.branch[0].push_back(*b);
   fork_.branch[1].push_back(*other);
   attack("fork");
@@ -336,7 +334,8 @@ void Cluster::fork_intercept(const bft::Payload& body) {
     bft::QuorumCert qc{kEpoch, v->round, v->block, {}};
     for (const auto& [id, sig] : signers) qc.signers.push_back({id, sig});
     const Round next = v->round.next();
-    bft::Block b{.epoch = kEpoch, .round = next, .qc = qc, .proposer = leader(node(fork_.planner), next)};
+    bft::Block b{
+        .epoch = kEpoch, .round = next, .qc = qc, .proposer = leader(node(fork_.planner), next)};
     security::sign(b, *node(b.proposer).key);
     branch.push_back(b);
     trace(fmt::format("fork: side {} certified at round {}", side, v->round.value()));

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "consensus/raft/hard_state.h"
 #include "sim/sim_file_system.h"
 #include "storage/hard_state.h"
 
@@ -63,24 +64,18 @@ TEST(AtomicFile, TruncatedFileIsCorruption) {
   EXPECT_EQ(read_atomic(fs, "/m", 100).error().code(), ErrorCode::kCorruption);
 }
 
-TEST(HardState, RaftAndBftRoundTrip) {
+TEST(HardState, RoundTripsAndAbsentIsNullopt) {
   SimFileSystem fs(4);
-  const RaftHardState raft{Term{7}, NodeId{3}, LogIndex{42}};
+  const raft::HardState raft{Term{7}, NodeId{3}, LogIndex{42}};
   ASSERT_TRUE(save_hard_state(fs, "/raft", raft));
-  EXPECT_EQ(**load_hard_state<RaftHardState>(fs, "/raft"), raft);
-
-  const BftSafetyState bft{Epoch{1},         Round{9},          Round{7},
-                           to_bytes("vote"), to_bytes("timeout"), to_bytes("qc"),
-                           to_bytes("tc")};
-  ASSERT_TRUE(save_hard_state(fs, "/bft", bft));
-  EXPECT_EQ(**load_hard_state<BftSafetyState>(fs, "/bft"), bft);
-  EXPECT_FALSE(*load_hard_state<RaftHardState>(fs, "/absent"));
+  EXPECT_EQ(**load_hard_state<raft::HardState>(fs, "/raft"), raft);
+  EXPECT_FALSE(*load_hard_state<raft::HardState>(fs, "/absent"));
 }
 
 TEST(HardState, UndecodablePayloadIsCorruption) {
   SimFileSystem fs(5);
   ASSERT_TRUE(write_atomic(fs, "/raft", Bytes{0x80}));  // an overlong, unfinished varint
-  EXPECT_EQ(load_hard_state<RaftHardState>(fs, "/raft").error().code(), ErrorCode::kCorruption);
+  EXPECT_EQ(load_hard_state<raft::HardState>(fs, "/raft").error().code(), ErrorCode::kCorruption);
 }
 
 }  // namespace

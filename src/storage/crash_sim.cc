@@ -19,6 +19,7 @@
 #include <map>
 #include <set>
 
+#include "consensus/raft/hard_state.h"
 #include "core/random.h"
 #include "sim/seeds.h"
 #include "sim/sim_file_system.h"
@@ -50,9 +51,9 @@ struct Model {
   // As in a real replica: committed entries are durable, never truncated;
   // snapshots and compaction happen only at or below the commit index.
   std::uint64_t committed = 0;
-  std::optional<RaftHardState> hard_state_saved;      // last save that returned ok
-  std::optional<RaftHardState> hard_state_in_flight;  // a save that did not return
-  std::uint64_t snapshot_finished = 0;                // index of the last finish() ok
+  std::optional<raft::HardState> hard_state_saved;      // last save that returned ok
+  std::optional<raft::HardState> hard_state_in_flight;  // a save that did not return
+  std::uint64_t snapshot_finished = 0;                  // index of the last finish() ok
 };
 
 class CrashRun {
@@ -192,8 +193,8 @@ class CrashRun {
   }
 
   void save_hard_state_step() {
-    const RaftHardState next{Term{model_.term}, NodeId{rng_.between(1, 5)},
-                             LogIndex{model_.committed}};
+    const raft::HardState next{Term{model_.term}, NodeId{rng_.between(1, 5)},
+                               LogIndex{model_.committed}};
     model_.hard_state_in_flight = next;
     if (!save_hard_state(fs_, kHardState, next)) return;
     model_.hard_state_saved = next;
@@ -234,7 +235,7 @@ class CrashRun {
   }
 
   void check_hard_state() {
-    Result<std::optional<RaftHardState>> hs = load_hard_state<RaftHardState>(fs_, kHardState);
+    Result<std::optional<raft::HardState>> hs = load_hard_state<raft::HardState>(fs_, kHardState);
     ASSERT_TRUE(hs) << hs.error().to_string();
     if (!model_.hard_state_saved && !model_.hard_state_in_flight) {
       EXPECT_FALSE(*hs);

@@ -1,49 +1,17 @@
-// What a replica must never forget: the promises it made before answering.
-//
-// Raft: the current term, the vote cast in it, and the commit index.
-// BFT (Jolteon rules, docs/protocol-bft.md): the last round voted or timed
-// out in, the lock (highest parent-QC round voted on top of), and the last
-// vote and timeout themselves (a re-request for that round gets the same
-// one, never a new one).
-//
-// Both are written with write_atomic() and must be on disk before the vote
-// or acknowledgement that depends on them leaves the node.
+// The file that holds what a replica must never forget: the promises it made
+// before answering (raft::HardState; bft::SafetyData, docs/protocol-bft.md).
+// Any State with encode() and a static decode() is saved with write_atomic()
+// and must be on disk before the vote or acknowledgement that depends on it
+// leaves the node.
 #pragma once
 
 #include <optional>
 #include <string>
 
 #include "core/codec.h"
-#include "core/ids.h"
 #include "storage/atomic_file.h"
 
 namespace phalanx::storage {
-
-struct RaftHardState {
-  Term term;
-  std::optional<NodeId> voted_for;
-  LogIndex commit;
-
-  void encode(codec::Writer& w) const;
-  [[nodiscard]] static Result<RaftHardState> decode(codec::Reader& r);
-  bool operator==(const RaftHardState&) const = default;
-};
-
-struct BftSafetyState {
-  static constexpr std::size_t kCertificateBytesMax = 1 << 20;
-
-  Epoch epoch;
-  Round last_voted_round;
-  Round locked_round;
-  Bytes last_vote;     // encoded signed vote (consensus layer's format); empty: none
-  Bytes last_timeout;  // encoded signed timeout; empty: none
-  Bytes lock_qc;       // encoded quorum certificate behind the lock; empty: none
-  Bytes last_tc;       // encoded newest timeout certificate used; empty: none
-
-  void encode(codec::Writer& w) const;
-  [[nodiscard]] static Result<BftSafetyState> decode(codec::Reader& r);
-  bool operator==(const BftSafetyState&) const = default;
-};
 
 inline constexpr std::size_t kHardStateBytesMax = 4 << 20;
 

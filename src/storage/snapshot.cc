@@ -4,7 +4,6 @@
 
 #include <cstring>
 
-#include "crypto/merkle.h"
 #include "storage/checksum.h"
 
 namespace phalanx::storage {
@@ -12,11 +11,13 @@ namespace {
 
 constexpr std::uint8_t kHeaderMagic[8] = {'P', 'H', 'X', 'S', 'N', 'A', 'P', 1};
 constexpr std::uint8_t kTrailerMagic[8] = {'P', 'H', 'X', 'S', 'E', 'N', 'D', 1};
-constexpr std::uint32_t kSnapshotFormatVersion = 1;
+// Version 2: the protocol's metadata is opaque bytes (version 1 spelled out
+// Raft's term and membership).
+constexpr std::uint32_t kSnapshotFormatVersion = 2;
 constexpr std::size_t kHeaderBytes = 12;
 constexpr std::size_t kTrailerBytes = 28;
 constexpr std::size_t kManifestBytesMax =
-    SnapshotManifest::kMembershipBytesMax + SnapshotManifest::kChunksMax * 32 + 1024;
+    SnapshotMeta::kProtocolBytesMax + crypto::ChunkManifest::kChunksMax * 32 + 1024;
 
 Unexpected<Error> corrupt(const std::string& path, std::uint64_t offset, std::string_view why) {
   return fail(ErrorCode::kCorruption,
@@ -25,37 +26,19 @@ Unexpected<Error> corrupt(const std::string& path, std::uint64_t offset, std::st
 
 }  // namespace
 
-crypto::Hash32 chunk_root(const std::vector<crypto::Hash32>& hashes) {
-  return crypto::MerkleTree::from_leaf_hashes(hashes).root();
-}
-
 void SnapshotManifest::encode(codec::Writer& w) const {
   w.id(meta.last_index);
-  w.varint(meta.last_term);
   w.fixed(meta.last_entry_hash);
-  w.bytes(meta.membership, kMembershipBytesMax);
-  w.varint(chunk_count);
-  w.varint(total_bytes);
-  w.sequence(std::span<const crypto::Hash32>(chunk_hashes), kChunksMax,
-             [](codec::Writer& out, const crypto::Hash32& h) { out.fixed(h); });
-  w.fixed(root);
+  w.bytes(meta.protocol, SnapshotMeta::kProtocolBytesMax);
+  chunks.encode(w);
 }
 
 Result<SnapshotManifest> SnapshotManifest::decode(codec::Reader& r) {
   SnapshotManifest m;
   PHALANX_ASSIGN_OR_RETURN(m.meta.last_index, r.id<LogIndex>());
-  PHALANX_ASSIGN_OR_RETURN(m.meta.last_term, r.varint());
   PHALANX_ASSIGN_OR_RETURN(m.meta.last_entry_hash, r.fixed<32>());
-  PHALANX_ASSIGN_OR_RETURN(m.meta.membership, r.bytes(kMembershipBytesMax));
-  PHALANX_ASSIGN_OR_RETURN(m.chunk_count, r.varint_max(kChunksMax));
-  PHALANX_ASSIGN_OR_RETURN(m.total_bytes, r.varint());
-  PHALANX_ASSIGN_OR_RETURN(
-      m.chunk_hashes,
-      r.sequence<crypto::Hash32>(kChunksMax, [](codec::Reader& in) { return in.fixed<32>(); }));
-  PHALANX_ASSIGN_OR_RETURN(m.root, r.fixed<32>());
-  if (m.chunk_hashes.size() != m.chunk_count) {
-    return codec::Reader::malformed(MalformedReason::kNonCanonical, r.offset());
-  }
+  PHALANX_ASSIGN_OR_RETURN(m.meta.protocol, r.bytes(SnapshotMeta::kProtocolBytesMax));
+  PHALANX_ASSIGN_OR_RETURN(m.chunks, crypto::ChunkManifest::decode(r));
   return m;
 }
 
@@ -83,8 +66,8 @@ Result<std::unique_ptr<SnapshotWriter>> SnapshotWriter::create(FileSystem& fs, s
     return fail(ErrorCode::kInvalidArgument, fmt::format("snapshot chunk size {} not in [1, {}]",
                                                          chunk_bytes_max, kSnapshotChunkBytesMax));
   }
-  if (meta.membership.size() > SnapshotManifest::kMembershipBytesMax) {
-    return fail(ErrorCode::kInvalidArgument, "snapshot membership is too large");
+  if (meta.protocol.size() > SnapshotMeta::kProtocolBytesMax) {
+    return fail(ErrorCode::kInvalidArgument, "snapshot metadata is too large");
   }
   PHALANX_TRY(ensure_dir(fs, dir));
   const std::string tmp =
@@ -110,7 +93,7 @@ Status SnapshotWriter::write_chunk(ByteView chunk) {
         ErrorCode::kInvalidArgument,
         fmt::format("snapshot chunk of {} bytes not in [1, {}]", chunk.size(), chunk_bytes_max_));
   }
-  if (manifest_.chunk_count == SnapshotManifest::kChunksMax) {
+  if (manifest_.chunks.chunk_count == crypto::ChunkManifest::kChunksMax) {
     return fail(ErrorCode::kInvalidArgument, "snapshot has too many chunks");
   }
   const crypto::Hash32 hash = crypto::blake2b256(chunk);
@@ -120,14 +103,14 @@ Status SnapshotWriter::write_chunk(ByteView chunk) {
   framed.insert(framed.end(), hash.view().begin(), hash.view().end());
   PHALANX_TRY(file_->write_at(offset_, framed));
   offset_ += framed.size();
-  manifest_.chunk_hashes.push_back(hash);
-  ++manifest_.chunk_count;
-  manifest_.total_bytes += chunk.size();
+  manifest_.chunks.chunk_hashes.push_back(hash);
+  ++manifest_.chunks.chunk_count;
+  manifest_.chunks.total_bytes += chunk.size();
   return {};
 }
 
 Result<SnapshotManifest> SnapshotWriter::finish(std::optional<crypto::Hash32> expected_root) {
-  if (expected_root && *expected_root != chunk_root(manifest_.chunk_hashes)) {
+  if (expected_root && *expected_root != crypto::chunk_root(manifest_.chunks.chunk_hashes)) {
     finished_ = true;
     (void)fs_.remove(tmp_path_);
     return fail(ErrorCode::kCorruption,
@@ -140,7 +123,7 @@ Result<SnapshotManifest> SnapshotWriter::finish(std::optional<crypto::Hash32> ex
 Status SnapshotWriter::seal() {
   PHALANX_ASSERT(!finished_ && !sealed_);
   sealed_ = true;
-  manifest_.root = chunk_root(manifest_.chunk_hashes);
+  manifest_.chunks.root = crypto::chunk_root(manifest_.chunks.chunk_hashes);
   const Bytes manifest = codec::encode(manifest_);
   Bytes tail = manifest;
   tail.resize(manifest.size() + kTrailerBytes);
@@ -190,8 +173,11 @@ Result<std::unique_ptr<SnapshotReader>> SnapshotReader::open(FileSystem& fs,
   if (size < kHeaderBytes + kTrailerBytes) return corrupt(path, 0, "too short");
   PHALANX_ASSIGN_OR_RETURN(Bytes header, file->read_exact(0, kHeaderBytes));
   if (std::memcmp(header.data(), kHeaderMagic, 8) != 0) return corrupt(path, 0, "bad magic");
-  if (get_le(header.data() + 8, 4) != kSnapshotFormatVersion) {
-    return corrupt(path, 8, "unknown format version");
+  if (const std::uint64_t version = get_le(header.data() + 8, 4);
+      version != kSnapshotFormatVersion) {
+    return corrupt(path, 8,
+                   fmt::format("format version {}; this build reads version {}", version,
+                               kSnapshotFormatVersion));
   }
   const std::uint64_t trailer_at = size - kTrailerBytes;
   PHALANX_ASSIGN_OR_RETURN(Bytes trailer, file->read_exact(trailer_at, kTrailerBytes));
@@ -216,7 +202,7 @@ Result<std::unique_ptr<SnapshotReader>> SnapshotReader::open(FileSystem& fs,
   std::uint64_t pos = kHeaderBytes;
   std::uint64_t total = 0;
   while (pos < manifest_at) {
-    if (offsets.size() == manifest->chunk_count || manifest_at - pos < 4) {
+    if (offsets.size() == manifest->chunks.chunk_count || manifest_at - pos < 4) {
       return corrupt(path, pos, "chunk framing does not match the manifest");
     }
     PHALANX_ASSIGN_OR_RETURN(Bytes len_bytes, file->read_exact(pos, 4));
@@ -228,10 +214,10 @@ Result<std::unique_ptr<SnapshotReader>> SnapshotReader::open(FileSystem& fs,
     total += len;
     pos += 4 + len + 32;
   }
-  if (offsets.size() != manifest->chunk_count || total != manifest->total_bytes) {
+  if (offsets.size() != manifest->chunks.chunk_count || total != manifest->chunks.total_bytes) {
     return corrupt(path, manifest_at, "manifest does not match the chunks");
   }
-  if (chunk_root(manifest->chunk_hashes) != manifest->root) {
+  if (crypto::chunk_root(manifest->chunks.chunk_hashes) != manifest->chunks.root) {
     return corrupt(path, manifest_at, "manifest root does not match its chunk hashes");
   }
   return std::unique_ptr<SnapshotReader>(
@@ -255,7 +241,7 @@ Result<Bytes> SnapshotReader::read_chunk(std::uint64_t index) {
   PHALANX_ASSIGN_OR_RETURN(Bytes framed, file_->read_exact(at + 4, len + 32));
   const ByteView chunk = ByteView(framed).first(len);
   const crypto::Hash32 hash = crypto::blake2b256(chunk);
-  if (hash != manifest_.chunk_hashes[index] ||
+  if (hash != manifest_.chunks.chunk_hashes[index] ||
       std::memcmp(hash.data(), framed.data() + len, 32) != 0) {
     return corrupt(path_, at, fmt::format("chunk {} does not match its hash", index));
   }

@@ -7,9 +7,10 @@
 //   auto r = SnapshotReader::open(fs, path);
 //   while (auto chunk = (*r)->next_chunk()) { if (!*chunk) break; ...  }  // each chunk verified
 //
-// The manifest names what the snapshot covers (last index, term, entry hash,
-// membership) and holds every chunk's BLAKE2b hash plus their Merkle root,
-// so a chunk received from a peer can be checked before the rest arrives.
+// The manifest names what the snapshot covers (last index, entry hash, the
+// protocol's metadata) and holds every chunk's BLAKE2b hash plus their Merkle
+// root (crypto::ChunkManifest), so a chunk received from a peer can be
+// checked before the rest arrives.
 #pragma once
 
 #include <memory>
@@ -19,38 +20,34 @@
 
 #include "core/codec.h"
 #include "core/ids.h"
+#include "crypto/chunk_manifest.h"
 #include "crypto/hash.h"
 #include "storage/file_system.h"
 
 namespace phalanx::storage {
 
+// What a snapshot covers: the log through last_index, whose entry hash is
+// last_entry_hash (`phalanx audit` checks that the log meets it there), and
+// the protocol's own metadata, which storage keeps without reading it.
 struct SnapshotMeta {
+  static constexpr std::size_t kProtocolBytesMax = 1 << 20;
+
   LogIndex last_index;
-  std::uint64_t last_term = 0;
   crypto::Hash32 last_entry_hash;
-  Bytes membership;  // encoded cluster configuration
+  Bytes protocol;
   bool operator==(const SnapshotMeta&) const = default;
 };
 
 struct SnapshotManifest {
-  static constexpr std::size_t kMembershipBytesMax = 1 << 20;
-  static constexpr std::size_t kChunksMax = 1 << 22;
-
   SnapshotMeta meta;
-  std::uint64_t chunk_count = 0;
-  std::uint64_t total_bytes = 0;
-  std::vector<crypto::Hash32> chunk_hashes;
-  crypto::Hash32 root;  // Merkle root over chunk_hashes
+  crypto::ChunkManifest chunks;
 
   void encode(codec::Writer& w) const;
   [[nodiscard]] static Result<SnapshotManifest> decode(codec::Reader& r);
   bool operator==(const SnapshotManifest&) const = default;
 };
 
-// The Merkle root over a snapshot's chunk hashes (as in its manifest).
-[[nodiscard]] crypto::Hash32 chunk_root(const std::vector<crypto::Hash32>& hashes);
-
-inline constexpr std::uint32_t kSnapshotChunkBytesMax = 64u << 20;
+inline constexpr std::uint32_t kSnapshotChunkBytesMax = crypto::kChunkBytesMax;
 
 [[nodiscard]] std::string snapshot_file_name(LogIndex last_index);
 

@@ -12,9 +12,8 @@ using sim::SimFileSystem;
 SnapshotMeta meta_at(std::uint64_t index) {
   SnapshotMeta m;
   m.last_index = LogIndex{index};
-  m.last_term = 3;
   m.last_entry_hash[0] = static_cast<std::uint8_t>(index);
-  m.membership = to_bytes("n1,n2,n3");
+  m.protocol = to_bytes("n1,n2,n3");
   return m;
 }
 
@@ -57,9 +56,9 @@ TEST(Snapshot, WriteReadRoundTrip) {
   EXPECT_EQ(read_all(fs, *path), chunks);
   auto r = SnapshotReader::open(fs, *path);
   EXPECT_EQ((*r)->manifest().meta.last_index, LogIndex{10});
-  EXPECT_EQ((*r)->manifest().meta.membership, to_bytes("n1,n2,n3"));
-  EXPECT_EQ((*r)->manifest().root, m.root);
-  EXPECT_EQ((*r)->manifest().total_bytes, 5u * 100 + 10);
+  EXPECT_EQ((*r)->manifest().meta.protocol, to_bytes("n1,n2,n3"));
+  EXPECT_EQ((*r)->manifest().chunks.root, m.chunks.root);
+  EXPECT_EQ((*r)->manifest().chunks.total_bytes, 5u * 100 + 10);
 }
 
 TEST(Snapshot, NewerSnapshotReplacesOlderOnlyWhenDurable) {
@@ -112,6 +111,23 @@ TEST(Snapshot, AnyFlippedByteIsDetected) {
   }
 }
 
+// A file of the first format (Raft's term and membership in the manifest)
+// is refused as such, with both versions named, not misread.
+TEST(Snapshot, AnOlderFormatVersionIsRefusedByName) {
+  SimFileSystem fs(5);
+  write_snapshot(fs, 10, chunks_of(2));
+  const std::string path = "/snap/" + snapshot_file_name(LogIndex{10});
+  Bytes image = fs.TEST_contents(path);
+  image[8] = 1;  // the version field, little-endian
+  fs.TEST_put(path, image);
+  auto r = SnapshotReader::open(fs, path);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kCorruption);
+  EXPECT_NE(r.error().message().find("format version 1; this build reads version 2"),
+            std::string::npos)
+      << r.error().message();
+}
+
 TEST(Snapshot, ReceivedSnapshotMustMatchTheExpectedRoot) {
   SimFileSystem fs(4);
   const SnapshotManifest good = write_snapshot(fs, 10, chunks_of(3));
@@ -119,7 +135,7 @@ TEST(Snapshot, ReceivedSnapshotMustMatchTheExpectedRoot) {
   auto forged = chunks_of(3);
   forged[1][7] ^= 1;
   for (const Bytes& c : forged) ASSERT_TRUE((*w)->write_chunk(c));
-  Result<SnapshotManifest> m = (*w)->finish(good.root);
+  Result<SnapshotManifest> m = (*w)->finish(good.chunks.root);
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error().code(), ErrorCode::kCorruption);
   EXPECT_EQ(**latest_snapshot(fs, "/snap"), "/snap/" + snapshot_file_name(LogIndex{10}));

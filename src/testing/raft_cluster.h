@@ -104,17 +104,15 @@ class TestCluster {
     const LogIndex at = core.applied_index();
     Stored stored;
     const Bytes state = encode_applied(applied_[NodeId{id}]);
+    std::vector<crypto::Hash32> hashes;
     for (std::size_t off = 0; off < state.size(); off += chunk_bytes) {
       const std::size_t n = std::min(chunk_bytes, state.size() - off);
       stored.chunks.emplace_back(state.begin() + static_cast<std::ptrdiff_t>(off),
                                  state.begin() + static_cast<std::ptrdiff_t>(off + n));
-      stored.manifest.chunk_hashes.push_back(crypto::blake2b256(stored.chunks.back()));
-      stored.manifest.total_bytes += n;
+      hashes.push_back(crypto::blake2b256(stored.chunks.back()));
     }
-    stored.manifest.chunk_count = stored.chunks.size();
-    stored.manifest.root = storage::chunk_root(stored.manifest.chunk_hashes);
-    stored.manifest.meta = {
-        at, core.term_at(at).value(), {}, codec::encode(core.membership_at(at))};
+    stored.manifest.chunks = crypto::ChunkManifest::of(std::move(hashes), state.size());
+    stored.manifest.meta = {at, core.term_at(at), {}, codec::encode(core.membership_at(at))};
     core.snapshot_taken(stored.manifest, compact_through);
     snapshots_[NodeId{id}] = std::move(stored);
   }
@@ -125,7 +123,7 @@ class TestCluster {
 
  private:
   struct Stored {
-    storage::SnapshotManifest manifest;
+    SnapshotManifest manifest;
     std::vector<Bytes> chunks;
   };
 

@@ -82,13 +82,10 @@ void SnapshotFetch::refuse() { cancel(); }
 // consistent with itself (every chunk non-empty, within bytes_max).
 Status SnapshotFetch::begin(NodeId from, const SnapshotChunk& chunk) {
   const CheckpointCert& cert = *chunk.cert;
-  const storage::SnapshotManifest& m = *chunk.manifest;
+  const crypto::ChunkManifest& m = *chunk.manifest;
   PHALANX_TRY(verify_checkpoint_cert(cert, validators_));
-  const bool consistent = chunk.height == cert.height &&
-                          m.meta.last_index == LogIndex{cert.height} && m.chunk_count >= 1 &&
-                          m.chunk_hashes.size() == m.chunk_count &&
-                          m.chunk_count <= m.total_bytes && m.total_bytes <= options_.bytes_max &&
-                          storage::chunk_root(m.chunk_hashes) == m.root;
+  const bool consistent = chunk.height == cert.height && m.chunk_count >= 1 &&
+                          m.total_bytes <= options_.bytes_max && m.consistent();
   if (!consistent) {
     return fail(SnapshotRefused{Principal::replica(from), cert.height, SnapshotFault::kManifest});
   }
@@ -130,7 +127,7 @@ Result<SnapshotFetch::Step> SnapshotFetch::on_chunk(NodeId from, const SnapshotC
     }
     return Step{};
   }
-  const storage::SnapshotManifest& m = *manifest_;
+  const crypto::ChunkManifest& m = *manifest_;
   Bytes data = chunk.data;
   bool run_done = false;
   for (;;) {

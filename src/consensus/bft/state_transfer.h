@@ -26,7 +26,7 @@
 
 #include "consensus/bft/checkpoint.h"
 #include "consensus/bft/leaders.h"
-#include "storage/snapshot.h"
+#include "crypto/chunk_manifest.h"
 
 namespace phalanx::bft {
 
@@ -69,8 +69,8 @@ struct SnapshotChunk {
 
   std::uint64_t height = 0;
   std::uint64_t chunk = 0;
-  std::optional<CheckpointCert> cert;                 // with chunk 0
-  std::optional<storage::SnapshotManifest> manifest;  // with chunk 0
+  std::optional<CheckpointCert> cert;             // with chunk 0
+  std::optional<crypto::ChunkManifest> manifest;  // with chunk 0
   Bytes data;
 
   bool operator==(const SnapshotChunk&) const = default;
@@ -94,7 +94,7 @@ class SnapshotFetch {
   struct Complete {
     NodeId from;
     CheckpointCert cert;
-    storage::SnapshotManifest manifest;
+    crypto::ChunkManifest manifest;
     Bytes state;  // the chunks, concatenated: an encoded StateSnapshot
   };
   // What a chunk led to: nothing (not for the transfer in progress), the
@@ -134,11 +134,11 @@ class SnapshotFetch {
   NodeId last_asked_;                   // rotation position
   std::optional<NodeId> peer_;          // the replica being asked
   std::optional<CheckpointCert> cert_;  // once chunk 0 arrived
-  std::optional<storage::SnapshotManifest> manifest_;
+  std::optional<crypto::ChunkManifest> manifest_;
   std::uint64_t next_chunk_ = 0;
   Bytes state_;
   std::map<std::uint64_t, Bytes> ahead_;  // chunks that overtook next_chunk_, unchecked
-  std::uint32_t idle_ = 0;  // ticks since the last useful chunk
+  std::uint32_t idle_ = 0;                // ticks since the last useful chunk
 };
 
 }  // namespace phalanx::bft

@@ -16,26 +16,25 @@ const std::vector<NodeId> kFour{NodeId{1}, NodeId{2}, NodeId{3}, NodeId{4}};
 // A peer's certified snapshot at height 32, cut into chunks of 4 bytes.
 struct Offer {
   CheckpointCert cert;
-  storage::SnapshotManifest manifest;
+  crypto::ChunkManifest manifest;
   std::vector<Bytes> chunks;
+  std::uint64_t height = 32;  // what its chunks say they are of
 
   Offer(const Fixture& f, const Bytes& state, std::uint32_t signers = 3) {
+    std::vector<crypto::Hash32> hashes;
     for (std::size_t off = 0; off < state.size(); off += 4) {
       chunks.emplace_back(
           state.begin() + static_cast<std::ptrdiff_t>(off),
           state.begin() + static_cast<std::ptrdiff_t>(std::min(off + 4, state.size())));
-      manifest.chunk_hashes.push_back(crypto::blake2b256(chunks.back()));
+      hashes.push_back(crypto::blake2b256(chunks.back()));
     }
     const BlockId block = crypto::blake2b256(as_view("block 32"));
     cert = f.checkpoint_cert(32, block, crypto::blake2b256(as_view("root")), signers);
-    manifest.meta.last_index = LogIndex{32};
-    manifest.chunk_count = chunks.size();
-    manifest.total_bytes = state.size();
-    manifest.root = storage::chunk_root(manifest.chunk_hashes);
+    manifest = crypto::ChunkManifest::of(std::move(hashes), state.size());
   }
 
   [[nodiscard]] SnapshotChunk chunk(std::uint64_t i) const {
-    SnapshotChunk c{32, i, std::nullopt, std::nullopt, chunks[i]};
+    SnapshotChunk c{height, i, std::nullopt, std::nullopt, chunks[i]};
     if (i == 0) {
       c.cert = cert;
       c.manifest = manifest;
@@ -155,7 +154,7 @@ TEST(SnapshotFetch, AManifestThatDoesNotDescribeTheCertifiedStateIsRefused) {
     return r ? SnapshotFault{} : fault_of(r.error());
   };
   Offer other_height(f, to_bytes("state bytes"));
-  other_height.manifest.meta.last_index = LogIndex{31};
+  other_height.height = 31;
   EXPECT_EQ(refused(other_height), SnapshotFault::kManifest);
   Offer bad_root(f, to_bytes("state bytes"));
   bad_root.manifest.root[0] ^= 1;

@@ -27,7 +27,7 @@ void encode_body(Writer& w, const SnapshotChunk& s) {
   w.varint(s.height);
   w.varint(s.chunk);
   w.optional(s.cert, [](Writer& out, const CheckpointCert& c) { c.encode(out); });
-  w.optional(s.manifest, [](Writer& out, const storage::SnapshotManifest& m) { m.encode(out); });
+  w.optional(s.manifest, [](Writer& out, const crypto::ChunkManifest& m) { m.encode(out); });
   w.bytes(s.data, SnapshotChunk::kDataBytesMax);
 }
 
@@ -39,8 +39,8 @@ Result<SnapshotChunk> decode_snapshot_chunk(Reader& r) {
   const std::size_t header_at = r.offset();
   PHALANX_ASSIGN_OR_RETURN(
       s.cert, r.optional<CheckpointCert>([](Reader& in) { return CheckpointCert::decode(in); }));
-  PHALANX_ASSIGN_OR_RETURN(s.manifest, r.optional<storage::SnapshotManifest>([](Reader& in) {
-    return storage::SnapshotManifest::decode(in);
+  PHALANX_ASSIGN_OR_RETURN(s.manifest, r.optional<crypto::ChunkManifest>([](Reader& in) {
+    return crypto::ChunkManifest::decode(in);
   }));
   const bool first = s.chunk == 0;
   if (s.cert.has_value() != first || s.manifest.has_value() != first) {
@@ -158,37 +158,37 @@ std::optional<NodeId> signed_by(const Payload& body) {
 }
 
 std::string describe(const Payload& body) {
-  return std::visit(
-      Overloaded{
-          [](const Block& b) {
-            return fmt::format("Block r{} by {} qc r{}{} requests {}", b.round.value(),
-                               b.proposer.value(), b.qc.round.value(),
-                               b.tc ? fmt::format(" tc r{}", b.tc->round.value()) : "",
-                               b.requests.size());
-          },
-          [](const Vote& v) {
-            return fmt::format("Vote r{} by {}", v.round.value(), v.voter.value());
-          },
-          [](const Timeout& t) {
-            return fmt::format("Timeout r{} by {} high qc r{}", t.round.value(),
-                               t.author_id.value(), t.high_qc.round.value());
-          },
-          [](const Checkpoint& c) {
-            return fmt::format("Checkpoint h{} by {}", c.height, c.signer.value());
-          },
-          [](const SyncRequest&) { return std::string("SyncRequest"); },
-          [](const SyncResponse& s) {
-            return fmt::format("SyncResponse blocks {}", s.blocks.size());
-          },
-          [](const SnapshotRequest& s) {
-            return fmt::format("SnapshotRequest h{} chunk {}", s.height, s.chunk);
-          },
-          [](const SnapshotChunk& s) {
-            return fmt::format("SnapshotChunk h{} chunk {} bytes {}", s.height, s.chunk,
-                               s.data.size());
-          },
-      },
-      body);
+  return std::visit(Overloaded{
+                        [](const Block& b) {
+                          return fmt::format(
+                              "Block r{} by {} qc r{}{} requests {}", b.round.value(),
+                              b.proposer.value(), b.qc.round.value(),
+                              b.tc ? fmt::format(" tc r{}", b.tc->round.value()) : "",
+                              b.requests.size());
+                        },
+                        [](const Vote& v) {
+                          return fmt::format("Vote r{} by {}", v.round.value(), v.voter.value());
+                        },
+                        [](const Timeout& t) {
+                          return fmt::format("Timeout r{} by {} high qc r{}", t.round.value(),
+                                             t.author_id.value(), t.high_qc.round.value());
+                        },
+                        [](const Checkpoint& c) {
+                          return fmt::format("Checkpoint h{} by {}", c.height, c.signer.value());
+                        },
+                        [](const SyncRequest&) { return std::string("SyncRequest"); },
+                        [](const SyncResponse& s) {
+                          return fmt::format("SyncResponse blocks {}", s.blocks.size());
+                        },
+                        [](const SnapshotRequest& s) {
+                          return fmt::format("SnapshotRequest h{} chunk {}", s.height, s.chunk);
+                        },
+                        [](const SnapshotChunk& s) {
+                          return fmt::format("SnapshotChunk h{} chunk {} bytes {}", s.height,
+                                             s.chunk, s.data.size());
+                        },
+                    },
+                    body);
 }
 
 }  // namespace phalanx::bft

@@ -18,16 +18,15 @@ std::vector<Payload> every_payload(const Fixture& f) {
   Timeout t{f.epoch(), Round{2}, f.qc_for(b1), NodeId{3}};
   security::sign(t, testing::key_of(NodeId{3}));
   t.last_tc = f.tc(Round{1}, {Round{0}, Round{0}, Round{0}});
-  const Block b3 = f.block(Round{3}, f.qc_for(b1), f.tc(Round{2}, {Round{1}, Round{1}, Round{1}}),
-                           NodeId{4});
+  const Block b3 =
+      f.block(Round{3}, f.qc_for(b1), f.tc(Round{2}, {Round{1}, Round{1}, Round{1}}), NodeId{4});
   Checkpoint c{f.epoch(), 128, b3.id(), crypto::blake2b256(as_view("state")), NodeId{2}};
   security::sign(c, testing::key_of(NodeId{2}));
-  SnapshotChunk first{128, 0, f.checkpoint_cert(128, b3.id(), c.root, 3),
-                      storage::SnapshotManifest{}, to_bytes("state")};
-  first.manifest->chunk_count = 2;
-  first.manifest->total_bytes = 9;
-  first.manifest->chunk_hashes = {crypto::blake2b256(as_view("state")),
-                                  crypto::blake2b256(as_view("more"))};
+  SnapshotChunk first{
+      128, 0, f.checkpoint_cert(128, b3.id(), c.root, 3),
+      crypto::ChunkManifest::of(
+          {crypto::blake2b256(as_view("state")), crypto::blake2b256(as_view("more"))}, 9),
+      to_bytes("state")};
   return {b1,
           v,
           t,

@@ -257,7 +257,7 @@ Ready Core::take_ready() {
   ready.snapshot_installed = std::move(snapshot_installed_);
   snapshot_installed_.reset();
   if (hard_state_dirty_) {
-    ready.hard_state = storage::RaftHardState{term_, voted_for_, commit_};
+    ready.hard_state = HardState{term_, voted_for_, commit_};
     hard_state_dirty_ = false;
   }
   ready.truncate_from = truncate_from_;

@@ -41,11 +41,11 @@
 #include <variant>
 #include <vector>
 
+#include "consensus/raft/hard_state.h"
 #include "consensus/raft/membership.h"
 #include "consensus/raft/types.h"
 #include "core/random.h"
 #include "core/trust.h"
-#include "storage/hard_state.h"
 
 namespace phalanx::raft {
 
@@ -75,9 +75,9 @@ struct Config {
 
 // What a restarted replica recovered from disk.
 struct Persisted {
-  storage::RaftHardState hard_state;
+  HardState hard_state;
   // The newest durable snapshot; the state machine was restored from it.
-  std::optional<storage::SnapshotManifest> snapshot;
+  std::optional<SnapshotManifest> snapshot;
   // Contiguous, starting right after the snapshot (or at index 1).
   std::vector<Entry> log;
 };
@@ -85,7 +85,7 @@ struct Persisted {
 // A snapshot chunk received from the leader and checked against its
 // manifest: write it to the snapshot being received (chunk 0 starts a new one).
 struct SnapshotChunk {
-  std::optional<storage::SnapshotManifest> manifest;  // chunk 0 only
+  std::optional<SnapshotManifest> manifest;  // chunk 0 only
   std::uint64_t index = 0;
   Bytes data;
 };
@@ -102,13 +102,13 @@ struct Ready {
   // The received snapshot is complete: finish it (durable, root checked),
   // restore the state machine from it, and restart the log after its last
   // index (Wal::reset with its last entry hash). The in-memory log is gone.
-  std::optional<storage::SnapshotManifest> snapshot_installed;
-  std::optional<LogIndex> truncate_from;             // drop entries >= this
-  std::vector<Entry> append;                         // then append these
-  std::optional<storage::RaftHardState> hard_state;  // persist if set
-  std::vector<Message> messages;                     // send after persisting
-  std::vector<Entry> committed;                      // apply after persisting
-  std::vector<ReadyRead> reads;                      // serve after applying up to index
+  std::optional<SnapshotManifest> snapshot_installed;
+  std::optional<LogIndex> truncate_from;  // drop entries >= this
+  std::vector<Entry> append;              // then append these
+  std::optional<HardState> hard_state;    // persist if set
+  std::vector<Message> messages;          // send after persisting
+  std::vector<Entry> committed;           // apply after persisting
+  std::vector<ReadyRead> reads;           // serve after applying up to index
 
   [[nodiscard]] bool empty() const {
     return snapshot_chunks.empty() && !snapshot_installed && !hard_state && !truncate_from &&
@@ -176,10 +176,8 @@ class Core {
   // compacts its log as it likes, but never past a durable snapshot).
   // REQUIRES: base_index() <= last_index <= applied_index(); last_term and
   // membership as in this log; base_index() <= compact_through <= last_index.
-  void snapshot_taken(storage::SnapshotManifest manifest, LogIndex compact_through);
-  [[nodiscard]] const std::optional<storage::SnapshotManifest>& snapshot() const {
-    return snapshot_;
-  }
+  void snapshot_taken(SnapshotManifest manifest, LogIndex compact_through);
+  [[nodiscard]] const std::optional<SnapshotManifest>& snapshot() const { return snapshot_; }
   // Leader: some follower is being sent the snapshot. A new snapshot would
   // restart its transfer, so a runner may hold off taking one for a while.
   [[nodiscard]] bool sending_snapshot() const;
@@ -223,7 +221,7 @@ class Core {
   struct IncomingSnapshot {
     NodeId from;
     Term term;
-    storage::SnapshotManifest manifest;
+    SnapshotManifest manifest;
     std::uint64_t next_chunk = 0;
   };
   struct PendingRead {
@@ -270,7 +268,7 @@ class Core {
   void send_snapshot_chunk(NodeId to, Progress& p);
   void handle_install_snapshot(const Message& m, const InstallSnapshot& s);
   void handle_install_snapshot_reply(const Message& m, const InstallSnapshotReply& r);
-  void install_snapshot(storage::SnapshotManifest manifest);
+  void install_snapshot(SnapshotManifest manifest);
   void reject_snapshot(SnapshotRejection why) {
     ++snapshot_rejections_[static_cast<std::size_t>(why)];
   }
@@ -306,7 +304,7 @@ class Core {
   LogIndex durable_;                               // of log_, as the runner reported it
   Membership base_membership_;                     // in effect at base_index_
   std::map<LogIndex, Membership> config_entries_;  // config entries in log_
-  std::optional<storage::SnapshotManifest> snapshot_;
+  std::optional<SnapshotManifest> snapshot_;
   std::optional<IncomingSnapshot> incoming_;
   std::uint64_t snapshot_rejections_[3] = {};
   LogIndex commit_;
@@ -320,7 +318,7 @@ class Core {
   std::optional<NodeId> transfer_target_;
   std::uint32_t transfer_elapsed_ = 0;
   bool campaign_for_transfer_ = false;
-  std::vector<PendingRead> pending_reads_;          // awaiting a quorum
+  std::vector<PendingRead> pending_reads_;  // awaiting a quorum
   // Reads not yet in a round: awaiting this term's first commit, or the end
   // of the round in flight (the next round carries them all).
   std::vector<std::uint64_t> reads_waiting_;
@@ -328,7 +326,7 @@ class Core {
   // Pending output.
   bool hard_state_dirty_ = false;
   std::vector<SnapshotChunk> snapshot_chunks_;
-  std::optional<storage::SnapshotManifest> snapshot_installed_;
+  std::optional<SnapshotManifest> snapshot_installed_;
   std::optional<LogIndex> truncate_from_;
   std::vector<Entry> to_append_;
   std::vector<Message> outbox_;

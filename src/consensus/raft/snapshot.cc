@@ -14,19 +14,18 @@
 namespace phalanx::raft {
 namespace {
 
-bool consistent(const storage::SnapshotManifest& m, const InstallSnapshot& s) {
-  return m.meta.last_index == s.last_index && Term{m.meta.last_term} == s.last_term &&
-         m.chunk_count >= 1 && m.chunk_hashes.size() == m.chunk_count &&
-         storage::chunk_root(m.chunk_hashes) == m.root &&
+bool consistent(const SnapshotManifest& m, const InstallSnapshot& s) {
+  return m.meta.last_index == s.last_index && m.meta.last_term == s.last_term &&
+         m.chunks.chunk_count >= 1 && m.chunks.consistent() &&
          codec::decode<Membership>(m.meta.membership).has_value();
 }
 
 }  // namespace
 
-void Core::snapshot_taken(storage::SnapshotManifest manifest, LogIndex compact_through) {
+void Core::snapshot_taken(SnapshotManifest manifest, LogIndex compact_through) {
   const LogIndex at = manifest.meta.last_index;
   PHALANX_ASSERT(at >= base_index_ && at <= applied_);
-  PHALANX_ASSERT(Term{manifest.meta.last_term} == term_at(at));
+  PHALANX_ASSERT(manifest.meta.last_term == term_at(at));
   Result<Membership> membership = codec::decode<Membership>(manifest.meta.membership);
   PHALANX_ASSERT(membership && *membership == membership_at(at));
   PHALANX_ASSERT(compact_through >= base_index_ && compact_through <= at);
@@ -51,10 +50,10 @@ bool Core::sending_snapshot() const {
 
 void Core::send_snapshot_chunk(NodeId to, Progress& p) {
   PHALANX_ASSERT(snapshot_.has_value());
-  if (p.snapshot_chunk >= snapshot_->chunk_count) p.snapshot_chunk = 0;
+  if (p.snapshot_chunk >= snapshot_->chunks.chunk_count) p.snapshot_chunk = 0;
   InstallSnapshot s;
   s.last_index = snapshot_->meta.last_index;
-  s.last_term = Term{snapshot_->meta.last_term};
+  s.last_term = snapshot_->meta.last_term;
   s.chunk = p.snapshot_chunk;
   if (s.chunk == 0) s.manifest = snapshot_;
   s.read_context = read_context_;
@@ -99,20 +98,20 @@ void Core::handle_install_snapshot(const Message& m, const InstallSnapshot& s) {
     reply(same_transfer ? incoming_->next_chunk : 0, false, LogIndex{0});
     return;
   }
-  const storage::SnapshotManifest& manifest = incoming_->manifest;
-  if (s.data.empty() || s.data.size() > storage::kSnapshotChunkBytesMax ||
-      crypto::blake2b256(s.data) != manifest.chunk_hashes[s.chunk]) {
+  const SnapshotManifest& manifest = incoming_->manifest;
+  if (s.data.empty() || s.data.size() > crypto::kChunkBytesMax ||
+      crypto::blake2b256(s.data) != manifest.chunks.chunk_hashes[s.chunk]) {
     reject_snapshot(SnapshotRejection::kBadChunk);
     reply(incoming_->next_chunk, false, LogIndex{0});
     return;
   }
   snapshot_chunks_.push_back(
       SnapshotChunk{s.chunk == 0 ? std::optional(manifest) : std::nullopt, s.chunk, s.data});
-  if (++incoming_->next_chunk < manifest.chunk_count) {
+  if (++incoming_->next_chunk < manifest.chunks.chunk_count) {
     reply(incoming_->next_chunk, false, LogIndex{0});
     return;
   }
-  storage::SnapshotManifest complete = std::move(incoming_->manifest);
+  SnapshotManifest complete = std::move(incoming_->manifest);
   incoming_.reset();
   install_snapshot(std::move(complete));
   reply(0, true, s.last_index);
@@ -120,11 +119,11 @@ void Core::handle_install_snapshot(const Message& m, const InstallSnapshot& s) {
 
 // Replaces the whole log with the snapshot (its last entry is not in our
 // log, or not with this term, so nothing after it can be kept).
-void Core::install_snapshot(storage::SnapshotManifest manifest) {
+void Core::install_snapshot(SnapshotManifest manifest) {
   Result<Membership> m = codec::decode<Membership>(manifest.meta.membership);
   PHALANX_ASSERT(m.has_value());
   base_index_ = manifest.meta.last_index;
-  base_term_ = Term{manifest.meta.last_term};
+  base_term_ = manifest.meta.last_term;
   base_membership_ = std::move(*m);
   log_.clear();
   durable_ = base_index_;

@@ -75,11 +75,11 @@ class SnapshotReceiver : public ::testing::Test {
                          phalanx::Role::kReplica}));
     }
     chunks_ = {to_bytes("first chunk"), to_bytes("second"), to_bytes("third")};
-    for (const Bytes& b : chunks_) manifest_.chunk_hashes.push_back(crypto::blake2b256(b));
-    manifest_.chunk_count = chunks_.size();
-    manifest_.root = storage::chunk_root(manifest_.chunk_hashes);
+    std::vector<crypto::Hash32> hashes;
+    for (const Bytes& b : chunks_) hashes.push_back(crypto::blake2b256(b));
+    manifest_.chunks = crypto::ChunkManifest::of(std::move(hashes), 22);
     Membership m{.voters = {NodeId{1}, NodeId{2}, NodeId{3}}};
-    manifest_.meta = {LogIndex{40}, 3, {}, codec::encode(m)};
+    manifest_.meta = {LogIndex{40}, Term{3}, {}, codec::encode(m)};
   }
 
   void append(std::uint64_t from, std::uint64_t to, Term term) {
@@ -94,7 +94,7 @@ class SnapshotReceiver : public ::testing::Test {
   }
 
   InstallSnapshotReply send(std::uint64_t chunk, Bytes data,
-                            std::optional<storage::SnapshotManifest> manifest = std::nullopt) {
+                            std::optional<SnapshotManifest> manifest = std::nullopt) {
     Message m{
         NodeId{1}, NodeId{2}, Term{3},
         InstallSnapshot{LogIndex{40}, Term{3}, chunk, std::move(manifest), std::move(data), 0}};
@@ -111,7 +111,7 @@ class SnapshotReceiver : public ::testing::Test {
   Core core_;
   Ready last_;
   std::vector<Bytes> chunks_;
-  storage::SnapshotManifest manifest_;
+  SnapshotManifest manifest_;
   security::TrustRegistry registry_;
   security::Policy policy_ = security::Policy::standard();
 };
@@ -148,8 +148,8 @@ TEST_F(SnapshotReceiver, ATamperedChunkIsRefusedAndCounted) {
 }
 
 TEST_F(SnapshotReceiver, AManifestThatDoesNotMatchItsRootIsRefused) {
-  storage::SnapshotManifest forged = manifest_;
-  forged.chunk_hashes[2] = crypto::blake2b256(to_bytes("other"));  // root left as it was
+  SnapshotManifest forged = manifest_;
+  forged.chunks.chunk_hashes[2] = crypto::blake2b256(to_bytes("other"));  // root left as it was
   const InstallSnapshotReply r = send(0, chunks_[0], forged);
   EXPECT_FALSE(r.done);
   EXPECT_TRUE(last_.snapshot_chunks.empty());
@@ -203,12 +203,12 @@ TEST(RaftSnapshot, ASnapshotOurLogAlreadyCoversIsNotTransferred) {
   s[0] = 1;
   ASSERT_TRUE(registry.add({Principal::replica(NodeId{1}),
                             crypto::KeyPair::from_seed(s).public_key(), phalanx::Role::kReplica}));
-  storage::SnapshotManifest m;
-  m.chunk_hashes = {crypto::blake2b256(to_bytes("state"))};
-  m.chunk_count = 1;
-  m.root = storage::chunk_root(m.chunk_hashes);
-  m.meta = {
-      LogIndex{3}, 2, {}, codec::encode(Membership{.voters = {NodeId{1}, NodeId{2}, NodeId{3}}})};
+  SnapshotManifest m;
+  m.chunks = crypto::ChunkManifest::of({crypto::blake2b256(to_bytes("state"))}, 5);
+  m.meta = {LogIndex{3},
+            Term{2},
+            {},
+            codec::encode(Membership{.voters = {NodeId{1}, NodeId{2}, NodeId{3}}})};
   Message msg{NodeId{1}, NodeId{2}, Term{2},
               InstallSnapshot{LogIndex{3}, Term{2}, 0, m, to_bytes("state"), 0}};
   auto a =
@@ -226,12 +226,10 @@ TEST(RaftSnapshot, ASnapshotOurLogAlreadyCoversIsNotTransferred) {
 }
 
 TEST(RaftSnapshot, RestartFromASnapshotStartsAfterIt) {
-  storage::SnapshotManifest m;
-  m.chunk_hashes = {crypto::blake2b256(to_bytes("state"))};
-  m.chunk_count = 1;
-  m.root = storage::chunk_root(m.chunk_hashes);
+  SnapshotManifest m;
+  m.chunks = crypto::ChunkManifest::of({crypto::blake2b256(to_bytes("state"))}, 5);
   const Membership members{.voters = {NodeId{1}, NodeId{2}, NodeId{4}}, .learners = {NodeId{5}}};
-  m.meta = {LogIndex{50}, 4, {}, codec::encode(members)};
+  m.meta = {LogIndex{50}, Term{4}, {}, codec::encode(members)};
   std::vector<Entry> log = {{Term{4}, LogIndex{51}, EntryKind::kCommand, to_bytes("a")},
                             {Term{5}, LogIndex{52}, EntryKind::kCommand, to_bytes("b")}};
   // The bootstrap voters are stale: the snapshot's membership wins.

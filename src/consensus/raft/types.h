@@ -6,10 +6,10 @@
 #include <variant>
 #include <vector>
 
+#include "consensus/raft/snapshot_manifest.h"
 #include "core/bytes.h"
 #include "core/ids.h"
 #include "core/principal.h"
-#include "storage/snapshot.h"
 
 namespace phalanx::raft {
 
@@ -76,7 +76,7 @@ struct InstallSnapshot {
   LogIndex last_index;
   Term last_term;
   std::uint64_t chunk = 0;
-  std::optional<storage::SnapshotManifest> manifest;  // chunk 0 only
+  std::optional<SnapshotManifest> manifest;  // chunk 0 only
   Bytes data;
   std::uint64_t read_context = 0;
 };

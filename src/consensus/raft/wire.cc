@@ -52,7 +52,7 @@ void encode_body(Writer& w, const InstallSnapshot& s) {
   w.id(s.last_term);
   w.varint(s.chunk);
   if (s.manifest) s.manifest->encode(w);
-  w.bytes(s.data, storage::kSnapshotChunkBytesMax);
+  w.bytes(s.data, crypto::kChunkBytesMax);
   w.varint(s.read_context);
 }
 void encode_body(Writer& w, const InstallSnapshotReply& r) {
@@ -143,10 +143,10 @@ Result<MessageBody> decode_body(Reader& r) {
       PHALANX_ASSIGN_OR_RETURN(s.last_term, r.id<Term>());
       PHALANX_ASSIGN_OR_RETURN(s.chunk, r.varint());
       if (s.chunk == 0) {
-        PHALANX_ASSIGN_OR_RETURN(storage::SnapshotManifest m, storage::SnapshotManifest::decode(r));
+        PHALANX_ASSIGN_OR_RETURN(SnapshotManifest m, SnapshotManifest::decode(r));
         s.manifest = std::move(m);
       }
-      PHALANX_ASSIGN_OR_RETURN(s.data, r.bytes(storage::kSnapshotChunkBytesMax));
+      PHALANX_ASSIGN_OR_RETURN(s.data, r.bytes(crypto::kChunkBytesMax));
       PHALANX_ASSIGN_OR_RETURN(s.read_context, r.varint());
       return MessageBody(std::move(s));
     }

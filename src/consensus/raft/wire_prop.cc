@@ -21,20 +21,14 @@ Bytes some_bytes() {
   return *rc::gen::resize(40, rc::gen::container<Bytes>(rc::gen::arbitrary<std::uint8_t>()));
 }
 
-storage::SnapshotManifest manifest() {
-  storage::SnapshotManifest m;
+SnapshotManifest manifest() {
+  SnapshotManifest m;
   m.meta.last_index = LogIndex{small()};
-  m.meta.last_term = small();
+  m.meta.last_term = Term{small()};
   m.meta.membership = codec::encode(Membership{.voters = {NodeId{1}, NodeId{2}}});
-  const std::size_t chunks = *rc::gen::inRange<std::size_t>(0, 4);
-  for (std::size_t i = 0; i < chunks; ++i) {
-    crypto::Hash32 h;
-    h[0] = static_cast<std::uint8_t>(i);
-    m.chunk_hashes.push_back(h);
-  }
-  m.chunk_count = chunks;
-  m.total_bytes = small();
-  m.root = storage::chunk_root(m.chunk_hashes);
+  std::vector<crypto::Hash32> hashes(*rc::gen::inRange<std::size_t>(0, 4));
+  for (std::size_t i = 0; i < hashes.size(); ++i) hashes[i][0] = static_cast<std::uint8_t>(i);
+  m.chunks = crypto::ChunkManifest::of(std::move(hashes), small());
   return m;
 }
 

@@ -17,7 +17,7 @@
 #include "crypto/hash.h"
 #include "storage/file_system.h"
 
-namespace phalanx::storage {
+namespace phalanx::node {
 
 struct AuditFinding {
   std::string file;
@@ -42,6 +42,7 @@ struct AuditReport {
 
 // kNotFound if `data_dir` does not exist; otherwise a report (which may hold
 // findings).
-[[nodiscard]] Result<AuditReport> audit_data_dir(FileSystem& fs, const std::string& data_dir);
+[[nodiscard]] Result<AuditReport> audit_data_dir(storage::FileSystem& fs,
+                                                 const std::string& data_dir);
 
-}  // namespace phalanx::storage
+}  // namespace phalanx::node

@@ -1,15 +1,25 @@
-#include "storage/audit.h"
+#include "node/audit.h"
 
 #include <fmt/format.h>
 
+#include "consensus/bft/safety.h"
+#include "consensus/raft/hard_state.h"
 #include "storage/atomic_file.h"
 #include "storage/data_dir.h"
 #include "storage/hard_state.h"
 #include "storage/snapshot.h"
 #include "storage/wal_format.h"
 
-namespace phalanx::storage {
+namespace phalanx::node {
 namespace {
+
+using storage::FileSystem;
+using storage::join_path;
+using storage::ScannedRecord;
+using storage::ScanVerdict;
+using storage::SegmentVisit;
+using storage::SnapshotMeta;
+using storage::SnapshotReader;
 
 // Corruption errors carry file and offset in their message; keep it whole.
 AuditFinding finding_from(const Error& e, const std::string& file) {
@@ -21,38 +31,40 @@ AuditFinding finding_from(const Error& e, const std::string& file) {
 // reaches it.
 void audit_log(FileSystem& fs, const std::string& data_dir, AuditReport& report,
                std::optional<LogIndex> anchor, std::optional<crypto::Hash32>& anchor_hash) {
-  const std::string dir = wal_dir(data_dir);
+  const std::string dir = storage::wal_dir(data_dir);
   Result<bool> present = fs.exists(dir);
   if (!present || !*present) return;
-  Status walked = walk_segments(fs, dir, kEntryBytesHardMax, [&](SegmentVisit& v) -> Status {
-    ++report.segments;
-    if (v.scan.header && !report.first_index) {
-      report.first_index = v.first;
-      if (anchor && anchor->value() + 1 == v.first.value()) anchor_hash = v.scan.header->prev_hash;
-    }
-    for (const ScannedRecord& r : v.scan.records) {
-      ++report.records;
-      report.last_index = r.index;
-      report.head = r.hash;
-      if (anchor && r.index == *anchor) anchor_hash = r.hash;
-    }
-    if (v.verdict == ScanVerdict::kClean) return {};
-    const bool fatal = v.verdict == ScanVerdict::kCorruption;
-    std::string problem(scan_problem_name(v.scan.problem));
-    if (!fatal) {
-      problem =
-          fmt::format("{} ({}): {} bytes would be discarded on open", scan_verdict_name(v.verdict),
-                      problem, v.bytes.size() - v.scan.valid_end);
-    }
-    report.findings.push_back({v.path, v.scan.problem_offset, problem, fatal});
-    return {};
-  });
+  Status walked =
+      storage::walk_segments(fs, dir, storage::kEntryBytesHardMax, [&](SegmentVisit& v) -> Status {
+        ++report.segments;
+        if (v.scan.header && !report.first_index) {
+          report.first_index = v.first;
+          if (anchor && anchor->value() + 1 == v.first.value())
+            anchor_hash = v.scan.header->prev_hash;
+        }
+        for (const ScannedRecord& r : v.scan.records) {
+          ++report.records;
+          report.last_index = r.index;
+          report.head = r.hash;
+          if (anchor && r.index == *anchor) anchor_hash = r.hash;
+        }
+        if (v.verdict == ScanVerdict::kClean) return {};
+        const bool fatal = v.verdict == ScanVerdict::kCorruption;
+        std::string problem(storage::scan_problem_name(v.scan.problem));
+        if (!fatal) {
+          problem = fmt::format("{} ({}): {} bytes would be discarded on open",
+                                storage::scan_verdict_name(v.verdict), problem,
+                                v.bytes.size() - v.scan.valid_end);
+        }
+        report.findings.push_back({v.path, v.scan.problem_offset, problem, fatal});
+        return {};
+      });
   if (!walked) report.findings.push_back(finding_from(walked.error(), dir));
 }
 
 template <class State>
 void audit_hard_state(FileSystem& fs, const std::string& path, AuditReport& report) {
-  Result<std::optional<Bytes>> bytes = read_atomic(fs, path, kHardStateBytesMax);
+  Result<std::optional<Bytes>> bytes = storage::read_atomic(fs, path, storage::kHardStateBytesMax);
   if (!bytes) {
     report.findings.push_back(finding_from(bytes.error(), path));
     return;
@@ -68,7 +80,7 @@ void audit_hard_state(FileSystem& fs, const std::string& path, AuditReport& repo
 // Verifies the newest snapshot; returns its metadata if it is whole.
 std::optional<SnapshotMeta> audit_snapshot(FileSystem& fs, const std::string& data_dir,
                                            AuditReport& report) {
-  const std::string dir = snapshot_dir(data_dir);
+  const std::string dir = storage::snapshot_dir(data_dir);
   Result<bool> present = fs.exists(dir);
   if (!present || !*present) return std::nullopt;
   Result<std::vector<std::string>> names = fs.list(dir);
@@ -132,9 +144,9 @@ Result<AuditReport> audit_data_dir(FileSystem& fs, const std::string& data_dir) 
   audit_log(fs, data_dir, report,
             snapshot ? std::optional<LogIndex>(snapshot->last_index) : std::nullopt, anchor_hash);
   if (snapshot) check_snapshot_meets_log(*snapshot, anchor_hash, report);
-  audit_hard_state<RaftHardState>(fs, raft_state_path(data_dir), report);
-  audit_hard_state<BftSafetyState>(fs, bft_state_path(data_dir), report);
+  audit_hard_state<raft::HardState>(fs, storage::raft_state_path(data_dir), report);
+  audit_hard_state<bft::SafetyData>(fs, storage::bft_state_path(data_dir), report);
   return report;
 }
 
-}  // namespace phalanx::storage
+}  // namespace phalanx::node

@@ -1,7 +1,8 @@
-#include "storage/audit.h"
+#include "node/audit.h"
 
 #include <gtest/gtest.h>
 
+#include "consensus/raft/hard_state.h"
 #include "sim/sim_file_system.h"
 #include "storage/data_dir.h"
 #include "storage/hard_state.h"
@@ -23,21 +24,21 @@ void populate(FileSystem& fs, bool compact) {
   for (int i = 1; i <= 30; ++i)
     ASSERT_TRUE(wal->append(1, Bytes(20, static_cast<std::uint8_t>(i))));
   ASSERT_TRUE(wal->sync());
-  SnapshotMeta meta{LogIndex{20}, 1, wal->read(LogIndex{20})->hash, to_bytes("n1")};
+  SnapshotMeta meta{LogIndex{20}, wal->read(LogIndex{20})->hash, to_bytes("n1")};
   auto w = std::move(*SnapshotWriter::create(fs, snapshot_dir(kData), meta, 64));
   ASSERT_TRUE(w->write_chunk(to_bytes("state")));
   ASSERT_TRUE(w->finish());
   if (compact) {
     ASSERT_TRUE(wal->compact_prefix(LogIndex{20}));
   }
-  ASSERT_TRUE(
-      save_hard_state(fs, raft_state_path(kData), RaftHardState{Term{1}, NodeId{1}, LogIndex{20}}));
+  ASSERT_TRUE(save_hard_state(fs, raft_state_path(kData),
+                              raft::HardState{Term{1}, NodeId{1}, LogIndex{20}}));
 }
 
 TEST(Audit, SoundDirectory) {
   SimFileSystem fs(1);
   populate(fs, true);
-  Result<AuditReport> r = audit_data_dir(fs, kData);
+  Result<node::AuditReport> r = node::audit_data_dir(fs, kData);
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_TRUE(r->ok());
   EXPECT_TRUE(r->findings.empty());
@@ -53,7 +54,7 @@ TEST(Audit, EveryFlippedByteOfAClosedSegmentIsFound) {
   const std::size_t size = fs.TEST_contents(seg).size();
   for (std::size_t offset = 0; offset < size; ++offset) {
     fs.flip_bit(seg, offset, static_cast<int>(offset % 8));
-    Result<AuditReport> r = audit_data_dir(fs, kData);
+    Result<node::AuditReport> r = node::audit_data_dir(fs, kData);
     ASSERT_TRUE(r);
     EXPECT_FALSE(r->ok()) << "offset " << offset;
     fs.flip_bit(seg, offset, static_cast<int>(offset % 8));
@@ -63,11 +64,11 @@ TEST(Audit, EveryFlippedByteOfAClosedSegmentIsFound) {
 TEST(Audit, SnapshotThatDisagreesWithTheLogIsFound) {
   SimFileSystem fs(3);
   populate(fs, false);
-  SnapshotMeta meta{LogIndex{25}, 1, crypto::Hash32{}, {}};  // wrong hash for entry 25
+  SnapshotMeta meta{LogIndex{25}, crypto::Hash32{}, {}};  // wrong hash for entry 25
   auto w = std::move(*SnapshotWriter::create(fs, snapshot_dir(kData), meta, 64));
   ASSERT_TRUE(w->write_chunk(to_bytes("state")));
   ASSERT_TRUE(w->finish());
-  Result<AuditReport> r = audit_data_dir(fs, kData);
+  Result<node::AuditReport> r = node::audit_data_dir(fs, kData);
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->ok());
   EXPECT_NE(r->findings.at(0).problem.find("disagrees"), std::string::npos);
@@ -80,7 +81,7 @@ TEST(Audit, TornTailIsANoteNotAFailure) {
   Bytes bytes = fs.TEST_contents(seg);
   bytes.insert(bytes.end(), 30, 0xab);
   fs.TEST_put(seg, bytes);
-  Result<AuditReport> r = audit_data_dir(fs, kData);
+  Result<node::AuditReport> r = node::audit_data_dir(fs, kData);
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->ok());
   ASSERT_EQ(r->findings.size(), 1u);
@@ -89,7 +90,7 @@ TEST(Audit, TornTailIsANoteNotAFailure) {
 
 TEST(Audit, MissingDirectoryIsNotFound) {
   SimFileSystem fs(5);
-  EXPECT_EQ(audit_data_dir(fs, "/nope").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(node::audit_data_dir(fs, "/nope").error().code(), ErrorCode::kNotFound);
 }
 
 }  // namespace
