@@ -65,6 +65,9 @@ struct LogIndexTag {
 struct EpochTag {
   static constexpr const char* kName = "epoch";
 };
+struct SessionIdTag {
+  static constexpr const char* kName = "session";
+};
 
 using NodeId = StrongId<NodeIdTag>;
 using ClientId = StrongId<ClientIdTag>;
@@ -72,6 +75,7 @@ using Term = StrongId<TermTag>;
 using Round = StrongId<RoundTag>;
 using LogIndex = StrongId<LogIndexTag>;
 using Epoch = StrongId<EpochTag>;
+using SessionId = StrongId<SessionIdTag>;
 
 // Names one cluster; signed into every message so a message signed for one
 // cluster can never be replayed into another that shares keys.
