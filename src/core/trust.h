@@ -37,7 +37,7 @@ class Policy;
 template <class M>
 Result<Authenticated<M>> verify(const TrustRegistry& registry, Untrusted<M> message);
 template <class M>
-Result<Authorized<M>> authorize(const Policy& policy, Authenticated<M> message);
+Result<Authorized<M>> authorize(const Policy& policy, Authenticated<M> message, Action action);
 template <class M>
 Result<Authenticated<M>> verify_channel(const TrustRegistry& registry, const Principal& peer,
                                         Untrusted<M> message);
@@ -98,7 +98,7 @@ class Authenticated : public internal::Vouched<T> {
                                                            Untrusted<M> message);
   template <class M>
   friend Result<Authorized<M>> security::authorize(const security::Policy& policy,
-                                                   Authenticated<M> message);
+                                                   Authenticated<M> message, Action action);
 
   Authenticated(T value, Principal principal, Role role)
       : internal::Vouched<T>(std::move(value), principal, role) {}
@@ -109,7 +109,7 @@ class Authorized : public internal::Vouched<T> {
  private:
   template <class M>
   friend Result<Authorized<M>> security::authorize(const security::Policy& policy,
-                                                   Authenticated<M> message);
+                                                   Authenticated<M> message, Action action);
 
   Authorized(T value, Principal principal, Role role)
       : internal::Vouched<T>(std::move(value), principal, role) {}

@@ -4,6 +4,7 @@
 
 #include "consensus/bft/wire.h"
 #include "core/overloaded.h"
+#include "node/client_admission.h"
 #include "security/verify.h"
 #include "storage/atomic_file.h"
 #include "storage/data_dir.h"
@@ -330,31 +331,13 @@ Status BftReplica::deliver(NodeId from, const bft::Payload& body) {
       body);
 }
 
-Result<Authenticated<consensus::ClientRequest>> BftReplica::admit(ByteView request) const {
-  PHALANX_ASSIGN_OR_RETURN(Untrusted<consensus::ClientRequest> u,
-                           security::decode_untrusted<consensus::ClientRequest>(request));
-  PHALANX_ASSIGN_OR_RETURN(Authenticated<consensus::ClientRequest> a,
-                           security::verify(registry_, std::move(u)));
-  const consensus::ClientRequest& req = a.value();
-  // What the request may do depends on what its command asks (a KV write,
-  // evidence, a reconfiguration): the application names the action.
-  const Action wanted = app_->action(req.operation);
-  if (!policy_.permits(a.role(), wanted)) {
-    return fail(AuthorizationDenied{a.principal(), a.role(), wanted});
-  }
-  if (req.cluster != options_.bft.cluster) {
-    return fail(AuthenticationFailed{AuthFailure::kCredentialMismatch, a.principal()});
-  }
-  if (!app_->issued_by(req.operation, req.client, req.sequence)) {
-    return fail(ErrorCode::kInvalidArgument,
-                "the command does not name the signing client's session (client, sequence)");
-  }
-  return a;
-}
-
 void BftReplica::call(consensus::ClientHandle client, consensus::ClientCall call) {
   if (failure_) return;
-  Result<Authenticated<consensus::ClientRequest>> admitted = admit(call.request);
+  // Signed: replicas relay and order the request, and must not be able to forge one.
+  const AdmissionRules rules{registry_, policy_, *app_, options_.bft.cluster,
+                             RequestProof::kSignature};
+  Result<Authorized<consensus::ClientRequest>> admitted =
+      admit_client_request(rules, call.caller, call.request);
   if (!admitted) {
     count(admitted.error());
     const std::string why = public_message(admitted.error());  // the detail stays in the count

@@ -189,8 +189,6 @@ class BftReplica final : public consensus::Replica {
   [[nodiscard]] Result<std::vector<bft::Block>> recover_voted(const bft::Block& tip);
   // Drops voted blocks at or below the committed tip (whole segments).
   [[nodiscard]] Status compact_voted(Round committed);
-  // The request verified (its signature checked once) and allowed to be ordered.
-  [[nodiscard]] Result<Authenticated<consensus::ClientRequest>> admit(ByteView request) const;
   [[nodiscard]] Status deliver(NodeId from, const bft::Payload& body);
   // Persists, queues the messages, applies (the runner contract).
   void drive();

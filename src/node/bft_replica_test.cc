@@ -12,6 +12,8 @@
 namespace phalanx::node {
 namespace {
 
+const Principal kCaller = Principal::client(ClientId{7});  // the channel proved it
+
 using bft::testing::key_of;
 
 class BftReplicaTest : public ::testing::Test {
@@ -82,7 +84,7 @@ TEST_F(BftReplicaTest, EachBadFrameIsRefusedWithItsTypedError) {
 TEST_F(BftReplicaTest, BadClientRequestsAreRefusedBeforeOrdering) {
   auto r = open();
   auto refused = [&](Bytes request) {
-    r->call(5, {1, std::move(request)});
+    r->call(5, {1, kCaller, std::move(request)});
     const auto out = r->take_output();
     return out.answers.size() == 1 &&
            out.answers[0].answer.outcome == consensus::CallOutcome::kRejected;
@@ -94,7 +96,7 @@ TEST_F(BftReplicaTest, BadClientRequestsAreRefusedBeforeOrdering) {
   EXPECT_TRUE(refused(request(1, ClusterId{})));            // signed for another cluster
   EXPECT_TRUE(refused(request(1, cluster_, ClientId{8})));  // acts in client 8's session
   EXPECT_EQ(r->core().mempool_size(), 0u);
-  r->call(5, {2, request(1, cluster_)});
+  r->call(5, {2, kCaller, request(1, cluster_)});
   EXPECT_EQ(r->core().mempool_size(), 1u);
 }
 
@@ -104,7 +106,7 @@ TEST_F(BftReplicaTest, BadClientRequestsAreRefusedBeforeOrdering) {
 TEST_F(BftReplicaTest, EveryAuthenticationFailureGetsTheSameAnswer) {
   auto r = open();
   const auto answer_to = [&](Bytes request) {
-    r->call(5, {1, std::move(request)});
+    r->call(5, {1, kCaller, std::move(request)});
     const auto out = r->take_output();
     EXPECT_EQ(out.answers.size(), 1u);
     const consensus::ClientAnswer& a = out.answers.at(0).answer;
@@ -127,7 +129,7 @@ TEST_F(BftReplicaTest, EveryAuthenticationFailureGetsTheSameAnswer) {
 TEST_F(BftReplicaTest, PromisesSurviveAPowerLoss) {
   {
     auto r = open();  // leads round 1: proposes and votes for its block on tick
-    r->call(5, {1, request(1, cluster_)});
+    r->call(5, {1, kCaller, request(1, cluster_)});
     r->tick();
     const auto out = r->take_output();
     ASSERT_FALSE(out.messages.empty());
@@ -150,7 +152,7 @@ TEST_F(BftReplicaTest, PromisesSurviveAPowerLoss) {
 TEST_F(BftReplicaTest, FailingDiskStopsTheReplicaAndReleasesNothing) {
   auto r = open();
   fs_.set_faults({.write_eio_one_in = 1});
-  r->call(5, {1, request(1, cluster_)});
+  r->call(5, {1, kCaller, request(1, cluster_)});
   r->tick();
   EXPECT_TRUE(r->failure().has_value());
   EXPECT_TRUE(r->take_output().messages.empty());  // no vote or proposal without its promise

@@ -167,6 +167,7 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
   std::optional<Error> refused;
   if (manifest_.mode == FaultModel::kCrash) {
     RaftReplicaOptions options;
+    options.cluster = manifest_.cluster;
     options.raft.id = config_.id;
     options.raft.voters = manifest_.replica_ids();
     // As etcd's defaults: heartbeats every 100 ms, elections after 1 to 2 s of silence.
@@ -426,27 +427,10 @@ void Node::Impl::on_call(consensus::ClientHandle handle, ClientId client, ByteVi
         handle, call->call_id,
         Error(RateLimitExceeded{who.to_string(), config_.limits.client_requests_per_second}));
   }
-  Result<consensus::ClientRequest> request = codec::decode<consensus::ClientRequest>(call->request);
-  if (!request) return refuse_call(handle, call->call_id, request.error());
-  // The channel proved who is calling: a request in another client's name is refused
-  // before anything else looks at it (byzantine mode also checks its signature).
-  if (request->client != client || request->cluster != manifest_.cluster) {
-    return refuse_call(handle, call->call_id,
-                       Error(AuthenticationFailed{AuthFailure::kCredentialMismatch,
-                                                  Principal::client(request->client)}));
-  }
-  // Crash mode trusts the channel: the command must name the caller's session.
-  if (raft_ != nullptr &&
-      !raft_->state_machine().issued_by(request->operation, client, request->sequence)) {
-    return refuse_call(handle, call->call_id,
-                       Error(AuthenticationFailed{AuthFailure::kCredentialMismatch, who}));
-  }
+  // The replica admits it (node/client_admission.h): the caller the channel
+  // proved must be the request's author, allowed what its command asks.
   calls_[{handle, call->call_id}] = Clock::now();
-  if (raft_ != nullptr) {
-    replica_->call(handle, {call->call_id, std::move(request->operation)});
-  } else {
-    replica_->call(handle, {call->call_id, std::move(call->request)});
-  }
+  replica_->call(handle, {call->call_id, who, std::move(call->request)});
   flush_soon();
 }
 

@@ -4,6 +4,7 @@
 
 #include "consensus/raft/membership.h"
 #include "consensus/raft/wire.h"
+#include "node/client_admission.h"
 #include "security/verify.h"
 #include "storage/hard_state.h"
 
@@ -166,20 +167,33 @@ void RaftReplica::flush() {
 
 void RaftReplica::call(consensus::ClientHandle client, consensus::ClientCall call) {
   if (failure_) return;
-  if (app_->read_only(call.request)) {
+  // The channel proved the caller: no signature to check in crash mode.
+  const AdmissionRules rules{registry_, policy_, *app_, options_.cluster, RequestProof::kChannel};
+  Result<Authorized<consensus::ClientRequest>> admitted =
+      admit_client_request(rules, call.caller, call.request);
+  if (!admitted) {
+    ++rejected_[kind_name(admitted.error())];
+    const std::string why = public_message(admitted.error());  // the detail stays in the count
+    out_.answers.push_back({client,
+                            {call.call_id, consensus::CallOutcome::kRejected, std::nullopt,
+                             Bytes(why.begin(), why.end())}});
+    return;
+  }
+  Bytes command = admitted->value().operation;
+  if (app_->read_only(command)) {
     // Reads take the ReadIndex path: no log entry.
     const std::uint64_t id = next_read_id_++;
     if (std::optional<raft::NotLeader> refused = core_->read_index(id)) {
       return not_leader(client, call.call_id, *refused);
     }
-    reads_[id] = Waiting{client, call.call_id, std::move(call.request), LogIndex{0}};
+    reads_[id] = Waiting{client, call.call_id, std::move(command), LogIndex{0}};
   } else {
-    auto proposed = core_->propose(call.request);
+    auto proposed = core_->propose(command);
     if (const auto* refused = std::get_if<raft::NotLeader>(&proposed)) {
       return not_leader(client, call.call_id, *refused);
     }
     const LogIndex index = std::get<LogIndex>(proposed);
-    proposals_[index] = Waiting{client, call.call_id, std::move(call.request), index};
+    proposals_[index] = Waiting{client, call.call_id, std::move(command), index};
   }
   if (!options_.defer_drive) drive();
 }

@@ -39,7 +39,8 @@
 namespace phalanx::node {
 
 struct RaftReplicaOptions {
-  raft::Config raft;  // id, bootstrap voters, timing, batching
+  raft::Config raft;       // id, bootstrap voters, timing, batching
+  ClusterId cluster = {};  // client requests must name it
   std::string data_dir = "/data";
   storage::WalOptions wal = {};
   // Applied entries between snapshots (etcd's --snapshot-count default).

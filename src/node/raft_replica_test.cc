@@ -9,6 +9,7 @@
 #include <set>
 
 #include "apps/kv/kv_machine.h"
+#include "consensus/common/client_request.h"
 #include "consensus/raft/wire.h"
 #include "sim/sim_file_system.h"
 #include "storage/posix_file_system.h"
@@ -21,6 +22,9 @@ using consensus::CallOutcome;
 using consensus::ClientAnswer;
 
 constexpr consensus::ClientHandle kClient = 77;
+const ClientId kClientId{1};
+const Principal kCaller = Principal::client(kClientId);  // the channel proved it
+const ClientId kSourceId{2};                             // an evidence source
 
 security::TrustRegistry registry_of(int replicas, int learners = 0) {
   security::TrustRegistry registry;
@@ -32,6 +36,13 @@ security::TrustRegistry registry_of(int replicas, int learners = 0) {
     EXPECT_TRUE(registry.add(
         {Principal::replica(id), crypto::KeyPair::from_seed(seed).public_key(), role}));
   }
+  crypto::Seed seed;
+  seed[1] = 1;
+  EXPECT_TRUE(
+      registry.add({kCaller, crypto::KeyPair::from_seed(seed).public_key(), Role::kClient}));
+  seed[1] = 2;
+  EXPECT_TRUE(registry.add({Principal::client(kSourceId),
+                            crypto::KeyPair::from_seed(seed).public_key(), Role::kEvidenceSource}));
   return registry;
 }
 
@@ -47,12 +58,17 @@ RaftReplicaOptions options_for(NodeId id, int replicas, std::string dir = "/data
   return o;
 }
 
+// The command's client's request (unsigned: in crash mode the channel
+// proves the caller).
+Bytes request(const kv::KvCommand& command, ClusterId cluster = {}) {
+  return codec::encode(consensus::ClientRequest{
+      cluster, command.client, command.sequence, codec::encode(command), {}});
+}
 Bytes put(std::uint64_t sequence, const std::string& key, const std::string& value) {
-  return codec::encode(
-      kv::KvCommand{ClientId{1}, sequence, kv::KvOp::kPut, key, to_bytes(value), {}});
+  return request(kv::KvCommand{kClientId, sequence, kv::KvOp::kPut, key, to_bytes(value), {}});
 }
 Bytes get(std::uint64_t sequence, const std::string& key) {
-  return codec::encode(kv::KvCommand{ClientId{1}, sequence, kv::KvOp::kGet, key, {}, {}});
+  return request(kv::KvCommand{kClientId, sequence, kv::KvOp::kGet, key, {}, {}});
 }
 
 // Replicas on simulated disks; every message delivered, in order.
@@ -114,9 +130,9 @@ class Cluster {
   }
 
   // Calls `request` on `r` and runs the cluster until it answers.
-  ClientAnswer call(RaftReplica& r, Bytes request) {
+  ClientAnswer call(RaftReplica& r, Bytes request, Principal caller = kCaller) {
     const std::uint64_t id = next_call_++;
-    r.call(kClient, {id, std::move(request)});
+    r.call(kClient, {id, caller, std::move(request)});
     for (int round = 0; round < 100; ++round) {
       pump();
       for (auto it = answers_.begin(); it != answers_.end(); ++it) {
@@ -191,7 +207,8 @@ TEST(RaftReplica, DeferredCallsAreAnsweredOnlyAfterTheFlushPersistsThem) {
     ASSERT_EQ(r.core().role(), raft::RaftRole::kLeader);
     (void)r.take_output();
     const LogIndex applied = r.status().applied;
-    for (std::uint64_t seq = 1; seq <= 3; ++seq) r.call(kClient, {seq, put(seq, "k", "v")});
+    for (std::uint64_t seq = 1; seq <= 3; ++seq)
+      r.call(kClient, {seq, kCaller, put(seq, "k", "v")});
     EXPECT_TRUE(r.take_output().answers.empty());  // nothing durable yet, nothing promised
     EXPECT_EQ(r.status().applied, applied);
     if (lose_power) disk.schedule_power_loss(0);
@@ -281,7 +298,7 @@ TEST(RaftReplica, BackgroundSyncReleasesOnlyWhatIsDurable) {
   RaftReplica& leader = c.elect();
   (void)c.call(leader, put(1, "k", "v"));
   RaftReplica& follower = c.follower();
-  leader.call(kClient, {99, put(2, "k", "w")});
+  leader.call(kClient, {99, kCaller, put(2, "k", "w")});
   std::optional<storage::WalFlush> leader_flush = leader.take_flush();
   ASSERT_TRUE(leader_flush);
   consensus::Output out = leader.take_output();
@@ -309,7 +326,7 @@ TEST(RaftReplica, AFailedBackgroundFlushReleasesNothing) {
   RaftReplica& leader = c.elect();
   (void)c.call(leader, put(1, "k", "v"));
   RaftReplica& follower = c.follower();
-  leader.call(kClient, {99, put(2, "k", "w")});
+  leader.call(kClient, {99, kCaller, put(2, "k", "w")});
   deliver(leader.take_output(), leader, follower);
   std::optional<storage::WalFlush> flush = follower.take_flush();
   ASSERT_TRUE(flush);
@@ -353,6 +370,40 @@ bool refused_as(const Status& s) {
 }
 
 // What each bad frame gets: a typed error, a count by kind, no state change.
+// Crash mode admits client requests as byzantine mode does
+// (node/client_admission.h), with the channel as proof. Before, the node
+// checked only the session: an evidence source could write keys.
+TEST(RaftReplica, ClientRequestsAreAdmittedByRoleAndNameBeforeOrdering) {
+  Cluster c(3);
+  RaftReplica& leader = c.elect();
+  const Principal source = Principal::client(kSourceId);
+  const auto answer = [&](Bytes bytes, Principal caller) {
+    return c.call(leader, std::move(bytes), caller).outcome;
+  };
+  const kv::KvCommand write{kSourceId, 1, kv::KvOp::kPut, "k", to_bytes("v"), {}};
+  // The evidence source's own write: its role may not write keys.
+  EXPECT_EQ(answer(request(write), source), CallOutcome::kRejected);
+  // Client 1's channel carrying the source's request: in another's name.
+  EXPECT_EQ(answer(request(write), kCaller), CallOutcome::kRejected);
+  kv::KvCommand mine = write;
+  mine.client = kClientId;
+  ClusterId other;
+  other[0] = 1;
+  EXPECT_EQ(answer(request(mine, other), kCaller), CallOutcome::kRejected);  // another cluster
+  EXPECT_EQ(answer(to_bytes("garbage"), kCaller), CallOutcome::kRejected);
+  // The command names another session than the request carrying it.
+  const consensus::ClientRequest skewed{{}, kClientId, 5, codec::encode(mine), {}};
+  EXPECT_EQ(answer(codec::encode(skewed), kCaller), CallOutcome::kRejected);
+  const auto rejected = leader.status().rejected;
+  EXPECT_EQ(rejected.at("authorization_denied"), 1u);
+  EXPECT_EQ(rejected.at("authentication_failed"), 2u);
+  EXPECT_EQ(rejected.at("malformed_input"), 1u);
+  EXPECT_EQ(rejected.at("invalid_argument"), 1u);
+  // Nothing was ordered: the key was never written, and client 1 goes on.
+  EXPECT_EQ(reply_of(c.call(leader, get(7, "k"))).status, kv::KvStatus::kNotFound);
+  EXPECT_EQ(leader.core().commit_index(), c.follower().core().commit_index());
+}
+
 TEST(RaftReplica, BadFramesAreRefusedCountedAndChangeNothing) {
   const security::TrustRegistry registry = registry_of(3, 1);
   sim::SimFileSystem disk(1);
@@ -406,7 +457,7 @@ TEST(RaftReplica, RestartFromARealDirectoryKeepsStateAndSnapshots) {
     for (int i = 0; i < 50 && one.core().role() != raft::RaftRole::kLeader; ++i) one.tick();
     ASSERT_EQ(one.core().role(), raft::RaftRole::kLeader);
     for (std::uint64_t s = 1; s <= 12; ++s) {
-      one.call(kClient, {s, put(s, "k" + std::to_string(s % 4), "v" + std::to_string(s))});
+      one.call(kClient, {s, kCaller, put(s, "k" + std::to_string(s % 4), "v" + std::to_string(s))});
     }
     EXPECT_EQ(one.take_output().answers.size(), 12u);  // a single voter commits at once
     EXPECT_GE(one.snapshots_taken(), 2u);
@@ -423,7 +474,7 @@ TEST(RaftReplica, RestartFromARealDirectoryKeepsStateAndSnapshots) {
   EXPECT_GE(one.core().commit_index(), commit);
   EXPECT_EQ(one.state_machine().digest(), digest);
   // A retry of the last request from before the restart gets the cached answer.
-  one.call(kClient, {99, put(12, "k0", "v12")});
+  one.call(kClient, {99, kCaller, put(12, "k0", "v12")});
   consensus::Output out = one.take_output();
   ASSERT_EQ(out.answers.size(), 1u);
   EXPECT_EQ(reply_of(out.answers[0].answer).status, kv::KvStatus::kOk);
@@ -454,7 +505,7 @@ TEST(RaftReplica, FailingDiskStopsTheReplicaAndReleasesNothing) {
   (void)c.call(leader, put(1, "k", "v"));
   const NodeId id = leader.id();
   c.disk(id).set_faults({.write_eio_one_in = 1});
-  leader.call(kClient, {50, put(2, "k", "w")});
+  leader.call(kClient, {50, kCaller, put(2, "k", "w")});
   ASSERT_TRUE(leader.failure().has_value());
   EXPECT_EQ(leader.failure()->code(), ErrorCode::kIo);
   // Nothing that depended on the failed write leaves, and the replica is inert.

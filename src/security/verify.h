@@ -81,7 +81,7 @@ template <class M>
 template <class M>
 concept ChannelMessage = requires(const M& m) {
   { m.author() } -> std::same_as<Principal>;
-  { m.action() } -> std::convertible_to<Action>;
+  { required_action(m) } -> std::convertible_to<Action>;
 };
 
 // The channel proved `peer`; the message must claim that same author, and
@@ -102,13 +102,20 @@ Result<Authenticated<M>> verify_channel(const TrustRegistry& registry, const Pri
   return Authenticated<M>(std::move(message.value_), peer, entry->role);
 }
 
+// Authorized for `action`: what the message asks to do, where only its
+// content says (a client request's command: a write, a read, evidence).
 template <class M>
-Result<Authorized<M>> authorize(const Policy& policy, Authenticated<M> message) {
-  const Action action = required_action(message.value());
+Result<Authorized<M>> authorize(const Policy& policy, Authenticated<M> message, Action action) {
   if (!policy.permits(message.role_, action)) {
     return fail(AuthorizationDenied{message.principal_, message.role_, action});
   }
   return Authorized<M>(std::move(message.value_), message.principal_, message.role_);
+}
+
+template <class M>
+Result<Authorized<M>> authorize(const Policy& policy, Authenticated<M> message) {
+  const Action action = required_action(message.value());
+  return authorize(policy, std::move(message), action);
 }
 
 // Decodes exactly one M from untrusted bytes.

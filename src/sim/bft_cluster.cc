@@ -278,7 +278,8 @@ void Cluster::client_send(Client& c) {
   c.pending->sent_at = now_;
   const std::uint64_t call = c.next_call++;
   for (NodeId to : ids_) {
-    net_.send(now_, c.address, to, Wire(consensus::ClientCall{call, c.pending->request}));
+    net_.send(now_, c.address, to,
+              Wire(consensus::ClientCall{call, Principal::client(c.id), c.pending->request}));
   }
 }
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "apps/kv/kv_machine.h"
+#include "consensus/common/client_request.h"
 #include "consensus/raft/wire.h"
 #include "node/raft_replica.h"
 #include "sim/linearizability.h"
@@ -57,7 +58,7 @@ struct Replica {
   // Paused (service check): not ticked; what reaches it waits until the heal.
   bool paused = false;
   std::deque<SimNetwork<Wire>::Delivery> held;
-  Term led_term;               // the last term this replica was leader in
+  Term led_term;  // the last term this replica was leader in
   std::uint64_t lives = 0;
 };
 
@@ -146,6 +147,11 @@ class Cluster {
       Client client;
       client.id = ClientId{n};
       client.address = NodeId{kClientBase + n};
+      crypto::Seed seed;  // a client's key: unused, the channel proves it
+      seed[1] = static_cast<std::uint8_t>(n);
+      PHALANX_ASSERT(
+          registry_.add({Principal::client(client.id),
+                         crypto::KeyPair::from_seed(seed).public_key(), phalanx::Role::kClient}));
       client.target = random_active();
       clients_.push_back(std::move(client));
     }
@@ -278,7 +284,7 @@ class Cluster {
     snapshots_taken_ += r.replica->snapshots_taken();
     snapshots_installed_ += r.replica->snapshots_installed();
     snapshots_dropped_ += r.replica->snapshots_dropped();
-    r.flush.reset();  // never ran: whatever it would have made durable may be lost
+    r.flush.reset();         // never ran: whatever it would have made durable may be lost
     r.snapshot_job.reset();  // its file, never published, is swept away on restart
     r.replica.reset();
     r.down_until = now_ + rng_.between(20, 2'000);
@@ -398,8 +404,11 @@ class Cluster {
     c.pending->sent_at = now_;
     c.pending->resend_at = 0;
     c.pending->call = c.next_call++;
+    // Crash mode: the channel proves the caller, so the request goes unsigned.
+    const consensus::ClientRequest request{{}, c.id, c.pending->sequence, c.pending->command, {}};
     net_.send(now_, c.address, c.target,
-              Wire(consensus::ClientCall{c.pending->call, c.pending->command}));
+              Wire(consensus::ClientCall{c.pending->call, Principal::client(c.id),
+                                         codec::encode(request)}));
   }
 
   void client_step(Client& c, bool may_start) {
@@ -781,8 +790,8 @@ ServiceVerdict check_raft_service(const RaftSimOptions& outage) {
   const RaftSimReport degraded = run_raft_sim(outage);
   // Election timeouts in ms: up to election_ticks_max ticks of at most 12 ms.
   const std::uint64_t election_ms = raft::Config{}.election_ticks_max * 12;
-  ServiceVerdict v = judge_service(healthy.service, degraded.service,
-                                   election_ms + 2 * kClientTimeoutMs);
+  ServiceVerdict v =
+      judge_service(healthy.service, degraded.service, election_ms + 2 * kClientTimeoutMs);
   if (!v.violation && !healthy.ok()) v.violation = "baseline: " + *healthy.violation;
   if (!v.violation && !degraded.ok()) v.violation = *degraded.violation;
   return v;

@@ -645,7 +645,7 @@ void Core::on_sync_response(NodeId from, SyncResponse response) {
 
 // ---- Mempool, sending ----
 
-void Core::submit(const Authenticated<consensus::ClientRequest>& message) {
+void Core::submit(const Authorized<consensus::ClientRequest>& message) {
   const consensus::ClientRequest& req = message.value();
   if (!in_mempool_.insert({req.client, req.sequence}).second) return;
   mempool_.push_back(req);

@@ -145,8 +145,9 @@ class Core {
   void on_timeout(const Authenticated<Timeout>& timeout);
   void on_sync_request(NodeId from, const SyncRequest& request);
   void on_sync_response(NodeId from, SyncResponse response);
-  // A client request whose signature the runner verified; kept until committed.
-  void submit(const Authenticated<consensus::ClientRequest>& request);
+  // A client request the runner admitted (its signature verified, its
+  // command allowed to the signer); kept until committed.
+  void submit(const Authorized<consensus::ClientRequest>& request);
 
   [[nodiscard]] Ready take_ready();
 

@@ -41,7 +41,9 @@ class Cluster {
 
   void submit(const consensus::ClientRequest& r) {
     for (auto& c : cores_) {
-      c->submit(*security::verify(fixture_.registry(), Untrusted<consensus::ClientRequest>(r)));
+      c->submit(*security::authorize(
+          security::Policy::standard(),
+          *security::verify(fixture_.registry(), Untrusted<consensus::ClientRequest>(r))));
     }
   }
 

@@ -9,7 +9,7 @@
 // vote or an acknowledgement that is not on disk.
 //
 //   replica.receive(from, frame);            // `from` proven by the channel
-//   replica.call(handle, {call_id, request});
+//   replica.call(handle, {call_id, caller, request});
 //   replica.tick();                          // every tick interval
 //   for (auto& m : replica.take_output().messages) transport.send(m.to, m.frame);
 //   if (replica.failure()) restart it from disk;
@@ -23,6 +23,7 @@
 #include "core/bytes.h"
 #include "core/error.h"
 #include "core/ids.h"
+#include "core/principal.h"
 
 namespace phalanx::consensus {
 
@@ -34,13 +35,14 @@ using ClientHandle = std::uint64_t;
 
 struct ClientCall {
   std::uint64_t call_id = 0;  // the client's tag for this attempt, echoed in the answer
-  Bytes request;              // the application command (crash mode)
+  Principal caller;           // who the channel proved is calling
+  Bytes request;              // an encoded consensus::ClientRequest (both modes)
 };
 
 enum class CallOutcome : std::uint8_t {
   kDone,       // `reply` is the state machine's answer
   kNotLeader,  // ask `leader_hint` (or anyone, if none)
-  kRejected,   // refused before ordering (byzantine mode); `reply` says why, in text
+  kRejected,   // refused at admission, before ordering; `reply` says why, in text
 };
 
 struct ClientAnswer {
