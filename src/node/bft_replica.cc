@@ -195,7 +195,7 @@ Result<bft::SafetyData> BftReplica::recover_safety() {
   PHALANX_ASSIGN_OR_RETURN(std::optional<bft::SafetyData> stored,
                            storage::load_hard_state<bft::SafetyData>(fs_, path));
   if (!stored) return bft::SafetyData{epoch, Round{0}, Round{0}};
-  if (stored->epoch != epoch) {
+  if (stored->epoch != epoch || !stored->consistent()) {
     return fail(ErrorCode::kCorruption,
                 path + " holds no valid safety data for epoch " + std::to_string(epoch.value()));
   }

@@ -7,6 +7,8 @@
 #include "apps/kv/kv_machine.h"
 #include "consensus/bft/wire.h"
 #include "sim/sim_file_system.h"
+#include "storage/data_dir.h"
+#include "storage/hard_state.h"
 #include "testing/bft_fixture.h"
 
 namespace phalanx::node {
@@ -147,6 +149,22 @@ TEST_F(BftReplicaTest, PromisesSurviveAPowerLoss) {
     const auto* b = std::get_if<bft::Block>(&e->unverified().body);
     EXPECT_TRUE(b == nullptr || b->round != Round{1});
   }
+}
+
+// Safety data the rules could never have written (a lock above the last
+// voted round: a replica that believed it would vote where it promised not
+// to) is refused at start-up as corruption, never served.
+TEST_F(BftReplicaTest, InconsistentSafetyDataOnDiskIsRefusedAtStartUp) {
+  { (void)open(); }
+  bft::SafetyData forged{fixture_.epoch(), Round{3}, Round{5}};
+  ASSERT_TRUE(storage::save_hard_state(fs_, storage::bft_state_path("/data"), forged));
+  BftReplicaOptions o{bft::Config{NodeId{2}, ids_, fixture_.validators(), cluster_}};
+  auto r = BftReplica::open(fs_, fixture_.registry(), std::move(o),
+                            std::make_unique<kv::KvMachine>(), key_of(NodeId{2}));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kCorruption);
+  EXPECT_NE(r.error().message().find("no valid safety data"), std::string::npos)
+      << r.error().message();
 }
 
 TEST_F(BftReplicaTest, FailingDiskStopsTheReplicaAndReleasesNothing) {

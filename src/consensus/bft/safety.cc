@@ -23,9 +23,8 @@ Result<SafetyData> SafetyData::decode(codec::Reader& r) {
                            r.optional<Vote>([](codec::Reader& in) { return Vote::decode(in); }));
   PHALANX_ASSIGN_OR_RETURN(
       d.last_timeout, r.optional<Timeout>([](codec::Reader& in) { return Timeout::decode(in); }));
-  PHALANX_ASSIGN_OR_RETURN(d.lock_qc, r.optional<QuorumCert>([](codec::Reader& in) {
-    return QuorumCert::decode(in);
-  }));
+  PHALANX_ASSIGN_OR_RETURN(
+      d.lock_qc, r.optional<QuorumCert>([](codec::Reader& in) { return QuorumCert::decode(in); }));
   PHALANX_ASSIGN_OR_RETURN(d.last_tc, r.optional<TimeoutCert>([](codec::Reader& in) {
     return TimeoutCert::decode(in);
   }));
@@ -45,8 +44,25 @@ const char* refusal_name(Refusal refusal) {
   return "unknown";
 }
 
+bool SafetyData::consistent() const {
+  const auto at_most_voted = [&](const auto& promise) {
+    return !promise || (promise->epoch == epoch && promise->round <= last_voted_round);
+  };
+  const bool lock_matches = lock_qc ? lock_qc->round == locked_round : locked_round == Round{0};
+  return locked_round <= last_voted_round && lock_matches && at_most_voted(last_vote) &&
+         at_most_voted(last_timeout);
+}
+
 SafetyRules::SafetyRules(NodeId self, crypto::KeyPair key, SafetyData data)
-    : self_(self), key_(std::move(key)), data_(std::move(data)) {}
+    : self_(self), key_(std::move(key)), data_(std::move(data)) {
+  PHALANX_ASSERT(data_.consistent());  // the runner refuses inconsistent stored data
+}
+
+void SafetyRules::check_kept(const SafetyData& before) const {
+  PHALANX_ASSERT(data_.consistent());
+  PHALANX_ASSERT(data_.last_voted_round >= before.last_voted_round);
+  PHALANX_ASSERT(data_.locked_round >= before.locked_round);
+}
 
 Expected<Vote, Refusal> SafetyRules::vote(const Block& block) {
   if (block.epoch != data_.epoch) return Unexpected(Refusal::kWrongEpoch);
@@ -68,11 +84,14 @@ Expected<Vote, Refusal> SafetyRules::vote(const Block& block) {
   }
   Vote v{data_.epoch, block.round, id, self_};
   security::sign(v, key_);
+  const SafetyData before = data_;
   data_.last_voted_round = block.round;
   if (!data_.lock_qc || block.qc.round > data_.lock_qc->round) data_.lock_qc = block.qc;
   data_.locked_round = std::max(data_.locked_round, block.qc.round);
   remember(block.tc);
   data_.last_vote = v;
+  check_kept(before);
+  PHALANX_ASSERT(data_.last_voted_round > before.last_voted_round);  // one vote per round
   return v;
 }
 
@@ -99,10 +118,12 @@ Expected<Timeout, Refusal> SafetyRules::timeout(Round round, const QuorumCert& h
   if (high_qc.round < data_.locked_round) return Unexpected(Refusal::kHighQcBelowLock);
   Timeout t{data_.epoch, round, high_qc, self_};
   security::sign(t, key_);
+  const SafetyData before = data_;
   // No vote in a round this replica has given up on.
   data_.last_voted_round = std::max(data_.last_voted_round, round);
   data_.last_timeout = t;
   remember(last_tc);
+  check_kept(before);
   return t;
 }
 

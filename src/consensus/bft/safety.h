@@ -28,8 +28,13 @@ struct SafetyData {
   // The certificates behind these promises. A restarted replica needs them
   // to time out again: a timeout must carry a QC at least as high as the
   // lock, and a round entered by a TC is timed out with that TC.
-  std::optional<QuorumCert> lock_qc = {};  // the QC of the highest-QC block voted for
+  std::optional<QuorumCert> lock_qc = {};   // the QC of the highest-QC block voted for
   std::optional<TimeoutCert> last_tc = {};  // the newest TC voted or timed out on
+
+  // What the rules keep true: the lock is at most the last voted round, the
+  // lock's QC (if any) is of the locked round, and the last vote and timeout
+  // (if any) are of rounds at most the last voted one, in this epoch.
+  [[nodiscard]] bool consistent() const;
 
   void encode(codec::Writer& w) const;
   [[nodiscard]] static Result<SafetyData> decode(codec::Reader& r);
@@ -69,6 +74,10 @@ class SafetyRules {
 
  private:
   void remember(const std::optional<TimeoutCert>& tc);
+  // Postconditions of a vote or timeout (always on): the data stays
+  // consistent(), and no promise is taken back (the last voted and the
+  // locked round never go down).
+  void check_kept(const SafetyData& before) const;
 
   NodeId self_;
   crypto::KeyPair key_;

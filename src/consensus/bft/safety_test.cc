@@ -126,5 +126,27 @@ TEST_F(Safety, StateRoundTripsThroughItsEncoding) {
   EXPECT_EQ(restarted.vote(b2).error(), Refusal::kRoundNotAfterLastVote);
 }
 
+// What a damaged or forged bft_state could claim, each caught by
+// consistent() (the replica refuses to start on it, BftReplicaTest).
+TEST_F(Safety, DataThatTheRulesCannotProduceIsInconsistent) {
+  ASSERT_TRUE(rules.vote(b1).has_value());
+  ASSERT_TRUE(rules.vote(b2).has_value());
+  ASSERT_TRUE(rules.timeout(Round{3}, f.qc_for(b2), std::nullopt).has_value());
+  const SafetyData good = rules.data();
+  EXPECT_TRUE(good.consistent());
+  SafetyData lock_above_vote = good;
+  lock_above_vote.locked_round = Round{4};
+  EXPECT_FALSE(lock_above_vote.consistent());
+  SafetyData lock_without_its_qc = good;
+  lock_without_its_qc.lock_qc.reset();
+  EXPECT_FALSE(lock_without_its_qc.consistent());
+  SafetyData vote_ahead = good;
+  vote_ahead.last_voted_round = Round{1};  // below the vote in round 2 and the timeout in 3
+  EXPECT_FALSE(vote_ahead.consistent());
+  SafetyData other_epoch = good;
+  other_epoch.epoch = Epoch{2};  // the vote and timeout are of epoch 1
+  EXPECT_FALSE(other_epoch.consistent());
+}
+
 }  // namespace
 }  // namespace phalanx::bft

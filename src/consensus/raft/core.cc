@@ -272,7 +272,17 @@ Ready Core::take_ready() {
     ready.committed.push_back(*entry(LogIndex{i}));
   }
   applied_ = commit_;
+  check_invariants();
   return ready;
+}
+
+void Core::check_invariants() {
+  PHALANX_ASSERT(base_index_ <= applied_ && applied_ <= commit_ && commit_ <= last_index());
+  PHALANX_ASSERT(durable_ <= last_index());
+  PHALANX_ASSERT(commit_ >= checked_commit_ && term_ >= checked_term_);
+  PHALANX_ASSERT(role_ != RaftRole::kLeader || voted_for_ == config_.id);
+  checked_commit_ = commit_;
+  checked_term_ = term_;
 }
 
 }  // namespace phalanx::raft

@@ -183,6 +183,12 @@ class Core {
   [[nodiscard]] bool sending_snapshot() const;
 
   [[nodiscard]] Ready take_ready();
+  // The invariants every Ready leaves (take_ready() checks them; a broken one
+  // stops the process before what it released can spread): base index <=
+  // applied <= commit <= last index, durable <= last index, commit and term
+  // never lower than at the last check, a leader voted for itself. Cheap:
+  // always on, in production too.
+  void check_invariants();
   // The runner's log is durable through `through` (what it persisted from
   // every Ready taken so far, and nothing it has not). A leader may commit
   // entries that are now on a quorum counting itself.
@@ -325,6 +331,9 @@ class Core {
 
   // Pending output.
   bool hard_state_dirty_ = false;
+  // What check_invariants() saw last: commit and term never go back.
+  LogIndex checked_commit_;
+  Term checked_term_;
   std::vector<SnapshotChunk> snapshot_chunks_;
   std::optional<SnapshotManifest> snapshot_installed_;
   std::optional<LogIndex> truncate_from_;
