@@ -73,6 +73,7 @@ Result<std::unique_ptr<BftReplica>> BftReplica::open(storage::FileSystem& fs,
   r->core_ = std::make_unique<bft::Core>(r->options_.bft, r->reply_key_.clone(), std::move(safety),
                                          std::move(tip), std::move(voted), r->schedule_);
   r->core_->remember(std::move(recent));
+  r->seen_round_ = r->core_->round();  // a restart is no view change
   r->drive();
   return r;
 }
@@ -365,6 +366,9 @@ consensus::ReplicaStatus BftReplica::status() const {
   s.commit = LogIndex{height_};
   s.applied = LogIndex{height_};
   s.rejected = rejected_;
+  s.view_changes = view_changes_;
+  s.evidence = evidence_count_;
+  if (checkpoint()) s.checkpoint_height = checkpoint()->height;
   for (std::size_t k = 0; k < bft::kRejectionKinds; ++k) {
     const auto kind = static_cast<bft::Rejection>(k);
     if (const std::uint64_t n = core_->rejections(kind)) s.rejected[bft::rejection_name(kind)] += n;
@@ -373,6 +377,11 @@ consensus::ReplicaStatus BftReplica::status() const {
 }
 
 void BftReplica::drive() {
+  if (const Round round = core_->round(); round != seen_round_) {
+    // A round not entered by a QC for the one before was ended by a timeout.
+    if (core_->high_qc().round.next() != round) ++view_changes_;
+    seen_round_ = round;
+  }
   bft::Ready ready = core_->take_ready();
   if (ready.empty()) return;
   if (Status persisted = persist(ready); !persisted) {

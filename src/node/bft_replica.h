@@ -251,6 +251,8 @@ class BftReplica final : public consensus::Replica {
   std::map<Session, std::vector<Waiting>> waiting_;
   std::vector<bft::EquivocationProof> evidence_;
   std::uint64_t evidence_count_ = 0;
+  Round seen_round_;  // the round drive() last saw, for view_changes_
+  std::uint64_t view_changes_ = 0;
   std::uint64_t replays_answered_ = 0;
   consensus::Output out_;
   std::optional<Error> failure_;

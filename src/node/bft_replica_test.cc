@@ -167,6 +167,19 @@ TEST_F(BftReplicaTest, InconsistentSafetyDataOnDiskIsRefusedAtStartUp) {
       << r.error().message();
 }
 
+// The node's metrics come from status(): no view change, no evidence and
+// no checkpoint yet on a fresh replica, nor after it restarts.
+TEST_F(BftReplicaTest, StatusCarriesTheByzantineCounters) {
+  for (int life = 0; life < 2; ++life) {
+    auto r = open();
+    r->tick();
+    const consensus::ReplicaStatus s = r->status();
+    EXPECT_EQ(s.view_changes, 0u);
+    EXPECT_EQ(s.evidence, 0u);
+    EXPECT_FALSE(s.checkpoint_height);
+  }
+}
+
 TEST_F(BftReplicaTest, FailingDiskStopsTheReplicaAndReleasesNothing) {
   auto r = open();
   fs_.set_faults({.write_eio_one_in = 1});

@@ -42,7 +42,9 @@ std::string prometheus_text(const NodeReport& r) {
          r.status.commit.value());
   metric("applied_index", "gauge", "Highest log index applied to the state machine",
          r.status.applied.value());
-  metric("view_changes_total", "counter", "Terms or rounds entered", c.view_changes);
+  metric("view_changes_total", "counter",
+         "Terms entered (crash), rounds entered by a timeout certificate (byzantine)",
+         r.status.view_changes);
   metric("fsyncs_total", "counter", "fsync, fdatasync and directory syncs", r.fsyncs);
   metric("connections_accepted_total", "counter", "Inbound TLS connections authenticated",
          c.connections_accepted);
@@ -70,10 +72,12 @@ std::string prometheus_text(const NodeReport& r) {
   metric("client_answers_total", "counter", "Client answers sent", c.client_answers);
   metric("peers_connected", "gauge", "Outgoing peer connections up", r.peers_connected);
   metric("clients_connected", "gauge", "Client connections open", r.clients_connected);
-  if (r.evidence) metric("equivocation_evidence", "gauge", "Equivocation proofs held", *r.evidence);
-  if (r.checkpoint_height) {
+  if (r.status.evidence) {
+    metric("equivocation_evidence", "gauge", "Equivocation proofs held", *r.status.evidence);
+  }
+  if (r.status.checkpoint_height) {
     metric("checkpoint_height", "gauge", "Height of the newest checkpoint certificate",
-           *r.checkpoint_height);
+           *r.status.checkpoint_height);
   }
   if (const auto& sig = r.signatures) {
     metric("signatures_verified_total", "counter", "Ed25519 signature checks run", sig->checked);
@@ -115,12 +119,12 @@ std::string status_json(const NodeReport& r) {
                    {"peers_connected", r.peers_connected},
                    {"peers_total", r.peers_total},
                    {"clients_connected", r.clients_connected},
-                   {"view_changes", r.counters.view_changes},
+                   {"view_changes", r.status.view_changes},
                    {"requests", r.counters.client_calls},
                    {"rejected", all_rejections(r)}};
   j["leader"] = r.status.leader ? nlohmann::json(r.status.leader->value()) : nlohmann::json();
-  if (r.evidence) j["evidence"] = *r.evidence;
-  if (r.checkpoint_height) j["checkpoint_height"] = *r.checkpoint_height;
+  if (r.status.evidence) j["evidence"] = *r.status.evidence;
+  if (r.status.checkpoint_height) j["checkpoint_height"] = *r.status.checkpoint_height;
   if (const auto& sig = r.signatures) {
     j["signatures"] = {{"verified", sig->checked},
                        {"memo_hits", sig->memo_hits},

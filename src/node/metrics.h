@@ -44,7 +44,6 @@ struct NodeCounters {
   std::uint64_t flushes = 0;         // crash mode: batches of frames committed together
   std::uint64_t client_calls = 0;
   std::uint64_t client_answers = 0;
-  std::uint64_t view_changes = 0;  // term (crash) or round (byzantine) advanced past a timeout
   // Refused by the node before reaching the replica, by SecurityError kind.
   std::map<std::string, std::uint64_t> rejected;
   LatencyHistogram request_latency;  // call received → answer sent
@@ -57,8 +56,6 @@ struct NodeReport {
   std::size_t peers_connected = 0;  // outgoing peer channels up
   std::size_t peers_total = 0;
   std::size_t clients_connected = 0;
-  std::optional<std::uint64_t> evidence;           // byzantine: equivocation proofs held
-  std::optional<std::uint64_t> checkpoint_height;  // byzantine: newest certified checkpoint
   // Byzantine: Ed25519 checks run and answers found in the memo (every
   // thread), worker threads and the frames they checked ahead of the replica.
   struct Signatures {

@@ -133,7 +133,6 @@ class Node::Impl {
   std::map<std::pair<consensus::ClientHandle, std::uint64_t>, Clock::time_point> calls_;
   Admission admission_{config_.limits};
   std::map<Principal, net::TokenBucket> buckets_;
-  std::uint64_t last_term_ = 0;
   NodeCounters counters_;
   std::optional<Error> failure_;
   // Byzantine mode: signature answers, shared by the io thread and the
@@ -245,7 +244,6 @@ Status Node::Impl::open_replica(crypto::KeyPair key, const consensus::Quorum& qu
     }
     return Unexpected(std::move(e));
   }
-  last_term_ = replica_->status().term;
   return {};
 }
 
@@ -522,16 +520,6 @@ void Node::Impl::pump() {
       ++counters_.frames_dropped;
     }
   }
-  const std::uint64_t term =
-      raft_ != nullptr ? raft_->core().term().value() : bft_->core().round().value();
-  if (term != last_term_) {
-    // Crash mode: every new term is an election. Byzantine mode: a round
-    // entered without a QC for the one before was ended by a timeout.
-    const bool view_change =
-        bft_ == nullptr || bft_->core().high_qc().round.next() != bft_->core().round();
-    if (view_change) ++counters_.view_changes;
-    last_term_ = term;
-  }
   if (replica_->failure() && !failure_) {
     failure_ = *replica_->failure();
     log_("error", fmt::format("storage failed, replica stopped: {}", failure_->to_string()));
@@ -615,8 +603,6 @@ NodeReport Node::Impl::report() const {
   r.peers_total = manifest_.replicas.size() - 1;
   r.clients_connected = clients_.size();
   if (bft_ != nullptr) {
-    r.evidence = bft_->evidence_count();
-    if (bft_->checkpoint()) r.checkpoint_height = bft_->checkpoint()->height;
     r.signatures = NodeReport::Signatures{signatures_.checks(), signatures_.hits(),
                                           verify_pool_ ? verify_pool_->threads() : 0,
                                           verify_pool_ ? verify_pool_->jobs() : 0};

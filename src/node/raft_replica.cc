@@ -70,6 +70,7 @@ Result<std::unique_ptr<RaftReplica>> RaftReplica::open(storage::FileSystem& fs,
   PHALANX_TRY(storage::ensure_dir(fs, r->options_.data_dir));
   PHALANX_ASSIGN_OR_RETURN(raft::Persisted persisted, r->recover());
   r->core_ = std::make_unique<raft::Core>(r->options_.raft, std::move(persisted), seed);
+  r->seen_term_ = r->core_->term();  // a restart is no view change
   r->drive();
   return r;
 }
@@ -201,9 +202,17 @@ void RaftReplica::call(consensus::ClientHandle client, consensus::ClientCall cal
 consensus::Output RaftReplica::take_output() { return std::exchange(out_, {}); }
 
 consensus::ReplicaStatus RaftReplica::status() const {
-  return {consensus::FaultModel::kCrash, core_->id(),     raft::role_name(core_->role()),
-          core_->term().value(),         core_->leader(), core_->commit_index(),
-          core_->applied_index(),        rejected_};
+  consensus::ReplicaStatus s;
+  s.mode = consensus::FaultModel::kCrash;
+  s.id = core_->id();
+  s.role = raft::role_name(core_->role());
+  s.term = core_->term().value();
+  s.leader = core_->leader();
+  s.commit = core_->commit_index();
+  s.applied = core_->applied_index();
+  s.rejected = rejected_;
+  s.view_changes = view_changes_;
+  return s;
 }
 
 Status RaftReplica::transfer_leadership(NodeId target) {
@@ -241,6 +250,10 @@ void RaftReplica::flushed(const storage::WalFlush& flush, const Status& outcome)
 }
 
 void RaftReplica::drive() {
+  if (core_->term() != seen_term_) {  // every new term is an election
+    ++view_changes_;
+    seen_term_ = core_->term();
+  }
   // Each round persists what the core decided, then tells it how far the
   // log is durable, which may commit more: another round.
   while (!failure_) {

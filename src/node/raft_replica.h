@@ -193,6 +193,8 @@ class RaftReplica final : public consensus::Replica {
   std::uint64_t installs_ = 0;               // snapshots installed from the leader, ever
   std::optional<Error> failure_;
   std::map<std::string, std::uint64_t> rejected_;
+  Term seen_term_;  // the term drive() last saw, for view_changes_
+  std::uint64_t view_changes_ = 0;
   std::uint64_t snapshots_taken_ = 0;
   std::uint64_t snapshots_installed_ = 0;
   std::uint64_t snapshots_dropped_ = 0;

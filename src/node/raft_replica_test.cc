@@ -189,6 +189,16 @@ TEST(RaftReplica, WritesAndLinearizableReadsThroughCalls) {
   EXPECT_EQ(read.value, to_bytes("v1"));
   EXPECT_EQ(leader.status().role, "leader");
   EXPECT_EQ(leader.status().commit, leader.core().commit_index());
+  // Each term entered is a view change (a term may be skipped); a restart enters none.
+  const Term term = leader.core().term();
+  EXPECT_GE(leader.status().view_changes, 1u);
+  EXPECT_LE(leader.status().view_changes, term.value());
+  EXPECT_FALSE(leader.status().evidence);  // byzantine mode's
+  const NodeId id = leader.id();
+  c.disk(id).restart_process();
+  c.slot(id) = c.open(id);
+  EXPECT_EQ(c.replica(id).core().term(), term);
+  EXPECT_EQ(c.replica(id).status().view_changes, 0u);
 }
 
 // Group commit (defer_drive): calls only step the core; flush() persists the

@@ -75,6 +75,11 @@ struct ReplicaStatus {
   LogIndex applied;
   // Frames refused before reaching the core, by kind_name() of the error.
   std::map<std::string, std::uint64_t> rejected;
+  // Views changed since the replica started: terms entered (crash mode),
+  // rounds entered by a timeout certificate (byzantine mode).
+  std::uint64_t view_changes = 0;
+  std::optional<std::uint64_t> evidence;           // byzantine: equivocation proofs held
+  std::optional<std::uint64_t> checkpoint_height;  // byzantine: newest certified checkpoint
 };
 
 class Replica {
