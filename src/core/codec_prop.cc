@@ -4,8 +4,8 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
-#include "consensus/common/client_request.h"
 #include "core/codec.h"
+#include "testing/mutate.h"
 
 namespace phalanx::codec {
 namespace {
@@ -131,32 +131,6 @@ rc::Gen<Sample> gen_sample() {
   });
 }
 
-// Arbitrary edits of a byte string: flip, insert, delete, truncate, extend.
-Bytes mutate(Bytes bytes) {
-  const int edits = *rc::gen::inRange(1, 4);
-  for (int i = 0; i < edits; ++i) {
-    const int op = *rc::gen::inRange(0, 5);
-    const std::size_t at = bytes.empty() ? 0 : *rc::gen::inRange<std::size_t>(0, bytes.size());
-    switch (op) {
-      case 0:
-        if (!bytes.empty()) bytes[at] ^= static_cast<std::uint8_t>(1u << *rc::gen::inRange(0, 8));
-        break;
-      case 1:
-        bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(at),
-                     *rc::gen::arbitrary<std::uint8_t>());
-        break;
-      case 2:
-        if (!bytes.empty()) bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(at));
-        break;
-      case 3: bytes.resize(at); break;
-      case 4:
-        if (!bytes.empty()) bytes[at] = *rc::gen::arbitrary<std::uint8_t>();
-        break;
-    }
-  }
-  return bytes;
-}
-
 RC_GTEST_PROP(Codec, DecodeOfEncodeIsIdentity, ()) {
   const Sample s = *gen_sample();
   Result<Sample> back = decode<Sample>(encode(s));
@@ -166,7 +140,7 @@ RC_GTEST_PROP(Codec, DecodeOfEncodeIsIdentity, ()) {
 
 RC_GTEST_PROP(Codec, MutatedBytesNeverDecodeToANonCanonicalForm, ()) {
   const Bytes original = encode(*gen_sample());
-  const Bytes mutated = mutate(original);
+  const Bytes mutated = testing::mutate(original);
   Result<Sample> s = decode<Sample>(mutated);
   if (s) {
     // Whatever was accepted must be the one encoding of what it decoded to.
@@ -205,20 +179,6 @@ RC_GTEST_PROP(Codec, VarintIsShortest, (std::uint64_t v)) {
   Reader r(w.buffer());
   RC_ASSERT(*r.varint() == v);
   RC_ASSERT(r.finish().has_value());
-}
-
-RC_GTEST_PROP(Codec, ClientRequestRoundTripsAndRejectsMutations, ()) {
-  consensus::ClientRequest req;
-  req.client = ClientId{*rc::gen::arbitrary<std::uint64_t>()};
-  req.sequence = *rc::gen::arbitrary<std::uint64_t>();
-  req.operation = *rc::gen::container<Bytes>(rc::gen::arbitrary<std::uint8_t>());
-  for (std::size_t i = 0; i < req.signature.size(); ++i)
-    req.signature[i] = static_cast<std::uint8_t>(i * 7);
-  const Bytes wire = encode(req);
-  RC_ASSERT(*decode<consensus::ClientRequest>(wire) == req);
-  const Bytes mutated = mutate(wire);
-  Result<consensus::ClientRequest> m = decode<consensus::ClientRequest>(mutated);
-  if (m) RC_ASSERT(encode(*m) == mutated);
 }
 
 }  // namespace

@@ -58,10 +58,10 @@ SafetyRules::SafetyRules(NodeId self, crypto::KeyPair key, SafetyData data)
   PHALANX_ASSERT(data_.consistent());  // the runner refuses inconsistent stored data
 }
 
-void SafetyRules::check_kept(const SafetyData& before) const {
+void SafetyRules::check_kept(Round voted_before, Round locked_before) const {
   PHALANX_ASSERT(data_.consistent());
-  PHALANX_ASSERT(data_.last_voted_round >= before.last_voted_round);
-  PHALANX_ASSERT(data_.locked_round >= before.locked_round);
+  PHALANX_ASSERT(data_.last_voted_round >= voted_before);
+  PHALANX_ASSERT(data_.locked_round >= locked_before);
 }
 
 Expected<Vote, Refusal> SafetyRules::vote(const Block& block) {
@@ -84,14 +84,15 @@ Expected<Vote, Refusal> SafetyRules::vote(const Block& block) {
   }
   Vote v{data_.epoch, block.round, id, self_};
   security::sign(v, key_);
-  const SafetyData before = data_;
+  const Round voted_before = data_.last_voted_round;
+  const Round locked_before = data_.locked_round;
   data_.last_voted_round = block.round;
   if (!data_.lock_qc || block.qc.round > data_.lock_qc->round) data_.lock_qc = block.qc;
   data_.locked_round = std::max(data_.locked_round, block.qc.round);
   remember(block.tc);
   data_.last_vote = v;
-  check_kept(before);
-  PHALANX_ASSERT(data_.last_voted_round > before.last_voted_round);  // one vote per round
+  check_kept(voted_before, locked_before);
+  PHALANX_ASSERT(data_.last_voted_round > voted_before);  // one vote per round
   return v;
 }
 
@@ -118,12 +119,13 @@ Expected<Timeout, Refusal> SafetyRules::timeout(Round round, const QuorumCert& h
   if (high_qc.round < data_.locked_round) return Unexpected(Refusal::kHighQcBelowLock);
   Timeout t{data_.epoch, round, high_qc, self_};
   security::sign(t, key_);
-  const SafetyData before = data_;
+  const Round voted_before = data_.last_voted_round;
+  const Round locked_before = data_.locked_round;
   // No vote in a round this replica has given up on.
   data_.last_voted_round = std::max(data_.last_voted_round, round);
   data_.last_timeout = t;
   remember(last_tc);
-  check_kept(before);
+  check_kept(voted_before, locked_before);
   return t;
 }
 

@@ -77,7 +77,7 @@ class SafetyRules {
   // Postconditions of a vote or timeout (always on): the data stays
   // consistent(), and no promise is taken back (the last voted and the
   // locked round never go down).
-  void check_kept(const SafetyData& before) const;
+  void check_kept(Round voted_before, Round locked_before) const;
 
   NodeId self_;
   crypto::KeyPair key_;

@@ -18,15 +18,15 @@ const char* session_verdict_name(SessionVerdict verdict) {
   return "?";
 }
 
-std::optional<SessionId> Sessions::open(ClientId client, std::uint64_t now) {
-  if (live_.size() >= options_.sessions_max) expire(now);
+std::optional<SessionId> Sessions::open(ClientId client, std::uint64_t log_time) {
+  if (live_.size() >= options_.sessions_max) expire(log_time);
   if (live_.size() >= options_.sessions_max) return std::nullopt;
   if (sessions_of(client) >= options_.sessions_per_client_max) {
     drop(by_client_.at(client).begin()->second);
   }
   const SessionId id = next_id_;
   next_id_ = next_id_.next();
-  const Session& s = live_.emplace(id, Session{client, 0, now, {}}).first->second;
+  const Session& s = live_.emplace(id, Session{client, 0, log_time, {}}).first->second;
   index(id, s);
   return id;
 }
@@ -46,23 +46,23 @@ SessionCheck Sessions::check(ClientId client, SessionId session, std::uint64_t s
   return {SessionVerdict::kReplay, nullptr, s.sequence};
 }
 
-void Sessions::record(ClientId client, SessionId session, std::uint64_t sequence, std::uint64_t now,
-                      Bytes reply) {
+void Sessions::record(ClientId client, SessionId session, std::uint64_t sequence,
+                      std::uint64_t log_time, Bytes reply) {
   PHALANX_ASSERT(check(client, session, sequence).verdict == SessionVerdict::kExecute);
   PHALANX_ASSERT(reply.size() <= kReplyBytesMax);
   Session& s = live_.at(session);
   by_activity_.erase({s.last_active, session});
   by_client_.at(client).erase({s.last_active, session});
   s.sequence = sequence;
-  s.last_active = std::max(s.last_active, now);
+  s.last_active = std::max(s.last_active, log_time);
   s.reply = std::move(reply);
   index(session, s);
 }
 
-void Sessions::expire(std::uint64_t now) {
+void Sessions::expire(std::uint64_t log_time) {
   while (!by_activity_.empty()) {
     const auto [last_active, id] = *by_activity_.begin();
-    if (now < options_.expire_after || last_active > now - options_.expire_after) return;
+    if (log_time < options_.expire_after || last_active > log_time - options_.expire_after) return;
     drop(id);
   }
 }

@@ -7,16 +7,16 @@
 // one it handed out before), and every replica applies the same opens,
 // requests and expiries in the same order, so all hold the same table.
 //
-//   const SessionId s = sessions.open(client, now);          // a committed open
+//   const SessionId s = sessions.open(client, log_time);          // a committed open
 //   const SessionCheck c = sessions.check(client, s, seq);   // a committed request
 //   switch (c.verdict) {
-//     case SessionVerdict::kExecute:  apply; sessions.record(client, s, seq, now, reply);
+//     case SessionVerdict::kExecute:  apply; sessions.record(client, s, seq, log_time, reply);
 //     case SessionVerdict::kCached:   answer with *c.reply
 //     default:                        refuse with sessions.rejection(client, s, seq, c)
 //   }
-//   sessions.expire(now);                                    // after every committed entry
+//   sessions.expire(log_time);                                    // after every committed entry
 //
-// `now` is log time: a number every replica reads from the log itself (an
+// `log_time` is a number every replica reads from the log itself (an
 // entry's index, a block's height), never a local clock. A session idle for
 // expire_after of it is dropped; so is an identity's least recently used
 // session when it opens one more than sessions_per_client_max. A request
@@ -67,20 +67,20 @@ class Sessions {
 
   explicit Sessions(Options options = {}) : options_(options) {}
 
-  // Opens a session for `client` at log time `now`. With sessions_max live,
+  // Opens a session for `client` at `log_time`. With sessions_max live,
   // the idle ones are expired first; if none is, nullopt (the table is full:
   // refused with full_rejection()). Evicts the identity's least recently
   // used session if it already holds sessions_per_client_max.
-  [[nodiscard]] std::optional<SessionId> open(ClientId client, std::uint64_t now);
+  [[nodiscard]] std::optional<SessionId> open(ClientId client, std::uint64_t log_time);
 
   [[nodiscard]] SessionCheck check(ClientId client, SessionId session,
                                    std::uint64_t sequence) const;
   // REQUIRES: check(client, session, sequence).verdict == kExecute; reply
   // within kReplyBytesMax.
-  void record(ClientId client, SessionId session, std::uint64_t sequence, std::uint64_t now,
+  void record(ClientId client, SessionId session, std::uint64_t sequence, std::uint64_t log_time,
               Bytes reply);
-  // Drops the sessions idle since before now - expire_after.
-  void expire(std::uint64_t now);
+  // Drops the sessions idle since before log_time - expire_after.
+  void expire(std::uint64_t log_time);
 
   // The error a refused check maps to: NonceReplay (kReplay), AuthorizationDenied
   // (kNotYours), kNotFound with "session expired" or "no such session".
